@@ -1,0 +1,46 @@
+"""The ``textmanifold`` command line: thin wiring from arguments to the library.
+
+Each area has its own module with a ``register(app)`` function, so the command groups
+grow independently (one module, one idea). Errors a user can cause are
+:class:`~textmanifold.errors.TextManifoldError`: :func:`main` prints them in one line
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import TextManifoldError
+
+app = typer.Typer(
+    name="textmanifold",
+    help="Image retrieval on a text-augmented manifold (Using Text to Teach Image Retrieval).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_all() -> None:
+    # Imported here, not at the top, so that `textmanifold --help` stays fast and one
+    # area's heavy imports (torch) load only when its command runs.
+    from . import synth_commands
+
+    synth_commands.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turning user errors into one line."""
+    try:
+        app(args=argv, prog_name="textmanifold")
+    except TextManifoldError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

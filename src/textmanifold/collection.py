@@ -1,0 +1,363 @@
+"""The Collection: the on-disk dataset every stage reads and writes.
+
+A Collection is a directory::
+
+    collection.json   name, format version, counts, the config that made it, image root
+    items.jsonl       one record per item (image or text)
+    pairs.jsonl       composed-retrieval triplets (source, target, text, split)
+    scenes.json       CLEVR-format scenes (synthetic sets only)
+    reachable.npz     boolean scene x scene reachable-neighbour matrix (CCI only)
+    images/           PNG files (generated sets; loaders point ``image_root`` elsewhere)
+
+An *image* item may carry ``text``: its paired description (side information), which
+is what the joint model trains on and what becomes a text vertex of the graph. A *text*
+item is a description with no image (text is cheap, images are not).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+from . import io
+from .errors import DataFormatError, MissingFileError
+
+FORMAT_VERSION = 1
+MODALITIES = ("image", "text")
+
+
+@dataclass
+class Item:
+    """One image or text record of ``items.jsonl``.
+
+    ``path`` is relative to the collection's image root; ``scene`` indexes
+    ``scenes.json`` (synthetic sets); ``labels`` may hold several labels.
+    """
+
+    id: str
+    modality: str
+    path: str | None = None
+    text: str | None = None
+    labels: list[str] = field(default_factory=list)
+    scene: int | None = None
+    split: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record, without empty optional fields."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class Pair:
+    """One composed-retrieval triplet: ``source`` image + ``text`` -> ``target`` image."""
+
+    source: str
+    target: str
+    text: str
+    split: str
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Collection:
+    """A Collection read into memory. Build one with :func:`read_collection`."""
+
+    root: Path
+    meta: dict[str, Any]
+    items: list[Item]
+    pairs: list[Pair]
+    scenes: list[dict] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", self.root.name))
+
+    @property
+    def image_root(self) -> Path:
+        """Where image paths resolve: ``meta["image_root"]`` (loaders) or the collection."""
+        root = self.meta.get("image_root")
+        return Path(root) if root else self.root
+
+    def image_path(self, item: Item) -> Path:
+        """Absolute path of an image item's file."""
+        if item.path is None:
+            raise DataFormatError(f"{self.root}: item {item.id!r} has no image path")
+        return self.image_root / item.path
+
+    def index(self) -> dict[str, int]:
+        """Map item id -> position in ``items``."""
+        return {item.id: i for i, item in enumerate(self.items)}
+
+    def images(self, split: str | None = None) -> list[Item]:
+        """Image items, optionally of one split."""
+        return [
+            it for it in self.items
+            if it.modality == "image" and (split is None or it.split == split)
+        ]
+
+    def texts(self) -> list[Item]:
+        """Text-only items."""
+        return [it for it in self.items if it.modality == "text"]
+
+    def pairs_of(self, split: str) -> list[Pair]:
+        return [p for p in self.pairs if p.split == split]
+
+    def reachable(self) -> scipy.sparse.csr_matrix:
+        """The scene x scene reachable-neighbour matrix (raises if the set has none)."""
+        return io.load_sparse(self.root / "reachable.npz")
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_collection(
+    path: str | os.PathLike,
+    *,
+    name: str,
+    items: Sequence[Item],
+    pairs: Sequence[Pair] = (),
+    scenes: Sequence[dict] | None = None,
+    reachable: scipy.sparse.spmatrix | None = None,
+    config: dict[str, Any] | None = None,
+    image_root: str | os.PathLike | None = None,
+) -> Path:
+    """Write a Collection's metadata files atomically (images are written by the caller).
+
+    Parameters
+    ----------
+    path : path-like
+        The collection directory (created if needed).
+    name : str
+        Human-readable name stored in ``collection.json``.
+    items, pairs : sequences of :class:`Item` / :class:`Pair`
+    scenes : list of dict, optional
+        CLEVR-format scenes; written to ``scenes.json``.
+    reachable : sparse matrix, optional
+        Boolean scene x scene matrix; written to ``reachable.npz``.
+    config : dict, optional
+        The generator or loader settings, recorded for provenance.
+    image_root : path-like, optional
+        Where image paths resolve when the images live outside the collection.
+
+    Returns
+    -------
+    Path
+        The collection directory.
+    """
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    n_images = sum(it.modality == "image" for it in items)
+    meta: dict[str, Any] = {
+        "name": name,
+        "format_version": FORMAT_VERSION,
+        "counts": {
+            "items": len(items),
+            "images": n_images,
+            "texts": len(items) - n_images,
+            "pairs": len(pairs),
+            "scenes": len(scenes) if scenes is not None else 0,
+        },
+        "config": config or {},
+    }
+    if image_root is not None:
+        meta["image_root"] = str(Path(image_root).resolve())
+    io.write_jsonl(root / "items.jsonl", (it.to_record() for it in items))
+    io.write_jsonl(root / "pairs.jsonl", (p.to_record() for p in pairs))
+    if scenes is not None:
+        io.write_json(root / "scenes.json", {"scenes": list(scenes)})
+    if reachable is not None:
+        io.save_sparse(root / "reachable.npz", scipy.sparse.csr_matrix(reachable, dtype=bool))
+    # collection.json last: its presence marks a complete collection.
+    io.write_json(root / "collection.json", meta)
+    return root
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _item_from_record(record: dict, where: str) -> Item:
+    missing = [k for k in ("id", "modality") if k not in record]
+    if missing:
+        raise DataFormatError(f"{where}: missing field {missing[0]!r}")
+    modality = record["modality"]
+    if modality not in MODALITIES:
+        raise DataFormatError(f"{where}: modality must be 'image' or 'text', got {modality!r}")
+    if modality == "image" and not isinstance(record.get("path"), str):
+        raise DataFormatError(f"{where}: image item needs a string 'path'")
+    if modality == "text" and not isinstance(record.get("text"), str):
+        raise DataFormatError(f"{where}: text item needs a string 'text'")
+    labels = record.get("labels", [])
+    if not isinstance(labels, list):
+        raise DataFormatError(f"{where}: 'labels' must be a list")
+    scene = record.get("scene")
+    if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
+        raise DataFormatError(f"{where}: 'scene' must be an integer")
+    return Item(
+        id=str(record["id"]),
+        modality=modality,
+        path=record.get("path"),
+        text=record.get("text"),
+        labels=[str(label) for label in labels],
+        scene=scene,
+        split=record.get("split"),
+    )
+
+
+def _pair_from_record(record: dict, where: str) -> Pair:
+    for key in ("source", "target", "text", "split"):
+        if key not in record:
+            raise DataFormatError(f"{where}: missing field {key!r}")
+    return Pair(str(record["source"]), str(record["target"]), str(record["text"]),
+                str(record["split"]))
+
+
+def read_collection(path: str | os.PathLike) -> Collection:
+    """Read a Collection directory, checking its structure (not its image files).
+
+    Raises
+    ------
+    MissingFileError
+        If the directory or ``collection.json`` / ``items.jsonl`` is missing.
+    DataFormatError
+        On the first malformed record, naming file and line; on duplicate ids, pairs that
+        name unknown items, or scene indices out of range.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise MissingFileError(f"{root}: collection directory not found")
+    meta = io.read_json(root / "collection.json")
+    if not isinstance(meta, dict):
+        raise DataFormatError(f"{root / 'collection.json'}: expected a JSON object")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DataFormatError(
+            f"{root / 'collection.json'}: format_version {version!r} is not {FORMAT_VERSION}"
+        )
+    items_path = root / "items.jsonl"
+    items = [_item_from_record(r, f"{items_path}:{n}") for n, r in io.iter_jsonl(items_path)]
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise DataFormatError(f"{items_path}: duplicate item id {item.id!r}")
+        seen.add(item.id)
+    pairs_path = root / "pairs.jsonl"
+    pairs: list[Pair] = []
+    if pairs_path.exists():
+        for n, r in io.iter_jsonl(pairs_path):
+            pair = _pair_from_record(r, f"{pairs_path}:{n}")
+            for end in (pair.source, pair.target):
+                if end not in seen:
+                    raise DataFormatError(f"{pairs_path}:{n}: unknown item id {end!r}")
+            pairs.append(pair)
+    scenes = None
+    scenes_path = root / "scenes.json"
+    if scenes_path.exists():
+        data = io.read_json(scenes_path)
+        if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
+            raise DataFormatError(f"{scenes_path}: expected an object with a 'scenes' list")
+        scenes = data["scenes"]
+    n_scenes = len(scenes) if scenes is not None else 0
+    for item in items:
+        if item.scene is not None and not 0 <= item.scene < n_scenes:
+            raise DataFormatError(
+                f"{items_path}: item {item.id!r} names scene {item.scene}, "
+                f"but the collection has {n_scenes} scenes"
+            )
+    return Collection(root=root, meta=meta, items=items, pairs=pairs, scenes=scenes)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def check_image_file(path: Path) -> str | None:
+    """Return a one-line problem if ``path`` is missing or not a fully decodable image."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        return f"{path}: image file not found"
+    try:
+        with Image.open(path) as image:
+            image.load()  # decodes every byte: catches truncated files that verify() misses
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        return f"{path}: unreadable image ({exc})"
+    return None
+
+
+def validate_collection(path: str | os.PathLike, *, check_images: bool = True,
+                        progress: bool = False) -> list[str]:
+    """List every problem of a Collection, one line each; an empty list means valid.
+
+    Checks the structure (as :func:`read_collection`), the counts in ``collection.json``,
+    the reachable matrix's shape and symmetry, and, with ``check_images``, that every
+    image file exists and decodes completely.
+    """
+    try:
+        coll = read_collection(path)
+    except (DataFormatError, MissingFileError) as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    counts = coll.meta.get("counts", {})
+    actual = {"items": len(coll.items), "pairs": len(coll.pairs)}
+    for key, value in actual.items():
+        if key in counts and counts[key] != value:
+            problems.append(
+                f"{coll.root / 'collection.json'}: counts.{key} says {counts[key]}, found {value}"
+            )
+    reach_path = coll.root / "reachable.npz"
+    if reach_path.exists():
+        try:
+            reach = coll.reachable()
+            n = len(coll.scenes or [])
+            if reach.shape != (n, n):
+                problems.append(f"{reach_path}: shape {reach.shape} does not match {n} scenes")
+            elif (reach != reach.T).nnz:
+                problems.append(f"{reach_path}: matrix is not symmetric")
+        except (DataFormatError, MissingFileError) as exc:
+            problems.append(str(exc))
+    if check_images:
+        images: Iterable[Item] = coll.images()
+        if progress:
+            from tqdm import tqdm
+
+            images = tqdm(list(images), desc="checking images", unit="img")
+        for item in images:
+            problem = check_image_file(coll.image_path(item))
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def load_embedding(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """Load ``<space>.npy`` and its ``<space>.ids.json`` row ids from a run directory.
+
+    Returns
+    -------
+    X : ndarray of shape (n, d), float32
+    ids : list of str, length n
+    """
+    path = Path(path)
+    X = io.load_npy(path)
+    ids_path = path.with_suffix(".ids.json")
+    ids = io.read_json(ids_path)
+    if not isinstance(ids, list) or len(ids) != len(X):
+        raise DataFormatError(
+            f"{ids_path}: expected a list of {len(X)} ids matching {path.name}'s rows"
+        )
+    return X.astype(np.float32, copy=False), [str(i) for i in ids]
+
+
+def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -> None:
+    """Save an embedding and its row ids (``<space>.npy`` + ``<space>.ids.json``)."""
+    path = Path(path)
+    if len(X) != len(ids):
+        raise ValueError(f"{len(X)} rows but {len(ids)} ids")
+    io.save_npy(path, np.ascontiguousarray(X, dtype=np.float32))
+    io.write_json(path.with_suffix(".ids.json"), [str(i) for i in ids])
