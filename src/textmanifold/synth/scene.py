@@ -72,7 +72,10 @@ class Object:
 
     @property
     def coords_3d(self) -> tuple[float, float, float]:
-        return (self.x, self.y, self.radius)
+        """World centre. As in CLEVR, a cube's half-size (and so its centre height) is
+        radius / sqrt(2), so that its footprint fits the same circle as a sphere's."""
+        height = self.radius / math.sqrt(2) if self.shape == "cube" else self.radius
+        return (self.x, self.y, height)
 
     @property
     def rgb(self) -> tuple[int, int, int]:
