@@ -1,0 +1,194 @@
+"""Geodesic retrieval and graph building: textmanifold against its peers, in one run.
+
+Prints times and ratios for
+
+1. nearest labelled source of *every* vertex (geodesic 1-NN retrieval) on random sphere
+   graphs of 100k and 1M vertices, d = 64, mean degree ~10, 1 % of vertices labelled:
+   ``nearest_source`` (one multi-source Dijkstra) vs a per-query scipy Dijkstra with
+   ``limit`` (timed on a sample of queries and extrapolated) and vs networkx
+   ``multi_source_dijkstra`` (100k only); plus k = 5 nearest sources on 100k;
+2. graph building on clustered points in d = 64: ``great_circle_graph`` (numpy / FAISS)
+   vs ``sklearn.neighbors.radius_neighbors_graph`` at the same radius.
+
+How the sphere graphs are made cheaply: z is uniform on the 3-sphere in R^4 and
+x = Q z with Q (64 x 4) having orthonormal columns, so x is a unit vector in R^64 and
+x_i . x_j = z_i . z_j. The great-circle graph of the x's is therefore the graph of the
+z's, which a k-d tree builds in seconds (chord radius 2 sin(threshold / 2)); the edge
+weights are arccos of the float64 inner products. The threshold is set so that the
+expected mean degree is 10.
+
+Usage: ``python benchmarks/geodesic.py [--quick]`` (``OMP_NUM_THREADS=1`` for a fair
+single-core comparison; the script prints the thread counts it saw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import networkx as nx
+import numpy as np
+import scipy.sparse
+from scipy.optimize import brentq
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+from sklearn.neighbors import radius_neighbors_graph
+
+from textmanifold.manifold import (
+    great_circle_graph,
+    k_nearest_sources,
+    mean_degree,
+    nearest_source,
+    threshold_for_degree,
+)
+
+
+def timed(function, *args, repeat=1, **kwargs):
+    """(result, best wall time in seconds over ``repeat`` runs)."""
+    best, result = np.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function(*args, **kwargs)
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def sphere_graph(n: int, degree: float, seed: int) -> scipy.sparse.csr_matrix:
+    """Great-circle graph of n points on a 3-sphere embedded isometrically in R^64."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 4))
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    embed, _ = np.linalg.qr(rng.normal(size=(64, 4)))  # x = embed @ z keeps inner products
+    assert np.allclose(embed.T @ embed, np.eye(4))
+    # Fraction of the 3-sphere within angle t of a point: (t - sin t cos t) / pi.
+    threshold = brentq(lambda t: (n - 1) * (t - np.sin(t) * np.cos(t)) / np.pi - degree, 0, 1)
+    pairs = cKDTree(z).query_pairs(2 * np.sin(threshold / 2), output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    weights = np.arccos(np.clip(np.einsum("ij,ij->i", z[i], z[j]), -1.0, 1.0))
+    upper = scipy.sparse.coo_matrix((weights, (i, j)), shape=(n, n))
+    return (upper + upper.T).tocsr()
+
+
+def per_query_dijkstra(graph, sources, queries, limits, k=1):
+    """The peer: one scipy Dijkstra per query vertex, stopped at ``limit``."""
+    is_source = np.zeros(graph.shape[0], bool)
+    is_source[sources] = True
+    answers = []
+    for query, limit in zip(queries, limits, strict=True):
+        dist = dijkstra(graph, indices=query, limit=limit)
+        found = np.flatnonzero(is_source & np.isfinite(dist))
+        answers.append(np.sort(dist[found])[:k])
+    return answers
+
+
+def bench_nearest_source(n, seed, samples, with_networkx, with_k):
+    print(f"\n== nearest labelled source, n = {n:,} ==")
+    graph, build_time = timed(sphere_graph, n, 10.0, seed)
+    rng = np.random.default_rng(seed + 1)
+    sources = np.sort(rng.choice(n, n // 100, replace=False))
+    print(
+        f"graph: {graph.nnz // 2:,} edges, mean degree {mean_degree(graph):.2f}, "
+        f"{len(sources):,} labelled sources (built in {build_time:.1f} s, not timed below)"
+    )
+    (dist, source), ours = timed(nearest_source, graph, sources, repeat=3)
+    print(f"textmanifold nearest_source, all {n:,} vertices: {ours:.3f} s (best of 3)")
+    print(f"  unreachable vertices: {np.isinf(dist).sum():,}")
+
+    queries = rng.choice(n, samples, replace=False)
+    # Most favourable limit for the peer: each query's true nearest-source distance.
+    limits = np.where(np.isfinite(dist[queries]), dist[queries] * (1 + 1e-9), np.inf)
+    answers, peer = timed(per_query_dijkstra, graph, sources, queries, limits)
+    assert all(
+        (len(a) == 0 and np.isinf(dist[q])) or np.isclose(a[0], dist[q])
+        for a, q in zip(answers, queries, strict=True)
+    )
+    peer_all = peer / samples * n
+    print(
+        f"scipy dijkstra per query (limit = the true answer, the peer's best case): "
+        f"{peer / samples * 1e3:.1f} ms/query on {samples} sampled queries, "
+        f"extrapolated to {n:,}: {peer_all:.0f} s  -> ratio {peer_all / ours:,.0f}x"
+    )
+    if with_networkx:
+        nx_graph, nx_build = timed(nx.from_scipy_sparse_array, graph)
+        print(f"networkx graph built in {nx_build:.1f} s (not timed below)")
+        (nx_dist, nx_paths), peer = timed(nx.multi_source_dijkstra, nx_graph, set(sources))
+        reached = np.array(list(nx_dist))
+        assert np.allclose([nx_dist[v] for v in reached], dist[reached])
+        assert np.isinf(np.delete(dist, reached)).all()
+        print(f"networkx multi_source_dijkstra: {peer:.2f} s  -> ratio {peer / ours:,.1f}x")
+        del nx_graph, nx_dist, nx_paths
+    else:
+        print("networkx multi_source_dijkstra: not run at this size (its dict-of-dicts graph")
+        print("  is not built here); it is compared on the smaller graph")
+    if with_k:
+        k = 5
+        (dist_k, _), ours_k = timed(k_nearest_sources, graph, sources, k)
+        limits = np.where(
+            np.isfinite(dist_k[queries, -1]), dist_k[queries, -1] * (1 + 1e-9), np.inf
+        )
+        answers, peer = timed(per_query_dijkstra, graph, sources, queries, limits, k)
+        assert all(
+            np.allclose(a, dist_k[q][np.isfinite(dist_k[q])])
+            for a, q in zip(answers, queries, strict=True)
+        )
+        peer_all = peer / samples * n
+        print(
+            f"textmanifold k_nearest_sources k={k}: {ours_k:.2f} s; scipy per query "
+            f"(limit = true k-th distance), extrapolated: {peer_all:.0f} s "
+            f"-> ratio {peer_all / ours_k:,.0f}x"
+        )
+    return ours
+
+
+def clustered_sphere_points(n, d, clusters, seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, d))
+    X = centres[rng.integers(clusters, size=n)] + 0.35 * rng.normal(size=(n, d))
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+
+
+def bench_graph_build(n, seed):
+    print(f"\n== graph build, n = {n:,}, d = 64, clustered points ==")
+    X = clustered_sphere_points(n, 64, 50, seed)
+    threshold, select = timed(threshold_for_degree, X, 10.0)
+    print(f"threshold_for_degree(10): {threshold:.5f} rad in {select:.2f} s (backend auto)")
+    graphs = {}
+    for backend in ("numpy", "faiss"):
+        graphs[backend], graphs[backend + "_t"] = timed(
+            great_circle_graph, X, threshold=threshold, backend=backend
+        )
+    assert (graphs["numpy"] != graphs["faiss"]).nnz == 0
+    print(f"mean degree {mean_degree(graphs['numpy']):.3f}; numpy and faiss graphs identical")
+    chord = 2 * np.sin(threshold / 2)
+    peer_graph, peer = timed(radius_neighbors_graph, X, radius=chord, mode="distance", n_jobs=1)
+    differ = ((peer_graph > 0) != (graphs["numpy"] > 0)).nnz
+    print(f"sklearn radius_neighbors_graph: {peer:.2f} s; edges differing from ours: {differ}")
+    for backend in ("numpy", "faiss"):
+        ours = graphs[backend + "_t"]
+        print(f"great_circle_graph[{backend}]: {ours:.2f} s  -> ratio {peer / ours:.1f}x")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    import faiss
+
+    print(
+        f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"faiss {faiss.omp_get_max_threads()}, cpus {os.cpu_count()}"
+    )
+    if args.quick:
+        bench_nearest_source(20_000, args.seed, 50, with_networkx=True, with_k=True)
+        bench_graph_build(5_000, args.seed)
+        return
+    bench_nearest_source(100_000, args.seed, 200, with_networkx=True, with_k=True)
+    ours = bench_nearest_source(1_000_000, args.seed, 50, with_networkx=False, with_k=False)
+    print(f"\ntarget: all 1M vertices under 10 s -> {ours:.2f} s")
+    bench_graph_build(30_000, args.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""Great-circle graphs on the unit sphere (paper Sec. 3.2, "Graph Construction").
+
+Vertices are unit vectors; an edge joins ``i != j`` iff their great-circle distance
+``arccos(clip(x_i . x_j, -1, 1))`` (radians) is *strictly* below a threshold, and the
+edge weight is that distance. Because ``arccos`` is strictly decreasing, the rule is
+evaluated in the inner-product domain: ``edge iff s_ij > cos(threshold)``.
+
+The edge rule in floating point
+-------------------------------
+Rows are accepted when their norm is within :data:`UNIT_NORM_TOL` of 1 and are then
+projected exactly onto the sphere: ``arccos`` is so steep near 1 that a float32 norm
+error of 1e-7 alone would put a point 2e-4 rad away from itself.
+
+Both backends first find *candidate* pairs with fast float32 products (numpy BLAS or
+FAISS ``range_search``), using the loosened bound ``cos(threshold) - margin`` where the
+margin ``d * 2**-23 + 2**-20`` exceeds twice the worst-case float32 rounding error of a
+``d``-term dot product of unit vectors. Every candidate is then re-scored by one
+function, :func:`._search.exact_inner`: the float32 rows are cast to float64, multiplied and
+summed over dimensions in a fixed order, and divided by the two row norms (computed the
+same way). The score of a pair therefore does not depend on the backend, the block it
+fell in, or the order of ``i`` and ``j``. The edge rule ``s > cos(threshold)`` (float64)
+is applied to that score. Hence both backends give identical edge sets and weights, and
+the graph is exactly symmetric.
+
+Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
+silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+
+from ..errors import InputError
+from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above
+
+#: Weight of an edge between coincident points (great-circle distance rounds to 0).
+MIN_WEIGHT = np.finfo(np.float64).tiny
+
+#: Rows whose norm differs from 1 by more than this are not on the unit sphere.
+UNIT_NORM_TOL = 1e-3
+
+# Rows of X scored at once when estimating a threshold for a target degree.
+_SAMPLE_ROWS = 1024
+
+
+def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarray:
+    """Validate points on the unit sphere; return them as C-contiguous float32.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Non-empty, finite rows of unit L2 norm (within :data:`UNIT_NORM_TOL`); they are
+        returned projected onto the sphere (divided by their float64 norm).
+    normalize : bool, default False
+        Accept rows of any non-zero norm (opt-in). Zero and non-finite rows are
+        rejected either way.
+    name : str
+        How the error messages call the array.
+
+    Raises
+    ------
+    InputError
+        Naming the first bad row: not 2-D, empty, non-finite, zero, or not unit norm.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise InputError(f"{name} must be a 2-D array (n, d), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise InputError(f"{name} is empty (shape {X.shape})")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
+    norms = np.linalg.norm(X, axis=1)
+    if (norms == 0).any():
+        raise InputError(f"{name} row {int(np.argmax(norms == 0))} is a zero vector")
+    if not normalize:
+        off = np.abs(norms - 1.0) > UNIT_NORM_TOL
+        if off.any():
+            row = int(np.argmax(off))
+            raise InputError(
+                f"{name} row {row} is not unit norm (norm {norms[row]:.6g}); "
+                "L2-normalise the rows or pass normalize=True"
+            )
+    return np.ascontiguousarray(X / norms[:, None], dtype=np.float32)
+
+
+def great_circle_graph(
+    X,
+    *,
+    threshold: float | None = None,
+    target_degree: float | None = None,
+    backend: str = "auto",
+    normalize: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> scipy.sparse.csr_matrix:
+    """Graph of points on the unit sphere joined when closer than a great-circle threshold.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Unit vectors (see :func:`check_unit_rows`); cast to float32.
+    threshold : float, optional
+        Great-circle distance in radians, ``0 < threshold <= pi``; edge iff distance is
+        strictly below it. Give exactly one of ``threshold`` and ``target_degree``.
+    target_degree : float, optional
+        Pick the threshold whose mean degree is closest to this
+        (:func:`threshold_for_degree`).
+    backend : {"auto", "numpy", "faiss"}
+        Candidate search; both give identical graphs (see the module docstring).
+    normalize : bool, default False
+        L2-normalise the rows first.
+    chunk_size : int
+        Rows per block; memory is O(chunk_size**2 + edges).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n, n), float64
+        Symmetric, no self loops, sorted indices; ``graph[i, j]`` is the great-circle
+        distance in radians (:data:`MIN_WEIGHT` for coincident points).
+    """
+    graph, _ = build_graph(
+        check_unit_rows(X, normalize=normalize),
+        threshold=threshold,
+        target_degree=target_degree,
+        backend=backend,
+        chunk_size=chunk_size,
+    )
+    return graph
+
+
+def threshold_for_degree(
+    X,
+    target_degree: float,
+    *,
+    backend: str = "auto",
+    normalize: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> float:
+    """The threshold (radians) whose graph's mean degree is closest to ``target_degree``.
+
+    Mean degree is ``2 * p / n`` for a graph with ``p`` edges, and grows monotonically
+    with the threshold. We take ``p* = round(target_degree * n / 2)`` and find, exactly,
+    the cut ``p`` nearest ``p*`` that some threshold realises (pairs at tied distances
+    enter together), then return the threshold halfway between the ``p``-th and
+    ``(p+1)``-th smallest pair distances, nudged so that the float64 rule
+    ``s > cos(threshold)`` reproduces exactly ``p`` edges.
+
+    Rather than bisecting with one O(n^2 d) counting pass per step, a pass over a sample
+    of rows brackets the answer, and one exact pass collects every pair inside the
+    bracket (widened and repeated if the bracket was too tight); the selection within
+    the bracket is then a sort.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Unit vectors.
+    target_degree : float
+        Desired mean degree, ``0 < target_degree < n - 1``.
+    backend, normalize, chunk_size
+        As in :func:`great_circle_graph`.
+    """
+    X = check_unit_rows(X, normalize=normalize)
+    threshold, _ = _select_threshold(X, target_degree, backend, check_chunk_size(chunk_size))
+    return threshold
+
+
+def build_graph(
+    X: np.ndarray,
+    *,
+    threshold: float | None,
+    target_degree: float | None,
+    backend: str = "auto",
+    chunk_size: int = DEFAULT_CHUNK,
+) -> tuple[scipy.sparse.csr_matrix, float]:
+    """:func:`great_circle_graph` on validated float32 rows; also returns the threshold."""
+    chunk_size = check_chunk_size(chunk_size)
+    if (threshold is None) == (target_degree is None):
+        raise InputError("give exactly one of threshold and target_degree")
+    if threshold is None:
+        threshold, (rows, cols, scores) = _select_threshold(X, target_degree, backend, chunk_size)
+    else:
+        threshold = _check_threshold(threshold)
+        rows, cols, scores = pairs_above(X, X, np.cos(threshold), backend, chunk_size)
+    keep = scores > np.cos(threshold)
+    rows, cols, weights = rows[keep], cols[keep], _arc_length(scores[keep])
+    n = len(X)
+    graph = scipy.sparse.csr_matrix(
+        (
+            np.concatenate([weights, weights]),
+            (np.concatenate([rows, cols]), np.concatenate([cols, rows])),
+        ),
+        shape=(n, n),
+    )
+    graph.sort_indices()
+    return graph, threshold
+
+
+def edges_to(
+    Q,
+    X,
+    threshold: float,
+    *,
+    backend: str = "auto",
+    normalize: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> scipy.sparse.csr_matrix:
+    """Edges from new points ``Q`` to an existing vertex set ``X`` under ``threshold``.
+
+    The same rule and scores as :func:`great_circle_graph`, so a query equal to a
+    vertex gets exactly that vertex's edges (plus one of weight :data:`MIN_WEIGHT` to
+    the vertex itself). Queries are never joined to each other.
+
+    Parameters
+    ----------
+    Q : array-like of shape (n_q, d)
+        Unit vectors to attach.
+    X : array-like of shape (n_x, d)
+        Unit vectors of the existing graph.
+    threshold : float
+        Great-circle distance in radians, ``0 < threshold <= pi``.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n_q, n_x), float64
+        ``result[q, v]`` is the great-circle distance when below ``threshold``.
+    """
+    Q = check_unit_rows(Q, normalize=normalize, name="Q")
+    X = check_unit_rows(X, normalize=normalize, name="X")
+    if Q.shape[1] != X.shape[1]:
+        raise InputError(f"Q has dimension {Q.shape[1]} but X has {X.shape[1]}")
+    return attach_edges(Q, X, threshold, backend=backend, chunk_size=chunk_size)
+
+
+def attach_edges(
+    Q: np.ndarray,
+    X: np.ndarray,
+    threshold: float,
+    *,
+    backend: str = "auto",
+    chunk_size: int = DEFAULT_CHUNK,
+) -> scipy.sparse.csr_matrix:
+    """:func:`edges_to` on rows already validated by :func:`check_unit_rows`.
+
+    Validating twice would project the rows twice, which can move them by a float32
+    ulp; fitted models keep their validated rows and attach queries with this.
+    """
+    cos_t = np.cos(_check_threshold(threshold))
+    rows, cols, scores = pairs_above(Q, X, cos_t, backend, check_chunk_size(chunk_size))
+    keep = scores > cos_t
+    graph = scipy.sparse.csr_matrix(
+        (_arc_length(scores[keep]), (rows[keep], cols[keep])), shape=(len(Q), len(X))
+    )
+    graph.sort_indices()
+    return graph
+
+
+def mean_degree(graph) -> float:
+    """Mean number of stored edges per vertex (``2|E| / |V|`` for a symmetric graph)."""
+    if not scipy.sparse.issparse(graph) or graph.shape[0] == 0:
+        raise InputError("mean_degree needs a non-empty scipy sparse graph")
+    return graph.nnz / graph.shape[0]
+
+
+def _check_threshold(threshold) -> float:
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise InputError(f"threshold must be a number of radians, got {threshold!r}") from None
+    if not np.isfinite(value) or not 0.0 < value <= np.pi:
+        raise InputError(f"threshold must be in (0, pi] radians, got {threshold!r}")
+    return value
+
+
+def _arc_length(scores: np.ndarray) -> np.ndarray:
+    """Great-circle distance of float64 scores; 0 becomes MIN_WEIGHT (see module doc)."""
+    return np.maximum(np.arccos(np.clip(scores, -1.0, 1.0)), MIN_WEIGHT)
+
+
+def _select_threshold(X, target_degree, backend, chunk_size):
+    """Threshold for ``target_degree`` and the scored pairs inside its bracket."""
+    n = len(X)
+    try:
+        target = float(target_degree)
+    except (TypeError, ValueError):
+        target = np.nan
+    if not np.isfinite(target) or not 0.0 < target < n - 1:
+        raise InputError(
+            f"target_degree must be in (0, n - 1) = (0, {n - 1}), got {target_degree!r}"
+        )
+    wanted = int(round(target * n / 2))
+    factor = 1.5  # headroom over the sampled estimate; doubled if it falls short
+    while True:
+        floor = _estimate_cos_floor(X, factor * target, chunk_size)
+        rows, cols, scores = pairs_above(X, X, floor, backend, chunk_size)
+        if len(scores) >= wanted or floor <= -1.0:
+            break
+        factor *= 2.0
+    ranked = np.sort(scores)[::-1]
+    # Cut p keeps the p best pairs: needs ranked[p-1] > c >= ranked[p]; pairs outside the
+    # bracket all score <= floor, so "ranked[len]" may be taken as the floor itself.
+    below = np.append(ranked, floor)
+    above = np.insert(ranked, 0, np.inf)
+    for offset in range(len(ranked) + 1):
+        for p in (wanted - offset, wanted + offset):  # nearest cut first, smaller p on ties
+            if 0 <= p <= len(ranked) and above[p] > below[p]:
+                theta = _angle_between(above[p], below[p])
+                if theta is not None:
+                    return theta, (rows, cols, scores)
+    raise InputError("no threshold separates the pair distances of X (all points coincide?)")
+
+
+def _estimate_cos_floor(X: np.ndarray, degree: float, chunk_size: int) -> float:
+    """A score below which a sample of rows has about ``degree`` neighbours on average.
+
+    The sample's mean degree at score ``c`` is (its scores above ``c``) / (rows), so the
+    floor is the ``degree * rows``-th largest of all the sample's scores, kept as a
+    running top list across blocks (degrees on clustered data are far from uniform, so
+    no per-row cap is safe).
+    """
+    sample = np.unique(np.linspace(0, len(X) - 1, min(len(X), _SAMPLE_ROWS)).astype(np.int64))
+    wanted = int(np.ceil(degree * len(sample)))
+    if wanted >= len(sample) * (len(X) - 1):
+        return -1.0
+    best = np.empty(0, dtype=np.float32)  # the wanted + 1 largest scores so far
+    step = max(1, chunk_size * chunk_size // len(X))  # a block holds about chunk_size**2
+    for start in range(0, len(sample), step):
+        idx = sample[start : start + step]
+        scores = X[idx] @ X.T
+        scores[np.arange(len(idx)), idx] = -np.inf  # not its own neighbour
+        scores = scores.ravel()
+        if len(best) > wanted:
+            scores = scores[scores > best.min()]
+        best = np.concatenate([best, scores])
+        if len(best) > wanted + 1:
+            best = np.partition(best, len(best) - wanted - 1)[-(wanted + 1) :]
+    return float(np.min(best)) - margin(X.shape[1])
+
+
+def _angle_between(s_in: float, s_out: float) -> float | None:
+    """An angle t with ``s_in > cos(t) >= s_out`` (float64), or None if none is found."""
+    lo = np.arccos(np.clip(s_in, -1.0, 1.0)) if np.isfinite(s_in) else 0.0
+    theta = 0.5 * (lo + np.arccos(np.clip(s_out, -1.0, 1.0)))
+    for _ in range(64):
+        c = np.cos(theta)
+        if c >= s_in:
+            theta = np.nextafter(theta, np.inf)
+        elif c < s_out:
+            theta = np.nextafter(theta, 0.0)
+        else:
+            return float(theta) if 0.0 < theta <= np.pi else None
+    return None

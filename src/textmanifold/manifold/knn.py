@@ -1,0 +1,184 @@
+"""Labels from neighbours: the shared predict / retrievable logic and the Euclidean baseline.
+
+Both classifiers of the paper (Euclidean k-NN, the baseline, and geodesic k-NN in
+:mod:`textmanifold.manifold.geodesic`) answer ``kneighbors(Q)`` and share everything
+after it: label normalisation, the vote, the unretrievable marker.
+
+Labels
+------
+A label is a hashable scalar (``str``, ``int``...) or, for multi-label data, a set /
+frozenset / list / tuple of them. If any label is a collection, every label becomes a
+``frozenset`` (a scalar ``a`` becomes ``frozenset({a})``), predictions are frozensets,
+and a prediction is right only when the whole set matches (DESIGN.md, Table 1).
+
+Votes
+-----
+``predict`` takes the most frequent label among the (up to ``n_neighbors``) neighbours
+found; a tie goes to the label of the nearest neighbour among the tied labels. A query
+with no neighbour at all gets :data:`UNRETRIEVABLE`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ._search import euclidean_kneighbors, resolve_backend
+
+#: Prediction for a query with no reachable target (``predict`` returns it as is).
+UNRETRIEVABLE = None
+
+_COLLECTIONS = (set, frozenset, list, tuple)
+
+
+def check_points(X, name: str = "X", dim: int | None = None, dtype=np.float32) -> np.ndarray:
+    """Validate a non-empty finite (n, d) array; return it C-contiguous as ``dtype``.
+
+    Raises
+    ------
+    InputError
+        Not 2-D, empty, non-numeric, NaN / inf (naming the first bad row), or a
+        dimension other than ``dim``.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise InputError(f"{name} must be a non-empty 2-D array (n, d), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
+    if dim is not None and X.shape[1] != dim:
+        raise InputError(f"{name} has dimension {X.shape[1]} but the model was fitted on {dim}")
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def normalize_labels(y, n: int) -> tuple[list, bool]:
+    """Check ``n`` labels; return them (frozensets when multi-label) and the multi-label flag.
+
+    Raises
+    ------
+    InputError
+        ``y`` is not a sequence of length ``n``, or a label is None / unhashable.
+    """
+    unordered = isinstance(y, set | frozenset | dict)
+    if y is None or unordered or isinstance(y, str | bytes) or not hasattr(y, "__len__"):
+        raise InputError(f"y must be a sequence of {n} labels, got {type(y).__name__}")
+    labels = list(y)
+    if len(labels) != n:
+        raise InputError(f"y holds {len(labels)} labels but X has {n} rows")
+    multilabel = any(isinstance(label, _COLLECTIONS) for label in labels)
+    out = []
+    for i, label in enumerate(labels):
+        parts = list(label) if isinstance(label, _COLLECTIONS) else [label]
+        parts = [part.item() if isinstance(part, np.generic) else part for part in parts]
+        for part in parts:
+            if part is None or isinstance(part, _COLLECTIONS) or not _hashable(part):
+                raise InputError(f"label {i} ({label!r}) is not a hashable non-None value")
+        out.append(frozenset(parts) if multilabel else parts[0])
+    return out, multilabel
+
+
+def check_n_neighbors(n_neighbors) -> int:
+    """Validate ``n_neighbors`` (a positive integer)."""
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer):
+        raise InputError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+    if n_neighbors < 1:
+        raise InputError(f"n_neighbors must be a positive integer, got {n_neighbors}")
+    return int(n_neighbors)
+
+
+class NeighborLabelClassifier:
+    """Base: predict and retrievable from a subclass's ``kneighbors(Q)``."""
+
+    def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict(self, Q) -> np.ndarray:
+        """Majority label of each query's neighbours.
+
+        Parameters
+        ----------
+        Q : array-like of shape (n_q, d)
+
+        Returns
+        -------
+        ndarray of shape (n_q,), dtype object
+            A label (a ``frozenset`` for multi-label fits), or :data:`UNRETRIEVABLE`
+            (``None``) for a query without neighbours. Ties: see the module docstring.
+        """
+        _, indices = self.kneighbors(Q)
+        out = np.empty(len(indices), dtype=object)
+        for q, row in enumerate(indices):
+            counts: dict = {}  # insertion order = nearest first, which breaks ties
+            for target in row[row >= 0]:
+                label = self.y_[target]
+                counts[label] = counts.get(label, 0) + 1
+            out[q] = max(counts, key=counts.get) if counts else UNRETRIEVABLE
+        return out
+
+    def retrievable(self, Q) -> np.ndarray:
+        """Boolean mask of shape (n_q,): the query has at least one neighbour."""
+        return self.kneighbors(Q)[1][:, 0] >= 0
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "y_"):
+            raise InputError(f"{type(self).__name__} is not fitted; call fit(X, y) first")
+
+
+class EuclideanKNNClassifier(NeighborLabelClassifier):
+    """k-nearest-neighbour labels by straight-line distance (the paper's baseline *Eu*).
+
+    Parameters
+    ----------
+    n_neighbors : int, default 1
+        Neighbours that vote.
+    backend : {"auto", "numpy", "faiss"}, default "auto"
+        Exact search: FAISS ``IndexFlatL2`` (float32) or blockwise numpy (float64).
+
+    Attributes
+    ----------
+    X_ : ndarray of shape (n_targets, d), float32
+        The labelled targets.
+    y_ : list of length n_targets
+        Their labels (frozensets when ``multilabel_``).
+    multilabel_ : bool
+    n_targets_ : int
+    """
+
+    def __init__(self, n_neighbors: int = 1, backend: str = "auto"):
+        self.n_neighbors = n_neighbors
+        self.backend = backend
+
+    def fit(self, X, y, X_aux=None) -> EuclideanKNNClassifier:
+        """Store the targets ``X`` (n_targets, d) and labels ``y``; ``X_aux`` is ignored.
+
+        ``X_aux`` is accepted so both classifiers share one call; extra unlabelled points
+        cannot change a Euclidean nearest target.
+        """
+        check_n_neighbors(self.n_neighbors)
+        resolve_backend(self.backend)
+        X = check_points(X, "X")
+        self.y_, self.multilabel_ = normalize_labels(y, len(X))
+        self.X_ = X
+        self.n_targets_ = len(X)
+        return self
+
+    def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:
+        """Euclidean distances (n_q, k) ascending and target indices (n_q, k).
+
+        Columns beyond ``n_targets_`` are padded with ``inf`` / ``-1``.
+        """
+        self._check_fitted()
+        Q = check_points(Q, "Q", dim=self.X_.shape[1])
+        return euclidean_kneighbors(
+            Q, self.X_, check_n_neighbors(self.n_neighbors), backend=self.backend
+        )
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
