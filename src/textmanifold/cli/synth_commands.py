@@ -2,12 +2,105 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
 import typer
+
+from ..errors import InputError
 
 cci_app = typer.Typer(help="CLEVR-Change-Iterative (CCI): generate the dataset.",
                       no_args_is_help=True)
 collection_app = typer.Typer(help="Inspect and validate a Collection directory.",
                              no_args_is_help=True)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"320x240"`` -> ``(320, 240)``; anything else is an InputError."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match:
+        raise InputError(f"--size must be WIDTHxHEIGHT such as 320x240, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+@cci_app.command("generate")
+def cci_generate(
+    out: Path = typer.Argument(..., help="Collection directory to create."),
+    depth: int = typer.Option(4, help="Iterations of changes below the source scene."),
+    branching: int = typer.Option(10, help="Children per scene."),
+    size: str = typer.Option("320x240", help="Image size WIDTHxHEIGHT in pixels."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same bytes."),
+    workers: int = typer.Option(0, show_default=False,
+                                help="Processes for planning and rendering "
+                                     "(default 0: one per CPU)."),
+    text_only_scenes: int = typer.Option(0, help="Extra scenes with a description only."),
+    resume: bool = typer.Option(False, help="Keep valid images already in OUT."),
+    force: bool = typer.Option(False, help="Overwrite a non-empty OUT."),
+) -> None:
+    """Render CCI: a tree of scene changes with instructions, descriptions, splits."""
+    from ..synth.cci import generate_cci
+
+    width, height = parse_size(size)
+    path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
+                        seed=seed, workers=workers or os.cpu_count() or 1,
+                        text_only_scenes=text_only_scenes, resume=resume, force=force)
+    _print_info(path)
+
+
+def _print_info(path: Path) -> None:
+    from ..collection import read_collection
+    from ..synth.reachability import mean_neighbours
+
+    coll = read_collection(path)
+    counts = coll.meta.get("counts", {})
+    typer.echo(f"name: {coll.name}")
+    typer.echo(f"path: {coll.root}")
+    typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    image_splits = Counter(it.split for it in coll.images())
+    pair_splits = Counter(p.split for p in coll.pairs)
+    typer.echo("image splits: " + _format_counts(image_splits))
+    typer.echo("pair splits: " + _format_counts(pair_splits))
+    config = coll.meta.get("config", {})
+    if config:
+        typer.echo("config: " + ", ".join(f"{k}={v}" for k, v in config.items()))
+    if (coll.root / "reachable.npz").exists():
+        reachable = coll.reachable()
+        image_scenes = sorted({it.scene for it in coll.images() if it.scene is not None})
+        typer.echo(f"reachable neighbours per image: mean "
+                   f"{mean_neighbours(reachable, image_scenes):.2f} (paper's CCI: 9.73)")
+        if len(image_scenes) != reachable.shape[0]:
+            typer.echo(f"reachable neighbours per scene (with text-only): mean "
+                       f"{mean_neighbours(reachable):.2f}")
+
+
+def _format_counts(counter: Counter) -> str:
+    if not counter:
+        return "none"
+    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items(), key=str))
+
+
+@collection_app.command("info")
+def collection_info(directory: Path = typer.Argument(..., help="Collection directory.")) -> None:
+    """Name, counts, splits, config and, for CCI, the mean number of reachable neighbours."""
+    _print_info(directory)
+
+
+@collection_app.command("validate")
+def collection_validate(
+    directory: Path = typer.Argument(..., help="Collection directory."),
+    images: bool = typer.Option(True, help="Decode every image file completely."),
+) -> None:
+    """Exit 0 when the Collection is valid, 2 with one line per problem otherwise."""
+    from ..collection import validate_collection
+
+    problems = validate_collection(directory, check_images=images, progress=True)
+    if problems:
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(f"{directory}: valid")
 
 
 def register(app: typer.Typer) -> None:

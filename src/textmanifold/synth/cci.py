@@ -1,0 +1,329 @@
+"""CLEVR-Change-Iterative (CCI): a tree of changed scenes, rendered, as a Collection.
+
+One random source scene; each scene gets ``branching`` children, each by one semantic
+change plus a camera jitter (:mod:`.changes`); ``depth`` iterations give
+1 + b + b^2 + ... + b^depth images (11,111 for depth 4, branching 10).
+
+Nodes are numbered breadth first: node ``k`` of level ``L`` has the global index
+``offset(L) + k`` and children ``k * b .. k * b + b - 1`` of level ``L + 1``. Every
+random choice comes from a generator seeded by ``(seed, purpose, level, k)``, so the
+tree does not depend on the number of workers, on the order of work or on resuming.
+
+The work runs in two passes: planning (cheap: changes, visibility masks) level by
+level, then rendering (costly) in parallel; images already on disk that decode
+completely are kept when resuming.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import io
+from ..collection import Item, Pair, check_image_file, write_collection
+from ..errors import InputError
+from . import render
+from .changes import Child, count_changes, propose_changes
+from .describe import describe_scene
+from .reachability import object_records, reachable_pairs
+from .scene import Scene, random_scene
+
+# Purposes of the seeded generators (fixed-length spawn keys never collide).
+SOURCE, CHILDREN, TEXT_ONLY = 1, 2, 3
+SOURCE_TRIES = 1000
+NAME = "CCI"
+PNG_LEVEL = 3  # zlib level: 3 is ~1.5x faster than 6 for ~15% larger files
+
+
+def node_rng(seed: int, purpose: int, level: int, index: int) -> np.random.Generator:
+    """The generator for one purpose at one tree position."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose, level, index)))
+
+
+def source_scene(seed: int, width: int, height: int) -> Scene:
+    """The random source scene: re-drawn until every object is visible."""
+    rng = node_rng(seed, SOURCE, 0, 0)
+    for _ in range(SOURCE_TRIES):
+        scene = random_scene(rng)
+        if render.is_visible(scene, width, height):
+            return scene
+    raise InputError(f"no source scene with every object visible at {width}x{height}")
+
+
+def text_only_parent(seed: int, j: int, tree_size: int) -> int:
+    """Which tree node the ``j``-th text-only scene changes."""
+    return int(node_rng(seed, TEXT_ONLY, 0, j).integers(tree_size))
+
+
+def propose(task: tuple) -> list[Child]:
+    """Up to ``want`` candidate children of one node.
+
+    ``task`` is ``(seed, purpose, level, index, scene, want, width, height)``; the first
+    candidates do not depend on ``want``.
+    """
+    seed, purpose, level, index, scene, want, width, height = task
+    rng = node_rng(seed, purpose, level, index)
+    return list(itertools.islice(propose_changes(rng, scene, width, height), want))
+
+
+def _take_new(task: tuple, proposals: list[Child], need: int, seen: set,
+              where: str) -> list[Child]:
+    """The first ``need`` candidates whose scenes are new to the whole collection.
+
+    Asks the node for twice as many candidates (in this process) when too few are new;
+    ``seen`` (object records of every scene so far) grows by the ones taken.
+    """
+    while True:
+        taken = [c for c in proposals if object_records(c.scene) not in seen][:need]
+        if len(taken) == need:
+            seen.update(object_records(c.scene) for c in taken)
+            return taken
+        want = task[5]
+        if len(proposals) < want:
+            raise InputError(f"{where} allows only {len(taken)} changes that give new valid "
+                             f"scenes, {need} needed: lower the branching")
+        task = task[:5] + (2 * want,) + task[6:]
+        proposals = propose(task)
+
+
+def _render_to(task: tuple) -> int:
+    index, scene, path, width, height = task
+    write_png(path, render.render(scene, width, height))
+    return index
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """Atomically write an RGB image as PNG with fixed options (reproducible bytes)."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
+    io.save_with(path, lambda handle: picture.save(handle, format="PNG", compress_level=PNG_LEVEL))
+
+
+def _map(function: Callable, tasks: list, workers: int, pool, desc: str,
+         progress: bool) -> Iterable:
+    """Results of ``function`` over ``tasks`` in order, in a pool when there is one."""
+    from tqdm import tqdm
+
+    chunk = max(1, min(64, math.ceil(len(tasks) / (4 * workers))))
+    results = pool.imap(function, tasks, chunksize=chunk) if pool else map(function, tasks)
+    return tqdm(results, total=len(tasks), desc=desc, unit="scene", disable=not progress,
+                leave=False)
+
+
+def _check_arguments(out: Path, depth, branching, size, seed, workers, text_only_scenes,
+                     resume: bool, force: bool) -> tuple[int, int]:
+    for name, value, low in (("depth", depth, 1), ("branching", branching, 1),
+                             ("workers", workers, 1), ("seed", seed, 0),
+                             ("text_only_scenes", text_only_scenes, 0)):
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
+            raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+    width, height = size
+    render.check_render_size(width, height)
+    if resume and force:
+        raise InputError("choose one of resume and force")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (resume or force):
+        raise InputError(f"{out}: directory is not empty (use --resume to continue it or "
+                         "--force to overwrite it)")
+    return int(width), int(height)
+
+
+def generate_cci(out_dir: str | os.PathLike, *, depth: int = 4, branching: int = 10,
+                 size: tuple[int, int] = (320, 240), seed: int = 0, workers: int = 1,
+                 text_only_scenes: int = 0, resume: bool = False, force: bool = False,
+                 progress: bool = True) -> Path:
+    """Generate the CCI Collection in ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The Collection directory; must be empty or absent unless ``resume``/``force``.
+    depth : int
+        Iterations of changes (the tree's levels below the source); 4 in the paper.
+    branching : int
+        Children per scene; 10 in the paper.
+    size : (int, int)
+        Image width and height in pixels.
+    seed : int
+        Fixes every random choice: the same seed gives byte-identical files.
+    workers : int
+        Processes for planning and rendering (the output does not depend on it).
+    text_only_scenes : int
+        Extra scenes (a random change of a random tree scene) with a description but
+        no image.
+    resume : bool
+        Keep images already on disk that decode completely; render the rest.
+    force : bool
+        Overwrite a non-empty directory, re-rendering every image.
+    progress : bool
+        Show progress bars (on stderr).
+
+    Returns
+    -------
+    Path
+        The Collection directory.
+
+    Raises
+    ------
+    InputError
+        On depth < 1, a branching larger than the changes the source scene allows, an
+        image size too small to see objects, a non-empty ``out_dir`` without
+        ``resume``/``force``, or resuming a directory generated with other settings.
+    """
+    out = Path(out_dir)
+    width, height = _check_arguments(out, depth, branching, size, seed, workers,
+                                      text_only_scenes, resume, force)
+    source = source_scene(seed, width, height)
+    allowed = count_changes(source)
+    if branching > allowed:
+        raise InputError(f"branching {branching} is larger than the {allowed} changes the "
+                         "source scene allows")
+    config = {"generator": "textmanifold.synth.cci", "depth": depth, "branching": branching,
+              "size": [width, height], "seed": seed, "text_only_scenes": text_only_scenes}
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        plan = plan_scenes(source, config, pool, workers, progress)
+        records = _scene_records(plan, config)
+        scenes_path = out / "scenes.json"
+        scenes_text = io.dumps_json({"scenes": records})
+        if resume and scenes_path.exists() and (
+                scenes_path.read_text("utf-8", errors="replace") != scenes_text):
+            raise InputError(f"{out}: was generated with other settings or code; "
+                             "use --force to overwrite it")
+        # scenes.json goes first: a later --resume checks it before keeping any image.
+        io.write_text(scenes_path, scenes_text)
+        _render_all(out, plan, width, height, resume, pool, workers, progress)
+    except BaseException:
+        if pool is not None:
+            pool.terminate()  # an error or Ctrl-C: stop the workers now
+        raise
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    items, pairs = _items_and_pairs(plan, config)
+    reachable = reachable_pairs([node["scene"] for node in plan])
+    return write_collection(out, name=NAME, items=items, pairs=pairs, scenes=records,
+                            reachable=reachable, config=config)
+
+
+# ----------------------------------------------------------------------------- planning
+
+def plan_scenes(source: Scene, config: dict, pool=None, workers: int = 1,
+                progress: bool = False) -> list[dict]:
+    """Every scene of the tree (breadth first), then the text-only ones.
+
+    ``config`` holds ``seed``, ``depth``, ``branching``, ``size`` and
+    ``text_only_scenes``; ``pool`` is an optional multiprocessing pool of ``workers``.
+
+    Each node: ``scene``, ``level``, ``parent`` (global index or None), ``change``
+    (record), ``instruction``, ``rendered`` (bool). Every scene is new: no two hold the
+    same objects (see docs/decisions/cci.md). Candidates are drawn in parallel, with
+    spares, and taken in node order, so the result does not depend on ``workers``.
+    """
+    seed, branching = config["seed"], config["branching"]
+    width, height = config["size"]
+    want = branching + max(2, branching // 2)
+    nodes = [{"scene": source, "level": 0, "parent": None, "change": None,
+              "instruction": None, "rendered": True}]
+    seen = {object_records(source)}
+
+    def take(tasks, need, desc, parents, level, rendered):
+        for task, proposals, parent in zip(
+                tasks, _map(propose, tasks, workers, pool, desc, progress), parents,
+                strict=True):
+            for child in _take_new(task, proposals, need, seen, f"scene {parent}"):
+                nodes.append({"scene": child.scene, "level": level, "parent": parent,
+                              "change": child.change.to_record(),
+                              "instruction": child.instruction, "rendered": rendered})
+
+    level_start = 0
+    for level in range(config["depth"]):
+        parents = list(range(level_start, len(nodes)))
+        tasks = [(seed, CHILDREN, level, k, nodes[p]["scene"], want, width, height)
+                 for k, p in enumerate(parents)]
+        level_start = len(nodes)
+        take(tasks, branching, f"planning level {level + 1}", parents, level + 1, True)
+    tree_size = len(nodes)
+    parents = [text_only_parent(seed, j, tree_size) for j in range(config["text_only_scenes"])]
+    tasks = [(seed, TEXT_ONLY, 1, j, nodes[p]["scene"], 3, width, height)
+             for j, p in enumerate(parents)]
+    take(tasks, 1, "planning text-only", parents, None, False)
+    return nodes
+
+
+def _digits(n: int) -> int:
+    return max(6, len(str(max(n - 1, 0))))
+
+
+def image_filename(index: int, digits: int) -> str:
+    return f"CCI_{index:0{digits}d}.png"
+
+
+def _split(level: int | None, depth: int) -> str:
+    """An image's split is that of the pair it is the target of; the source's is train."""
+    return "test" if level == depth else "train"
+
+
+def _scene_records(plan: list[dict], config: dict) -> list[dict[str, Any]]:
+    width, height = config["size"]
+    digits = _digits(len(plan))
+    records = []
+    for index, node in enumerate(plan):
+        record = node["scene"].to_clevr_json(
+            index, image_filename(index, digits), width, height,
+            split=_split(node["level"], config["depth"]))
+        record["cci"] = {"level": node["level"], "parent": node["parent"],
+                         "change": node["change"], "instruction": node["instruction"],
+                         "rendered": node["rendered"]}
+        records.append(record)
+    return records
+
+
+def _items_and_pairs(plan: list[dict], config: dict) -> tuple[list[Item], list[Pair]]:
+    digits = _digits(len(plan))
+    items: list[Item] = []
+    pairs: list[Pair] = []
+    image_ids: dict[int, str] = {}
+    for index, node in enumerate(plan):
+        text = describe_scene(node["scene"])
+        if not node["rendered"]:
+            items.append(Item(id=f"cci-text-{index:0{digits}d}", modality="text", text=text,
+                              scene=index, split="train"))
+            continue
+        split = _split(node["level"], config["depth"])
+        image_ids[index] = f"cci-{index:0{digits}d}"
+        items.append(Item(id=image_ids[index], modality="image",
+                          path=f"images/{image_filename(index, digits)}", text=text,
+                          scene=index, split=split))
+        if node["parent"] is not None:
+            pairs.append(Pair(image_ids[node["parent"]], image_ids[index], node["instruction"],
+                              split))
+    return items, pairs
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def _render_all(out: Path, plan: list[dict], width: int, height: int, resume: bool, pool,
+                workers: int, progress: bool) -> None:
+    digits = _digits(len(plan))
+    tasks = []
+    for index, node in enumerate(plan):
+        if not node["rendered"]:
+            continue
+        path = out / "images" / image_filename(index, digits)
+        if resume and check_image_file(path) is None:
+            continue
+        tasks.append((index, node["scene"], path, width, height))
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    for _ in _map(_render_to, tasks, workers, pool, "rendering", progress):
+        pass
