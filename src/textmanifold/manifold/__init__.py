@@ -20,9 +20,7 @@ from .graph import (
     threshold_for_degree,
 )
 from .knn import UNRETRIEVABLE, EuclideanKNNClassifier
-
-# Smooth-path counting (paths.py) is re-exported here:
-# from .paths import SmoothPathCount, count_smooth_paths
+from .paths import SmoothPathCount, count_smooth_paths
 
 __all__ = [
     "MIN_WEIGHT",
@@ -30,7 +28,9 @@ __all__ = [
     "EuclideanKNNClassifier",
     "GeodesicKNNClassifier",
     "ICPAligner",
+    "SmoothPathCount",
     "check_unit_rows",
+    "count_smooth_paths",
     "edges_to",
     "great_circle_graph",
     "k_nearest_sources",

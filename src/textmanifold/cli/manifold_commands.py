@@ -1,0 +1,279 @@
+"""Commands on plain embedding files: ``graph build``, ``retrieve``, ``paths count``,
+``label-retrieval``.
+
+An embedding file is ``<space>.npy`` (float rows) with its row ids in ``<space>.ids.json``
+(:func:`textmanifold.collection.load_embedding`); ``items.jsonl`` gives each id's
+``labels``, ``modality`` and ``scene``. A text row whose id is ``text:<image id>`` is that
+image's description and shows that image's scene. Results are printed as JSON (the
+label-retrieval table as Markdown).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from .. import io
+from ..errors import DataFormatError, InputError, MissingFileError
+
+graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
+paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
+
+TEXT_PREFIX = "text:"
+
+THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
+DEGREE = typer.Option(None, "--target-degree",
+                      help="Choose the threshold giving about this mean degree.")
+BACKEND = typer.Option("auto", "--backend", help="Neighbour search: auto, numpy or faiss.")
+NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def read_items(path: Path) -> dict[str, dict]:
+    """``items.jsonl`` as ``{id: {"modality", "labels", "scene"}}``; errors name file:line."""
+    items: dict[str, dict] = {}
+    for number, record in io.iter_jsonl(path):
+        where = f"{path}:{number}"
+        if "id" not in record:
+            raise DataFormatError(f"{where}: missing field 'id'")
+        item_id = str(record["id"])
+        if item_id in items:
+            raise DataFormatError(f"{where}: duplicate item id {item_id!r}")
+        labels = record.get("labels", [])
+        if not isinstance(labels, list) or not all(isinstance(x, str | int) for x in labels):
+            raise DataFormatError(f"{where}: 'labels' must be a list of strings")
+        scene = record.get("scene")
+        if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
+            raise DataFormatError(f"{where}: 'scene' must be an integer")
+        items[item_id] = {"modality": record.get("modality", "image"),
+                          "labels": [str(x) for x in labels], "scene": scene}
+    return items
+
+
+def load_space(path: Path, normalize: bool = False) -> tuple[np.ndarray, list[str]]:
+    """An embedding and its ids; rows checked (and normalised) for the unit sphere."""
+    from ..collection import load_embedding
+    from ..manifold.graph import check_unit_rows
+
+    X, ids = load_embedding(path)
+    return check_unit_rows(X, normalize=normalize, name=str(path)), ids
+
+
+def read_ids(path: Path) -> list[str]:
+    """Ids from a text file, one a line (blank lines skipped)."""
+    if not path.is_file():
+        raise MissingFileError(f"{path}: file not found")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def item_of(items: dict[str, dict], row_id: str, source: Path) -> dict:
+    """The item of an embedding row (``text:<id>`` rows map to image ``<id>`` as text)."""
+    if row_id in items:
+        return items[row_id]
+    if row_id.startswith(TEXT_PREFIX) and row_id[len(TEXT_PREFIX):] in items:
+        return {**items[row_id[len(TEXT_PREFIX):]], "modality": "text"}
+    raise InputError(f"{source.with_suffix('.ids.json')}: id {row_id!r} is not in items.jsonl")
+
+
+def _threshold_or_degree(threshold, target_degree) -> None:
+    if (threshold is None) == (target_degree is None):
+        raise InputError("give exactly one of --threshold and --target-degree")
+
+
+def _echo_json(obj) -> None:
+    typer.echo(io.dumps_json(obj), nl=False)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@graph_app.command("build")
+def graph_build(
+    embeddings: Path = typer.Argument(..., help="Embedding .npy (rows = vertices)."),
+    out: Path = typer.Option(..., "--out", help="Graph file to write (.npz, CSR)."),
+    threshold: float = THRESHOLD,
+    target_degree: float = DEGREE,
+    backend: str = BACKEND,
+    normalize: bool = NORMALIZE,
+) -> None:
+    """Join rows closer than a great-circle threshold; edge weight = distance (radians)."""
+    from ..manifold.graph import build_graph, check_unit_rows, mean_degree
+
+    _threshold_or_degree(threshold, target_degree)
+    X = check_unit_rows(io.load_npy(embeddings), normalize=normalize, name=str(embeddings))
+    graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
+                              backend=backend)
+    io.save_sparse(out, graph)
+    _echo_json({"graph": str(out), "vertices": graph.shape[0], "edges": graph.nnz // 2,
+                "mean_degree": mean_degree(graph), "threshold": used})
+
+
+def retrieve(
+    embeddings: Path = typer.Option(..., "--embeddings", help="Image embedding .npy."),
+    items_path: Path = typer.Option(..., "--items", help="items.jsonl with labels."),
+    aux: Path = typer.Option(None, "--aux", help="Extra pass-through vertices (text .npy)."),
+    query: list[str] = typer.Option(None, "--query", help="Query id (repeatable)."),
+    queries_file: Path = typer.Option(None, "--queries-file", help="Query ids, one a line."),
+    k: int = typer.Option(1, "--k", min=1, help="Neighbours (labelled targets) per query."),
+    threshold: float = THRESHOLD,
+    target_degree: float = DEGREE,
+    backend: str = BACKEND,
+    normalize: bool = NORMALIZE,
+) -> None:
+    """Geodesic k-NN: each query's nearest labelled targets and their majority label.
+
+    Targets are the rows of --embeddings whose item has labels, queries excepted; the
+    default queries are the rows without labels. All rows (and --aux rows) are vertices.
+    """
+    from ..manifold.geodesic import GeodesicKNNClassifier
+
+    _threshold_or_degree(threshold, target_degree)
+    items = read_items(items_path)
+    X, ids = load_space(embeddings, normalize)
+    labels = [item_of(items, i, embeddings)["labels"] for i in ids]
+    row = {row_id: r for r, row_id in enumerate(ids)}
+    wanted = list(query or [])
+    if queries_file is not None:
+        wanted += read_ids(queries_file)
+    if not wanted:
+        wanted = [i for i, lab in zip(ids, labels, strict=True) if not lab]
+    missing = [q for q in wanted if q not in row]
+    if missing:
+        raise InputError(f"query id {missing[0]!r} is not a row of {embeddings}")
+    q_rows = np.array([row[q] for q in wanted], dtype=np.int64)
+    is_target = np.array([bool(lab) for lab in labels])
+    is_target[q_rows] = False
+    if not is_target.any() or not len(q_rows):
+        raise InputError("need at least one labelled target and one query")
+    passthrough = [X[~is_target]]
+    if aux is not None:
+        A, _ = load_space(aux, normalize)
+        passthrough.append(A)
+    model = GeodesicKNNClassifier(n_neighbors=k, threshold=threshold,
+                                  target_degree=target_degree, backend=backend)
+    targets = np.flatnonzero(is_target)
+    model.fit(X[targets], [labels[t] for t in targets], X_aux=np.concatenate(passthrough))
+    dist, nearest = model.kneighbors(X[q_rows])
+    predicted = model.predict(X[q_rows])
+    results = []
+    for qi, q in enumerate(wanted):
+        found = nearest[qi] >= 0
+        results.append({
+            "id": q, "retrievable": bool(found[0]),
+            "prediction": sorted(predicted[qi]) if predicted[qi] is not None else None,
+            "neighbours": [{"id": ids[targets[t]], "distance": float(d)}
+                           for t, d in zip(nearest[qi][found], dist[qi][found], strict=True)],
+        })
+    _echo_json({"threshold": model.threshold_, "targets": int(len(targets)),
+                "queries": results})
+
+
+@paths_app.command("count")
+def paths_count(
+    items_path: Path = typer.Option(..., "--items", help="items.jsonl with scenes."),
+    reachable: Path = typer.Option(..., "--reachable", help="reachable.npz (scene x scene)."),
+    embeddings: list[Path] = typer.Option(..., "--embeddings",
+                                          help="Vertex .npy files (repeatable), in order."),
+    graph_path: Path = typer.Option(None, "--graph",
+                                    help="Graph .npz over those rows (else built here)."),
+    threshold: float = THRESHOLD,
+    target_degree: float = DEGREE,
+    backend: str = BACKEND,
+    normalize: bool = NORMALIZE,
+    out: Path = typer.Option(None, "--out", help="Also write per-image counts (JSON)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Count smooth shortest paths between image vertices (both directions)."""
+    from ..manifold.graph import build_graph, mean_degree
+    from ..manifold.paths import count_smooth_paths
+
+    items = read_items(items_path)
+    spaces = [load_space(path, normalize) for path in embeddings]
+    ids = [i for _, space_ids in spaces for i in space_ids]
+    vertex_items = [item_of(items, i, path)
+                    for path, (_, space_ids) in zip(embeddings, spaces, strict=True)
+                    for i in space_ids]
+    no_scene = [i for i, it in zip(ids, vertex_items, strict=True) if it["scene"] is None]
+    if no_scene:
+        raise InputError(f"{items_path}: item {no_scene[0]!r} has no 'scene'")
+    scene = np.array([it["scene"] for it in vertex_items], dtype=np.int64)
+    is_image = np.array([it["modality"] == "image" for it in vertex_items])
+    used = threshold
+    if graph_path is not None:
+        graph = io.load_sparse(graph_path)
+        if graph.shape != (len(ids), len(ids)):
+            raise InputError(f"{graph_path}: graph has shape {graph.shape} but the embeddings "
+                             f"hold {len(ids)} rows")
+    else:
+        _threshold_or_degree(threshold, target_degree)
+        X = np.concatenate([X for X, _ in spaces])
+        graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
+                                  backend=backend)
+    start = time.perf_counter()
+    result = count_smooth_paths(graph, scene, is_image, io.load_sparse(reachable),
+                                progress=progress)
+    summary = {"total": result.total,
+               "log_total": math.log(result.total) if result.total else None,
+               "image_vertices": int(is_image.sum()), "text_vertices": int((~is_image).sum()),
+               "mean_degree": mean_degree(graph), "threshold": used,
+               "seconds": round(time.perf_counter() - start, 3)}
+    if out is not None:
+        per_image = {ids[v]: int(result.per_source[v]) for v in np.flatnonzero(is_image)}
+        io.write_json(out, {**summary, "per_source": per_image})
+    _echo_json(summary)
+
+
+def label_retrieval(
+    image: Path = typer.Option(..., "--image", help="T(Psi): image embeddings after ICP."),
+    items_path: Path = typer.Option(..., "--items", help="items.jsonl with labels."),
+    n_way: int = typer.Option(None, "--n-way", help="Classes in the task (default: all)."),
+    k_shot: int = typer.Option(..., "--k-shot", help="Targets per class."),
+    text: Path = typer.Option(None, "--text", help="Phi: text embeddings (rows E, F)."),
+    resnet: Path = typer.Option(None, "--resnet", help="Psi': pretrained features (row B)."),
+    threshold: float = THRESHOLD,
+    target_degree: float = DEGREE,
+    seed: int = typer.Option(0, "--seed", help="Seeds the target sampling."),
+    backend: str = BACKEND,
+    normalize: bool = NORMALIZE,
+    out: Path = typer.Option(None, "--out", help="Write the rows as JSON."),
+) -> None:
+    """Table 1 rows A-F. Each image is sampled under its first label (labels[0])."""
+    from ..evaluate.label_retrieval import label_retrieval_table, table_to_markdown, write_table
+
+    _threshold_or_degree(threshold, target_degree)
+    items = read_items(items_path)
+    X, ids = load_space(image, normalize)
+    labels = [item_of(items, i, image)["labels"] for i in ids]
+    unlabelled = [i for i, lab in zip(ids, labels, strict=True) if not lab]
+    if unlabelled:
+        raise InputError(f"{items_path}: {len(unlabelled)} image rows have no labels "
+                         f"(first: {unlabelled[0]!r})")
+    T = load_space(text, normalize)[0] if text is not None else None
+    R = None
+    if resnet is not None:
+        R, r_ids = load_space(resnet, normalize)
+        where = {r: n for n, r in enumerate(r_ids)}
+        missing = [i for i in ids if i not in where]
+        if missing:
+            raise InputError(f"{resnet}: no row for image id {missing[0]!r}")
+        R = R[[where[i] for i in ids]]
+    rows = label_retrieval_table(X, T, R, labels, n_way=n_way, k_shot=k_shot,
+                                 threshold=threshold, target_degree=target_degree, seed=seed,
+                                 sampling_labels=[lab[0] for lab in labels], backend=backend)
+    if out is not None:
+        write_table(out, rows)
+    typer.echo(table_to_markdown(rows), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(graph_app, name="graph")
+    app.add_typer(paths_app, name="paths")
+    app.command("retrieve")(retrieve)
+    app.command("label-retrieval")(label_retrieval)

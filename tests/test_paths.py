@@ -1,0 +1,206 @@
+"""Smooth shortest-path counting against a brute-force networkx reference."""
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse
+
+from textmanifold.errors import InputError
+from textmanifold.manifold.graph import great_circle_graph
+from textmanifold.manifold.paths import SmoothPathCount, count_smooth_paths, is_smooth
+
+# ----------------------------------------------------------------------------- reference
+
+
+def smooth_by_definition(scenes, reach: np.ndarray) -> bool:
+    """DESIGN.md "Smooth path", read literally, on a dense boolean scene matrix."""
+    merged = [scenes[0]] + [b for a, b in zip(scenes, scenes[1:], strict=False) if b != a]
+    if len(set(merged)) < len(merged):
+        return False
+    adjacent_ok = all(reach[a, b] for a, b in zip(merged, merged[1:], strict=False))
+    shortcut = any(
+        reach[merged[i], merged[j]]
+        for i in range(len(merged))
+        for j in range(i + 2, len(merged))
+    )
+    return adjacent_ok and not shortcut
+
+
+def reference_counts(graph, scene, is_image, reach) -> np.ndarray:
+    """networkx Dijkstra from every image vertex; check each path by the definition."""
+    G = nx.from_scipy_sparse_array(graph)
+    reach = scipy.sparse.csr_matrix(reach).toarray()
+    counts = np.zeros(graph.shape[0], dtype=np.int64)
+    for s in np.flatnonzero(is_image):
+        paths = nx.single_source_dijkstra_path(G, int(s), weight="weight")
+        for t, path in paths.items():
+            if t != s and is_image[t]:
+                counts[s] += smooth_by_definition([scene[v] for v in path], reach)
+    return counts
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def random_case(seed, n=60, n_scenes=14, p_edge=0.08, p_reach=0.3):
+    """Random symmetric graph with float weights (no ties), two components, text vertices."""
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    upper = np.triu(rng.random((n, n)) < p_edge, 1)
+    upper[:half, half:] = False  # two disconnected parts
+    weights = np.where(upper, rng.random((n, n)) + 0.05, 0.0)
+    graph = scipy.sparse.csr_matrix(weights + weights.T)
+    reach = np.triu(rng.random((n_scenes, n_scenes)) < p_reach, 1)
+    reach = scipy.sparse.csr_matrix(reach | reach.T)
+    scene = rng.integers(0, n_scenes, n)  # n > n_scenes: scenes repeat across vertices
+    is_image = rng.random(n) < 0.6
+    return graph, scene, is_image, reach
+
+
+def tree_case(seed, branching=3, depth=3, d=16, step=0.35):
+    """A small CCI-like set: a tree of scenes, images along it, text beside each image."""
+    rng = np.random.default_rng(seed)
+    n_scenes = sum(branching**k for k in range(depth + 1))
+    parent = (np.arange(n_scenes) - 1) // branching
+    walk = np.empty((n_scenes, d))
+    walk[0] = rng.standard_normal(d)
+    walk[0] /= np.linalg.norm(walk[0])
+    for i in range(1, n_scenes):
+        walk[i] = walk[parent[i]] + step * rng.standard_normal(d) / np.sqrt(d)
+    images = walk + 0.5 * step * rng.standard_normal((n_scenes, d)) / np.sqrt(d)
+    texts = walk + 0.2 * step * rng.standard_normal((n_scenes, d)) / np.sqrt(d)
+    X = np.vstack([images, texts])
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    graph = great_circle_graph(X, target_degree=6)
+    child = np.arange(1, n_scenes)
+    siblings = child[1:][(child[1:] - 1) // branching == (child[:-1] - 1) // branching]
+    rows = np.concatenate([child, siblings])
+    cols = np.concatenate([parent[1:], siblings - 1])
+    reach = scipy.sparse.csr_matrix(
+        (np.ones(len(rows), bool), (rows, cols)), shape=(n_scenes, n_scenes)
+    )
+    reach = reach + reach.T
+    scene = np.tile(np.arange(n_scenes), 2)
+    is_image = np.arange(2 * n_scenes) < n_scenes
+    return graph, scene, is_image, reach
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_hand_computed_chain():
+    # v0(img,s0) - v1(text,s0) - v2(img,s1) - v3(img,s2) - v4(img,s3), unit weights.
+    # Reachable: 0~1, 1~2, 2~3 and the shortcut 1~3.
+    graph = scipy.sparse.diags([1.0] * 4, 1, shape=(5, 5)).tocsr()
+    graph = graph + graph.T
+    scene = np.array([0, 0, 1, 2, 3])
+    is_image = np.array([True, False, True, True, True])
+    reach = np.zeros((4, 4), bool)
+    for a, b in [(0, 1), (1, 2), (2, 3), (1, 3)]:
+        reach[a, b] = reach[b, a] = True
+    result = count_smooth_paths(graph, scene, is_image, reach)
+    # v0: ->v2 [0,1], ->v3 [0,1,2]; ->v4 [0,1,2,3] has the shortcut 1~3.
+    # v2: ->v0, ->v3; v3: ->v0, ->v2, ->v4; v4: ->v3 only ([3,2,1] has 1~3).
+    assert isinstance(result, SmoothPathCount)
+    assert result.per_source.tolist() == [2, 0, 2, 3, 1]
+    assert result.total == 8
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_graphs_match_networkx(seed):
+    graph, scene, is_image, reach = random_case(seed)
+    expected = reference_counts(graph, scene, is_image, reach)
+    result = count_smooth_paths(graph, scene, is_image, reach)
+    assert result.per_source.tolist() == expected.tolist()
+    assert result.total == expected.sum()
+    assert (result.per_source[~is_image] == 0).all()
+
+
+def test_random_graphs_are_not_trivial():
+    # The reference cases hold smooth and non-smooth paths alike, so equality means something.
+    graph, scene, is_image, reach = random_case(0)
+    expected = reference_counts(graph, scene, is_image, reach).sum()
+    n_img = int(is_image.sum())
+    assert 10 < expected < n_img * (n_img - 1) / 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sphere_tree_graphs_match_networkx(seed):
+    graph, scene, is_image, reach = tree_case(seed)
+    expected = reference_counts(graph, scene, is_image, reach)
+    assert expected.sum() > 0
+    for batch_size in (1, 7, 64):
+        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size)
+        assert result.per_source.tolist() == expected.tolist()
+
+
+def test_both_directions_are_counted():
+    graph, scene, is_image, reach = random_case(3)
+    result = count_smooth_paths(graph, scene, is_image, reach)
+    # Tie-free and symmetric: the b->a path is a->b reversed, and smoothness is symmetric.
+    assert result.total % 2 == 0
+    assert result.total == reference_counts(graph, scene, is_image, reach).sum()
+
+
+def test_same_scene_images_and_isolated_vertices():
+    # Two images of scene 0 joined through a text of scene 0: one merged scene, smooth.
+    graph = scipy.sparse.csr_matrix(np.array([
+        [0, 0.3, 0, 0], [0.3, 0, 0.4, 0], [0, 0.4, 0, 0], [0, 0, 0, 0],
+    ]))
+    result = count_smooth_paths(graph, [0, 0, 0, 1], [True, False, True, True], np.zeros((2, 2)))
+    assert result.per_source.tolist() == [1, 0, 1, 0]
+
+
+def test_is_smooth_definition():
+    reach = np.zeros((4, 4), bool)
+    for a, b in [(0, 1), (1, 2), (2, 3)]:
+        reach[a, b] = reach[b, a] = True
+    assert is_smooth([0, 0, 1, 1, 2], reach)
+    assert not is_smooth([0, 1, 0], reach)  # a scene repeats
+    assert not is_smooth([0, 2], reach)  # not reachable neighbours
+    reach[0, 2] = reach[2, 0] = True
+    assert not is_smooth([0, 1, 2], reach)  # shortcut 0~2
+    for scenes in ([0], [3, 2], [1, 2, 3], [0, 1, 2, 3]):
+        assert is_smooth(scenes, reach) == smooth_by_definition(scenes, reach)
+
+
+@pytest.mark.parametrize(
+    ("graph", "scene", "is_image", "reach", "message"),
+    [
+        (scipy.sparse.csr_matrix((0, 0)), [], [], np.eye(1), "empty"),
+        (scipy.sparse.eye(2, format="csr"), [0, 0], [False, False], np.eye(1), "no image"),
+        (scipy.sparse.eye(2, format="csr"), [0], [True, True], np.eye(1), "vertex_scene"),
+        (scipy.sparse.eye(2, format="csr"), [0, 0], [True], np.eye(1), "is_image"),
+        (scipy.sparse.eye(2, format="csr"), [0, 5], [True, True], np.eye(2), r"\[0, 2\)"),
+        (scipy.sparse.eye(2, format="csr"), [0, 1], [True, True], np.triu(np.ones((2, 2))),
+         "symmetric"),
+        (-scipy.sparse.csr_matrix(np.ones((2, 2))), [0, 0], [True, True], np.eye(1), ">= 0"),
+        (np.ones((2, 2)), [0, 0], [True, True], np.eye(1), "sparse"),
+        (scipy.sparse.eye(2, format="csr"), [0.5, 0.0], [True, True], np.eye(1), "integers"),
+    ],
+)
+def test_bad_input(graph, scene, is_image, reach, message):
+    with pytest.raises(InputError, match=message):
+        count_smooth_paths(graph, np.asarray(scene), np.asarray(is_image), reach)
+
+
+def test_ties_do_not_depend_on_batching():
+    # Integer lengths make many equal-length paths; the chosen tree must not depend on
+    # how sources are batched or ordered.
+    rng = np.random.default_rng(7)
+    graph, scene, is_image, reach = random_case(7, n=80, p_edge=0.1)
+    graph.data = rng.integers(1, 3, graph.nnz).astype(float)
+    graph = graph.maximum(graph.T).tocsr()
+    results = {
+        batch: count_smooth_paths(graph, scene, is_image, reach, batch_size=batch).per_source
+        for batch in (1, 3, 64)
+    }
+    assert results[1].sum() > 0
+    assert results[1].tolist() == results[3].tolist() == results[64].tolist()
+
+
+def test_input_arrays_are_not_modified():
+    graph, scene, is_image, reach = random_case(1)
+    before = (graph.copy(), reach.copy())
+    count_smooth_paths(graph, scene, is_image, reach)
+    assert (graph != before[0]).nnz == 0 and (reach != before[1]).nnz == 0
