@@ -1,0 +1,155 @@
+"""Learning commands: ``train joint``, ``train compose``, ``eval compose``, ``embed``.
+
+torch is imported inside the commands, so ``textmanifold --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+train_app = typer.Typer(help="Train the joint embedding or a composed-retrieval model.",
+                        no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate a trained run.", no_args_is_help=True)
+
+# Options shared by both training commands (one definition, two signatures).
+OUT = typer.Option(..., "--out", help="Run directory (created; never overwritten).")
+STEPS = typer.Option(1000, "--steps", min=0, help="Total SGD steps (the paper: 200k).")
+BATCH = typer.Option(50, "--batch-size", min=2, help="Examples per step (the paper: 50).")
+LR = typer.Option(0.01, "--lr", help="SGD learning rate (the paper: 0.01).")
+MOMENTUM = typer.Option(0.9, "--momentum", help="SGD momentum.")
+LR_STEP = typer.Option(0, "--lr-step", min=0,
+                       help="Multiply the lr by 0.1 every N steps (0: constant).")
+TEMPERATURE = typer.Option(1.0, "--temperature", help="Eq. 1 temperature (the paper: 1).")
+SIZE = typer.Option(128, "--image-size", min=32, help="Images are resized to SIZE x SIZE.")
+DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
+AMP = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA.")
+SEED = typer.Option(0, "--seed", help="Seeds the initial weights and the batch order.")
+RESUME = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.")
+EVERY = typer.Option(500, "--checkpoint-every", min=1, help="Steps between checkpoints.")
+WORKERS = typer.Option(0, "--workers", min=0, help="Image-loading worker processes.")
+DIM = typer.Option(512, "--dim", min=1, help="Width d of the learned features.")
+WEIGHTS = typer.Option(None, "--weights",
+                       help="ResNet-18 start: 'imagenet' (torchvision's cache, no download) "
+                            "or a state-dict path; default: random.")
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+TEXT_CACHE = typer.Option(None, "--text-cache",
+                          help="Sentence-embedding cache directory "
+                               "(default: $TEXTMANIFOLD_CACHE or ~/.cache/textmanifold).")
+
+
+def _settings(**options):
+    from ..models.train import TrainSettings
+
+    return TrainSettings(**options)
+
+
+def _print_result(out: Path, result) -> None:
+    from ..io import dumps_json
+
+    record = result.to_record()
+    typer.echo(dumps_json({
+        "run": str(out), "steps": result.step,
+        "final_loss": result.losses[-1] if result.losses else None,
+        "images_per_second": record["images_per_second"],
+    }), nl=False)
+
+
+@train_app.command("joint")
+def train_joint_command(
+    collection: Path = typer.Argument(..., help="Collection directory."),
+    out: Path = OUT, steps: int = STEPS, batch_size: int = BATCH, lr: float = LR,
+    momentum: float = MOMENTUM, lr_step: int = LR_STEP, temperature: float = TEMPERATURE,
+    image_size: int = SIZE,
+    device: str = DEVICE, amp: bool = AMP, seed: int = SEED, resume: bool = RESUME,
+    checkpoint_every: int = EVERY, workers: int = WORKERS, dim: int = DIM,
+    weights: str = WEIGHTS, progress: bool = PROGRESS, text_cache: Path = TEXT_CACHE,
+    text_model: Path = typer.Option(None, "--text-model",
+                                    help="sentence-transformers model directory "
+                                         "(default: the bundled all-MiniLM-L6-v2)."),
+    split: str = typer.Option(None, "--split", help="Train on this split's images only."),
+) -> None:
+    """Train the two-branch joint image-text embedding (Eq. 1) on described images."""
+    from ..models.runs import train_joint
+
+    settings = _settings(steps=steps, batch_size=batch_size, lr=lr, momentum=momentum,
+                         lr_step=lr_step,
+                         temperature=temperature, image_size=image_size, seed=seed,
+                         device=device, amp=amp, checkpoint_every=checkpoint_every,
+                         workers=workers, progress=progress)
+    result = train_joint(collection, out, dim=dim, weights=weights,
+                         text_model=None if text_model is None else str(text_model),
+                         text_cache=text_cache, split=split, settings=settings,
+                         resume=resume)
+    _print_result(out, result)
+
+
+@train_app.command("compose")
+def train_compose_command(
+    collection: Path = typer.Argument(..., help="Collection directory with pairs."),
+    out: Path = OUT,
+    method: str = typer.Option(..., "--method", help="Compositor: tirg or relation."),
+    in_joint: bool = typer.Option(False, "--in-joint",
+                                  help="Compose in the joint space (Eq. 2, both terms)."),
+    steps: int = STEPS, batch_size: int = BATCH, lr: float = LR, momentum: float = MOMENTUM,
+    lr_step: int = LR_STEP, temperature: float = TEMPERATURE, image_size: int = SIZE,
+    device: str = DEVICE,
+    amp: bool = AMP, seed: int = SEED, resume: bool = RESUME, checkpoint_every: int = EVERY,
+    workers: int = WORKERS, dim: int = DIM, weights: str = WEIGHTS,
+    progress: bool = PROGRESS,
+    split: str = typer.Option("train", "--split", help="Train on this split's pairs."),
+) -> None:
+    """Train TIRG or Relation for composed retrieval, plain or in Joint."""
+    from ..models.runs import train_compose
+
+    settings = _settings(steps=steps, batch_size=batch_size, lr=lr, momentum=momentum,
+                         lr_step=lr_step,
+                         temperature=temperature, image_size=image_size, seed=seed,
+                         device=device, amp=amp, checkpoint_every=checkpoint_every,
+                         workers=workers, progress=progress)
+    result = train_compose(collection, out, method=method, in_joint=in_joint, dim=dim,
+                           weights=weights, split=split, settings=settings, resume=resume)
+    _print_result(out, result)
+
+
+@eval_app.command("compose")
+def eval_compose_command(
+    run: Path = typer.Argument(..., help="Run directory of `train compose`."),
+    collection: Path = typer.Option(None, "--collection",
+                                    help="Evaluate on this collection (default: the run's)."),
+    split: str = typer.Option("test", "--split", help="Pairs (queries) of this split."),
+    device: str = DEVICE, workers: int = WORKERS,
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per forward."),
+    progress: bool = PROGRESS,
+) -> None:
+    """Print R@1, R@10, R@50 of composed queries as JSON (also saved in RUN)."""
+    from ..io import dumps_json, write_json
+    from ..models.embed import evaluate_compose_run
+
+    result = evaluate_compose_run(run, collection, split=split, device=device,
+                                  workers=workers, batch_size=batch_size, progress=progress)
+    write_json(run / f"eval_compose_{split}.json", result)
+    typer.echo(dumps_json(result), nl=False)
+
+
+def embed_command(
+    collection: Path = typer.Argument(..., help="Collection directory."),
+    run: Path = typer.Argument(..., help="Run directory of `train joint`."),
+    device: str = DEVICE, workers: int = WORKERS,
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per forward."),
+    text_cache: Path = TEXT_CACHE, progress: bool = PROGRESS,
+) -> None:
+    """Write RUN/embeddings/{image,text,image_pretrained}.npy with *.ids.json."""
+    from ..models.embed import embed_joint_run
+
+    written = embed_joint_run(collection, run, batch_size=batch_size, workers=workers,
+                              device=device, text_cache=text_cache, progress=progress)
+    for name, path in written.items():
+        typer.echo(f"{name}: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(train_app, name="train")
+    app.add_typer(eval_app, name="eval")
+    app.command("embed")(embed_command)

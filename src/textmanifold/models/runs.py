@@ -1,0 +1,313 @@
+"""Run directories: train a joint or composed-retrieval model on a Collection, load it back.
+
+A run directory holds::
+
+    run.json              kind, collection, model shape, training data fingerprint, settings
+    vocab.json            the LSTM vocabulary (composed-retrieval runs)
+    checkpoints/last.pt   see textmanifold.models.train
+    train_log.json        losses of every step and the last call's images/s
+
+``resume=True`` continues a run whose ``run.json`` matches (same kind, model, data and
+the settings that shape the losses); without it, an existing run is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import io
+from ..collection import Collection, Item, read_collection
+from ..errors import InputError, TextManifoldError
+from .compose import METHODS, ComposeModel
+from .data import BatchDataset, check_files, load_image
+from .encoders import ImageEncoder, Vocabulary
+from .joint import JointModel
+from .sentence import SentenceTextEncoder
+from .train import TrainResult, TrainSettings, checkpoint_path, fit, load_checkpoint
+
+__all__ = ["RUN_FORMAT", "Run", "initial_image_encoder", "load_run", "train_compose",
+           "train_joint"]
+
+RUN_FORMAT = 1
+
+
+# ----------------------------------------------------------------------------- run.json
+
+
+def _fingerprint(rows: list) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _refuse_existing(out: Path, resume: bool) -> None:
+    """Never overwrite: an existing run needs ``resume``, other files another ``out``."""
+    if resume or not out.exists():
+        return
+    if (out / "run.json").exists():
+        raise InputError(f"{out} already holds a run; pass --resume to continue it or "
+                         "choose another --out")
+    if any(out.iterdir()):
+        raise InputError(f"{out} is not empty and holds no run; choose another --out")
+
+
+def _open_run(out: Path, config: dict, resume: bool) -> None:
+    """Create the run directory, or check that a resumed run matches ``config``."""
+    _refuse_existing(out, resume)
+    run_json = out / "run.json"
+    if run_json.exists():
+        old = io.read_json(run_json)
+        for key in ("kind", "model", "data"):
+            if old.get(key) != config[key]:
+                raise InputError(f"{run_json}: cannot resume: its {key} {old.get(key)} "
+                                 f"differs from this call's {config[key]}")
+        old_train = old.get("train", {})
+        for key in TrainSettings.TRAJECTORY:
+            if old_train.get(key) != config["train"][key]:
+                raise InputError(f"{run_json}: cannot resume: it was trained with {key}="
+                                 f"{old_train.get(key)}, this call has {config['train'][key]}")
+    io.write_json(run_json, config)
+
+
+def _config(kind: str, collection: Collection, model: dict, data: dict,
+            settings: TrainSettings) -> dict:
+    return {"format": RUN_FORMAT, "kind": kind, "collection": str(collection.root.resolve()),
+            "model": model, "data": data, "train": asdict(settings)}
+
+
+def _finish(out: Path, result: TrainResult) -> TrainResult:
+    io.write_json(out / "train_log.json", result.to_record())
+    return result
+
+
+def _check_batch(settings: TrainSettings, n: int, what: str) -> None:
+    if settings.batch_size > n:
+        raise InputError(f"batch size {settings.batch_size} is larger than the {n} {what}; "
+                         "lower --batch-size")
+
+
+# ----------------------------------------------------------------------------- joint
+
+
+class JointBatches:
+    """Batch maker for the joint model: images and their precomputed sentence embeddings."""
+
+    def __init__(self, paths: list[Path], sentences: np.ndarray, size: int):
+        self.paths, self.sentences, self.size = paths, sentences, size
+
+    def __call__(self, idx: np.ndarray) -> dict:
+        return {"images": torch.stack([load_image(self.paths[i], self.size) for i in idx]),
+                "sentences": torch.from_numpy(self.sentences[idx])}
+
+
+def joint_examples(collection: Collection, split: str | None = None) -> list[Item]:
+    """Image items with a description, optionally of one split: the (x, t) pairs of Eq. 1."""
+    items = [it for it in collection.images(split) if it.text]
+    if not items:
+        where = f"split {split!r} of " if split else ""
+        raise InputError(f"{where}{collection.root} has no image items with a description "
+                         "('text'); the joint model trains on (image, description) pairs")
+    return items
+
+
+def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: int = 512,
+                weights: str | None = None, text_model: str | None = None,
+                text_cache: str | os.PathLike | None = None, split: str | None = None,
+                settings: TrainSettings | None = None, resume: bool = False) -> TrainResult:
+    """Train the joint model (Eq. 1) on a Collection's described images; see module doc.
+
+    ``text_model`` is a sentence-transformers directory (default: bundled MiniLM);
+    ``text_cache`` where sentence embeddings are cached; ``split`` restricts the images.
+    """
+    settings = settings or TrainSettings()
+    settings.validate()
+    out = Path(out)
+    _refuse_existing(out, resume)
+    coll = read_collection(collection)
+    items = joint_examples(coll, split)
+    _check_batch(settings, len(items), "described images")
+    paths = [coll.image_path(it) for it in items]
+    check_files(paths)
+    device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+    encoder = SentenceTextEncoder(text_model, cache_dir=text_cache, device=device,
+                                  progress=settings.progress)
+    sentences = encoder.encode([it.text for it in items])
+    model_config = {"dim": dim, "weights": weights, "text_model": text_model,
+                    "text_dim": int(sentences.shape[1])}
+    data = {"split": split, "examples": len(items),
+            "fingerprint": _fingerprint([[it.id, it.path, it.text] for it in items])}
+    _open_run(out, _config("joint", coll, model_config, data, settings), resume)
+    torch.manual_seed(settings.seed)
+    model = JointModel(sentences.shape[1], dim, weights, torch.from_numpy(sentences))
+    dataset = BatchDataset(JointBatches(paths, sentences, settings.image_size), len(items),
+                           settings.batch_size, settings.seed)
+
+    def loss_of_batch(net: JointModel, batch: dict) -> torch.Tensor:
+        return net.loss(batch["images"], batch["sentences"], settings.temperature)
+
+    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume)
+    return _finish(out, result)
+
+
+# ----------------------------------------------------------------------------- compose
+
+
+class ComposeBatches:
+    """Batch maker for composed retrieval: source/target images, query and side tokens."""
+
+    def __init__(self, paths: list[Path], sources: np.ndarray, targets: np.ndarray,
+                 queries: list[str], sides: list[str] | None, vocab: Vocabulary, size: int):
+        self.paths, self.sources, self.targets = paths, sources, targets
+        self.queries, self.sides, self.vocab, self.size = queries, sides, vocab, size
+
+    def __call__(self, idx: np.ndarray) -> dict:
+        distinct, rows = np.unique(np.concatenate([self.sources[idx], self.targets[idx]]),
+                                   return_inverse=True)
+        q_tokens, q_lengths = self.vocab.encode([self.queries[i] for i in idx])
+        batch = {
+            "images": torch.stack([load_image(self.paths[i], self.size) for i in distinct]),
+            "sources": torch.from_numpy(rows[:len(idx)]),
+            "targets": torch.from_numpy(rows[len(idx):]),
+            "query_tokens": q_tokens, "query_lengths": q_lengths,
+        }
+        if self.sides is not None:
+            side_rows = np.unique(rows[:len(idx)])
+            s_tokens, s_lengths = self.vocab.encode([self.sides[distinct[r]] for r in side_rows])
+            batch.update(side_images=torch.from_numpy(side_rows), side_tokens=s_tokens,
+                         side_lengths=s_lengths)
+        return batch
+
+
+@dataclass
+class PairTable:
+    """The pairs of one split as arrays over a list of the distinct images they name."""
+
+    images: list[Item]
+    sources: np.ndarray  # (P,) int64 rows of ``images``
+    targets: np.ndarray
+    queries: list[str]
+
+
+def pair_table(collection: Collection, split: str) -> PairTable:
+    pairs = collection.pairs_of(split)
+    if not pairs:
+        raise InputError(f"{collection.root}: no pairs in split {split!r}")
+    by_id = {it.id: it for it in collection.items}
+    row: dict[str, int] = {}
+    for pair in pairs:
+        for end in (pair.source, pair.target):
+            if by_id[end].modality != "image":
+                raise InputError(f"{collection.root}: pair end {end!r} is not an image item")
+            row.setdefault(end, len(row))
+    return PairTable(images=[by_id[i] for i in row],
+                     sources=np.array([row[p.source] for p in pairs], dtype=np.int64),
+                     targets=np.array([row[p.target] for p in pairs], dtype=np.int64),
+                     queries=[p.text for p in pairs])
+
+
+def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, method: str,
+                  in_joint: bool = False, dim: int = 512, weights: str | None = None,
+                  relation_hidden: int = 256, split: str = "train",
+                  settings: TrainSettings | None = None, resume: bool = False) -> TrainResult:
+    """Train a TIRG or Relation model, plain or in Joint (Eq. 2), on a split's pairs."""
+    if method not in METHODS:
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    settings = settings or TrainSettings()
+    settings.validate()
+    out = Path(out)
+    _refuse_existing(out, resume)
+    coll = read_collection(collection)
+    table = pair_table(coll, split)
+    _check_batch(settings, len(table.queries), f"pairs of split {split!r}")
+    paths = [coll.image_path(it) for it in table.images]
+    check_files(paths)
+    sides = None
+    if in_joint:
+        for i in np.unique(table.sources):
+            if not table.images[i].text:
+                raise InputError(f"{coll.root}: source image {table.images[i].id!r} has no "
+                                 "description ('text'), which in-Joint training needs")
+        # Indexed by image row, like the batch's images; only sources' are ever read.
+        sides = [it.text or "" for it in table.images]
+    vocab = Vocabulary.build(table.queries + [sides[i] for i in np.unique(table.sources)]
+                             if sides else table.queries)
+    model_config = {"method": method, "in_joint": in_joint, "dim": dim, "weights": weights,
+                    "relation_hidden": relation_hidden, "vocab_size": len(vocab)}
+    data = {"split": split, "examples": len(table.queries), "fingerprint": _fingerprint(
+        [[table.images[s].id, table.images[t].id, q] for s, t, q
+         in zip(table.sources, table.targets, table.queries, strict=True)] + [sides])}
+    _open_run(out, _config("compose", coll, model_config, data, settings), resume)
+    io.write_json(out / "vocab.json", vocab.words)
+    torch.manual_seed(settings.seed)
+    model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden)
+    make = ComposeBatches(paths, table.sources, table.targets, table.queries, sides, vocab,
+                          settings.image_size)
+    dataset = BatchDataset(make, len(table.queries), settings.batch_size, settings.seed)
+
+    def loss_of_batch(net: ComposeModel, batch: dict) -> torch.Tensor:
+        return net.loss(batch["images"], batch["sources"], batch["targets"],
+                        batch["query_tokens"], batch["query_lengths"],
+                        batch.get("side_images"), batch.get("side_tokens"),
+                        batch.get("side_lengths"), settings.temperature)
+
+    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume)
+    return _finish(out, result)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Run:
+    """A trained run read back: its config, settings, model (eval mode) and vocabulary."""
+
+    root: Path
+    config: dict
+    settings: TrainSettings
+    model: nn.Module
+    vocab: Vocabulary | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.config["kind"]
+
+
+def load_run(run_dir: str | os.PathLike, device: str = "cpu") -> Run:
+    """Rebuild a run's model from ``run.json`` and load its last checkpoint."""
+    root = Path(run_dir)
+    config = io.read_json(root / "run.json")
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
+        raise InputError(f"{root / 'run.json'}: not a textmanifold run of format {RUN_FORMAT}")
+    settings = TrainSettings(**config["train"])
+    m = config["model"]
+    vocab = None
+    if config["kind"] == "joint":
+        model: nn.Module = JointModel(m["text_dim"], m["dim"])
+    elif config["kind"] == "compose":
+        vocab = Vocabulary(io.read_json(root / "vocab.json"))
+        model = ComposeModel(m["method"], len(vocab), m["dim"], m["in_joint"],
+                             relation_hidden=m["relation_hidden"])
+    else:
+        raise InputError(f"{root / 'run.json'}: unknown run kind {config.get('kind')!r}")
+    path = checkpoint_path(root)
+    if not path.is_file():
+        raise TextManifoldError(f"{path}: the run has no checkpoint yet; train it first")
+    model.load_state_dict(load_checkpoint(path)["model"])
+    model.to(device).eval()
+    return Run(root=root, config=config, settings=settings, model=model, vocab=vocab)
+
+
+def initial_image_encoder(run: Run) -> ImageEncoder:
+    """The run's image encoder as it was before training (same seed, same weights spec).
+
+    Its pooled backbone features are the paper's "Resnet" (pretrained) space.
+    """
+    torch.manual_seed(run.settings.seed)
+    m = run.config["model"]
+    return ImageEncoder(m["dim"], m["weights"]).eval()

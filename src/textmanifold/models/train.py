@@ -1,0 +1,271 @@
+"""The training loop shared by the joint and the composed-retrieval models.
+
+SGD (the paper: lr 0.01, batch 50), CPU or CUDA (mixed precision on CUDA), a progress bar
+with the loss and images/s, and atomic checkpoints that make ``resume`` continue with
+exactly the losses of an uninterrupted run.
+
+Checkpoint (``RUN/checkpoints/last.pt``, written with ``torch.save`` through an atomic
+rename): ``format``, ``step`` (batches done; the batch order is a pure function of it, see
+:mod:`textmanifold.models.data`), ``samples_seen``, ``losses`` (one float per step so
+far), ``model``, ``optimizer`` and ``scaler`` state dicts, and the torch CPU / CUDA RNG
+states.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .. import io
+from ..errors import DataFormatError, InputError, TextManifoldError
+from .data import BatchDataset, iterate_batches
+
+__all__ = ["CHECKPOINT_FORMAT", "TrainResult", "TrainSettings", "fit", "resolve_device"]
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class TrainSettings:
+    """How to train (the model's own shape is given separately).
+
+    Attributes
+    ----------
+    steps : int
+        Total number of SGD steps (a resumed run continues up to this many).
+    batch_size : int
+        Examples per step (the paper: 50).
+    lr, momentum, weight_decay : float
+        SGD parameters (the paper: lr 0.01; momentum and weight decay from TIRG's code).
+    lr_step : int
+        Multiply the learning rate by 0.1 every ``lr_step`` steps (TIRG's schedule);
+        0 keeps it constant. A pure function of the step, so resuming needs no state.
+    temperature : float
+        Eq. 1's temperature (the paper: 1).
+    image_size : int
+        Images are resized to image_size x image_size pixels.
+    seed : int
+        Seeds the initial weights and the batch order.
+    device : {"auto", "cpu", "cuda", ...}
+        "auto" takes CUDA when available.
+    amp : bool
+        Mixed precision on CUDA (bfloat16 where supported, else float16 with loss
+        scaling); ignored on CPU.
+    checkpoint_every : int
+        Steps between checkpoints (one is always written at the end).
+    workers : int
+        Image-loading worker processes (0: load in the main process).
+    progress : bool
+        Show a progress bar.
+    """
+
+    steps: int = 1000
+    batch_size: int = 50
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-6
+    lr_step: int = 0
+    temperature: float = 1.0
+    image_size: int = 128
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    checkpoint_every: int = 500
+    workers: int = 0
+    progress: bool = True
+
+    # Settings that change the sequence of losses; a resumed run must keep them.
+    TRAJECTORY = ("batch_size", "lr", "momentum", "weight_decay", "lr_step", "temperature",
+                  "image_size", "seed")
+
+    def validate(self) -> None:
+        if self.steps < 0:
+            raise InputError(f"steps must be >= 0, got {self.steps}")
+        if self.batch_size < 2:
+            raise InputError(f"batch size must be >= 2 (Eq. 1 needs negatives), got "
+                             f"{self.batch_size}")
+        if not self.lr > 0:
+            raise InputError(f"lr must be positive, got {self.lr}")
+        if not self.temperature > 0:
+            raise InputError(f"temperature must be positive, got {self.temperature}")
+        if self.image_size < 32:
+            raise InputError(f"image size must be >= 32 pixels (ResNet-18 downsamples "
+                             f"32x), got {self.image_size}")
+        if self.checkpoint_every < 1:
+            raise InputError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.lr_step < 0:
+            raise InputError(f"lr_step must be >= 0, got {self.lr_step}")
+        if self.workers < 0:
+            raise InputError(f"workers must be >= 0, got {self.workers}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of step ``step`` (0-based)."""
+        return self.lr * 0.1 ** (step // self.lr_step) if self.lr_step else self.lr
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` returns: the loss of every step so far and the speed of this call
+    (NaN when it had no step left to train)."""
+
+    losses: list[float] = field(default_factory=list)
+    step: int = 0
+    images_per_second: float = float("nan")
+
+    def to_record(self) -> dict:
+        """As JSON-ready data (a NaN speed becomes ``None``)."""
+        record = asdict(self)
+        if math.isnan(self.images_per_second):
+            record["images_per_second"] = None
+        return record
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA if available else CPU; asking for CUDA without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"unknown device {name!r} (use auto, cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' was asked for, but torch sees no CUDA device")
+    return device
+
+
+def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _to_device(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+            for k, v in batch.items()}
+
+
+def checkpoint_path(run_dir: Path) -> Path:
+    return Path(run_dir) / "checkpoints" / "last.pt"
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint written by :func:`fit`; errors name the file."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise DataFormatError(f"{path}: not a readable checkpoint ({exc})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise DataFormatError(f"{path}: not a textmanifold checkpoint of format "
+                              f"{CHECKPOINT_FORMAT}")
+    return state
+
+
+def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
+                     batch_size: int, losses: list[float]) -> None:
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "step": step,
+        "samples_seen": step * batch_size,
+        "losses": list(losses),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    io.save_with(path, lambda handle: torch.save(state, handle))
+
+
+def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tensor],
+        dataset: BatchDataset, settings: TrainSettings, run_dir: Path, *,
+        resume: bool = False) -> TrainResult:
+    """Train ``model`` for ``settings.steps`` steps, resuming from the run's checkpoint.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Freshly built (its weights are replaced by the checkpoint's when resuming).
+    loss_of_batch : callable
+        ``loss_of_batch(model, batch) -> scalar tensor``; the batch is on the device.
+    dataset : BatchDataset
+        Gives the batch of each step: a dict of tensors whose ``"images"`` entry holds
+        the step's decoded images (counted for the images/s figure).
+    settings : TrainSettings
+    run_dir : Path
+        Where ``checkpoints/last.pt`` is written.
+    resume : bool
+        Continue from ``checkpoints/last.pt`` if it exists.
+
+    Returns
+    -------
+    TrainResult
+        Losses of every step from 0 (the resumed ones included).
+    """
+    from tqdm import tqdm
+
+    settings.validate()
+    device = resolve_device(settings.device)
+    model.to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
+                                momentum=settings.momentum,
+                                weight_decay=settings.weight_decay)
+    amp_dtype = _amp_dtype(device, settings.amp)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    path = checkpoint_path(run_dir)
+    step, losses = 0, []
+    if resume and path.is_file():
+        state = load_checkpoint(path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scaler is not None and state["scaler"] is not None:
+            scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng_cpu"])
+        if device.type == "cuda" and state["rng_cuda"]:
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        step, losses = int(state["step"]), [float(x) for x in state["losses"]]
+    result = TrainResult(losses=losses[:settings.steps], step=min(step, settings.steps))
+    if step >= settings.steps:
+        return result
+
+    model.train()
+    started, images = time.perf_counter(), 0
+    bar = tqdm(total=settings.steps, initial=step, desc="training", unit="step",
+               disable=not settings.progress)
+    try:
+        for batch in iterate_batches(dataset, step, settings.steps, settings.workers):
+            images += len(batch["images"])
+            batch = _to_device(batch, device)
+            for group in optimizer.param_groups:
+                group["lr"] = settings.lr_at(step)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss = loss_of_batch(model, batch)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise TextManifoldError(f"the loss became {value} at step {step}; "
+                                        "lower the learning rate (--lr)")
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            losses.append(value)
+            step += 1
+            rate = images / (time.perf_counter() - started)
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.4f}", img_s=f"{rate:.1f}")
+            if step % settings.checkpoint_every == 0 or step == settings.steps:
+                _save_checkpoint(path, model, optimizer, scaler, step, settings.batch_size,
+                                 losses)
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    return TrainResult(losses=losses, step=step, images_per_second=images / elapsed)
