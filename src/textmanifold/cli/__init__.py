@@ -26,9 +26,16 @@ app = typer.Typer(
 def _register_all() -> None:
     # Imported here, not at the top, so that `textmanifold --help` stays fast and one
     # area's heavy imports (torch) load only when its command runs.
-    from . import synth_commands
+    from . import classes_commands, demo_commands, learn_commands, load_commands, synth_commands
 
     synth_commands.register(app)
+    load_commands.register(app)
+    learn_commands.register(app)
+    classes_commands.register(app)
+    demo_commands.register(app)
+    from . import manifold_commands
+
+    manifold_commands.register(app)
 
 
 _register_all()

@@ -1,0 +1,107 @@
+"""One sentence per table: does the paper's effect show in *these* numbers?
+
+Every sentence is computed from the rows (never written in advance); a tie counts as
+"not better". Rows are those of :mod:`textmanifold.evaluate.report`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _tally(hits: int, total: int) -> str:
+    if hits == total:
+        return "reproduces here"
+    if hits == 0:
+        return "does not reproduce here"
+    return f"reproduces here only in part ({hits} of {total})"
+
+
+def label_retrieval_verdict(rows: Sequence[dict]) -> str:
+    """One sentence: geodesic vs Euclidean (D vs C, F vs E), text adds retrievable (F vs D)."""
+    by = {r["row"]: r for r in rows}
+    missing = [k for k in "CDEF" if k not in by]
+    if missing:
+        return f"Rows {', '.join(missing)} are missing, so the comparison cannot be made."
+    c, d, e, f = (by[k] for k in "CDEF")
+    checks = [
+        d["accuracy"] > c["accuracy"],
+        f["accuracy"] > e["accuracy"],
+        f["retrievable"] > d["retrievable"],
+    ]
+    word = ("beats", "does not beat")
+    text = (
+        f"Geodesic retrieval {word[not checks[0]]} Euclidean on the same retrievable points "
+        f"in Image (D {_fmt(d['accuracy'])} vs C {_fmt(c['accuracy'])}) and "
+        f"{word[not checks[1]]} it in Joint (F {_fmt(f['accuracy'])} vs E "
+        f"{_fmt(e['accuracy'])}), and text {('adds', 'does not add')[not checks[2]]} "
+        f"retrievable images (F {int(f['retrievable'])} vs D {int(d['retrievable'])})"
+    )
+    b = by.get("B")
+    if b is not None and b.get("accuracy") is not None and math.isfinite(b["accuracy"]):
+        checks.append(d["accuracy"] > b["accuracy"])
+        text += (
+            f"; the trained Image space {word[not checks[3]]} the pretrained one at equal "
+            f"retrievable points (D {_fmt(d['accuracy'])} vs B {_fmt(b['accuracy'])})"
+        )
+    return f"{text}: the paper's effect {_tally(sum(checks), len(checks))}."
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+def label_sweep_verdict(rows: Sequence[dict]) -> str:
+    """One sentence: at how many thresholds D > C, F > E and text adds retrievable images."""
+    image = [r for r in rows if _finite(r["C"]) and _finite(r["D"])]
+    joint = [r for r in rows if _finite(r["E"]) and _finite(r["F"])]
+    n = len(rows)
+    return (
+        f"Over {n} thresholds, geodesic beats Euclidean in Image at "
+        f"{sum(r['D'] > r['C'] for r in image)} of the {len(image)} with retrievable "
+        f"queries and in Joint at {sum(r['F'] > r['E'] for r in joint)} of {len(joint)}; "
+        f"text adds retrievable images at "
+        f"{sum(r['joint_retrievable'] > r['image_retrievable'] for r in rows)} of {n}."
+    )
+
+
+def smooth_paths_verdict(rows: Sequence[dict]) -> str:
+    """One sentence: does image + text give more smooth paths than image + random, and image?"""
+    if not rows:
+        return "No thresholds were evaluated."
+    over_random = sum(r["image_text"] > r["image_random"] for r in rows)
+    over_image = sum(r["image_text"] > r["image"] for r in rows)
+    n = len(rows)
+    return (
+        f"Adding text gives more smooth paths than adding as many random points at "
+        f"{over_random} of {n} thresholds, and more than the images alone at {over_image} "
+        f"of {n}: the paper's effect (text > random at every threshold) "
+        f"{_tally(over_random, n)}."
+    )
+
+
+def composed_verdict(rows: Sequence[dict]) -> str:
+    """One sentence: does composing in the joint space raise R@1 for each compositor?"""
+    plain = {r["method"]: r for r in rows if not r["in_joint"]}
+    joint = {r["method"]: r for r in rows if r["in_joint"]}
+    methods = [m for m in plain if m in joint]
+    if not methods:
+        return "No compositor was run both plain and in Joint, so no comparison is possible."
+    parts, hits = [], 0
+    for m in methods:
+        before, after = plain[m]["R@1"], joint[m]["R@1"]
+        up = after > before
+        hits += up
+        verb = "raises" if up else ("leaves" if after == before else "lowers")
+        tail = " unchanged" if after == before else ""
+        parts.append(f"{verb} R@1 for {m}{tail} ({_fmt(before)} -> {_fmt(after)})")
+    return (
+        f"Composing in the joint space {' and '.join(parts)}: the paper's effect "
+        f"{_tally(hits, len(methods))}."
+    )

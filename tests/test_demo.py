@@ -1,0 +1,117 @@
+"""The demo end to end at a tiny size: report keys, finite and consistent numbers, resume."""
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from textmanifold.cli import app
+from textmanifold.demo import STAGES, run_demo, tiny_config
+from textmanifold.errors import InputError
+from textmanifold.models import runs
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One tiny demo, interrupted after training and resumed; shared by the tests below."""
+    out = tmp_path_factory.mktemp("demo") / "run"
+    monkeypatch = pytest.MonkeyPatch()
+    run_demo(out, tiny_config(), stage="train_compose", progress=False, log=lambda _: None)
+    checkpoint = out / "runs" / "joint_cci" / "checkpoints" / "last.pt"
+    before = (checkpoint.stat().st_mtime_ns, checkpoint.read_bytes())
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("resume must not retrain")
+
+    monkeypatch.setattr(runs, "train_joint", counting)
+    monkeypatch.setattr(runs, "train_compose", counting)
+    lines = []
+    results = run_demo(out, tiny_config(), resume=True, progress=False, log=lines.append)
+    monkeypatch.undo()
+    return {"out": out, "results": results, "calls": calls, "lines": lines,
+            "checkpoint": checkpoint, "before": before}
+
+
+def test_resume_does_not_retrain(tiny_run):
+    assert tiny_run["calls"] == []
+    checkpoint = tiny_run["checkpoint"]
+    assert (checkpoint.stat().st_mtime_ns, checkpoint.read_bytes()) == tiny_run["before"]
+    assert any("train_joint: done earlier" in line for line in tiny_run["lines"])
+    assert set(tiny_run["results"]) == set(STAGES)
+
+
+def _finite(x):
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def test_report_has_every_key_with_consistent_numbers(tiny_run):
+    report_dir = tiny_run["out"] / "report"
+    report = json.loads((report_dir / "report.json").read_text())
+    for key in ("label_retrieval", "smooth_paths", "composed", "stages"):
+        assert report[key], key
+    rows = {r["row"]: r for r in report["label_retrieval"]}
+    assert sorted(rows) == list("ABCDEF")
+    for r in report["label_retrieval"]:
+        assert {"row", "method", "space", "accuracy", "retrievable"} <= set(r)
+        if r["row"] != "B":  # B may be unavailable (no bracketing thresholds)
+            assert _finite(r["accuracy"]) and 0 <= r["accuracy"] <= 1
+        assert 0 <= r["retrievable"] <= r["queries"]
+    assert rows["A"]["retrievable"] == rows["A"]["queries"]
+    assert rows["C"]["retrievable"] == rows["D"]["retrievable"]
+    assert rows["E"]["retrievable"] == rows["F"]["retrievable"]
+    assert rows["F"]["retrievable"] >= rows["D"]["retrievable"]  # same threshold, more vertices
+
+    assert len(report["label_retrieval_sweep"]) == 2
+    for r in report["label_retrieval_sweep"]:
+        assert 0 <= r["image_retrievable"] <= r["joint_retrievable"] <= r["queries"]
+
+    assert len(report["smooth_paths"]) == 5
+    for r in report["smooth_paths"]:
+        assert all(_finite(r[k]) for k in ("threshold", "image", "image_random", "image_text"))
+    thresholds = [r["threshold"] for r in report["smooth_paths"]]
+    assert thresholds == sorted(thresholds)
+
+    curves = report["curves"]
+    for image, joint in zip(curves["retrievable"]["Image"], curves["retrievable"]["Joint"],
+                            strict=True):
+        assert 0 <= image <= joint <= curves["queries"]
+
+    assert len(report["composed"]) == 4
+    for r in report["composed"]:
+        assert 0 <= r["R@1"] <= r["R@10"] <= r["R@50"] <= 1
+    assert {(r["method"], r["in_joint"]) for r in report["composed"]} == {
+        ("TIRG", False), ("TIRG", True), ("Relation", False), ("Relation", True)}
+
+    stage_names = [s["stage"] for s in report["stages"]]
+    assert stage_names == [s for s in STAGES if s != "report"]
+    assert all(_finite(s["seconds"]) and s["seconds"] >= 0 for s in report["stages"])
+    for fig in report["figures"]:
+        assert (report_dir / fig["path"]).is_file()
+    assert "retrievable.png" in {f["path"].split("/")[-1] for f in report["figures"]}
+    page = (report_dir / "index.html").read_text()
+    assert "<script" not in page and "Does it reproduce?" in page
+    assert (report_dir / "report.md").read_text().startswith("# ")
+
+
+def test_directory_guards(tiny_run, tmp_path):
+    with pytest.raises(InputError, match="not empty"):
+        run_demo(tiny_run["out"], tiny_config(), stage="cci", progress=False)
+    with pytest.raises(InputError, match="other settings"):
+        run_demo(tiny_run["out"], tiny_config(seed=1), stage="cci", resume=True,
+                 progress=False)
+    with pytest.raises(InputError, match="unknown stage"):
+        run_demo(tmp_path / "x", tiny_config(), stage="nope", progress=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="no demo run"):
+        run_demo(tmp_path / "other", tiny_config(), resume=True, progress=False)
+    assert (tmp_path / "other" / "keep.txt").read_text() == "mine"
+
+
+def test_cli_reports_errors_in_one_line(tiny_run):
+    result = CliRunner().invoke(app, ["demo", "--out", str(tiny_run["out"]), "--stage", "x"])
+    assert result.exit_code != 0
+    assert "unknown stage" in str(result.exception) + result.output
