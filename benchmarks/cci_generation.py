@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from textmanifold.collection import read_collection
-from textmanifold.synth.cci import generate_cci, write_png
+from textmanifold.synth.cci import generate_cci
+from textmanifold.synth.output import write_png
 from textmanifold.synth.reachability import mean_neighbours
 from textmanifold.synth.render import render
 from textmanifold.synth.scene import Scene

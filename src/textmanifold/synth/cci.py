@@ -17,21 +17,18 @@ completely are kept when resuming.
 from __future__ import annotations
 
 import itertools
-import math
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import io
-from ..collection import Item, Pair, check_image_file, write_collection
+from ..collection import Item, Pair, write_collection
 from ..errors import InputError
 from . import render
 from .changes import Child, count_changes, propose_changes
 from .describe import describe_scene
+from .output import check_output_dir, ordered_map, process_pool, render_missing, write_scenes_first
 from .reachability import object_records, reachable_pairs
 from .scene import Scene, random_scene
 
@@ -39,7 +36,6 @@ from .scene import Scene, random_scene
 SOURCE, CHILDREN, TEXT_ONLY = 1, 2, 3
 SOURCE_TRIES = 1000
 NAME = "CCI"
-PNG_LEVEL = 3  # zlib level: 3 is ~1.5x faster than 6 for ~15% larger files
 
 
 def node_rng(seed: int, purpose: int, level: int, index: int) -> np.random.Generator:
@@ -93,31 +89,6 @@ def _take_new(task: tuple, proposals: list[Child], need: int, seen: set,
         proposals = propose(task)
 
 
-def _render_to(task: tuple) -> int:
-    index, scene, path, width, height = task
-    write_png(path, render.render(scene, width, height))
-    return index
-
-
-def write_png(path: Path, image: np.ndarray) -> None:
-    """Atomically write an RGB image as PNG with fixed options (reproducible bytes)."""
-    from PIL import Image
-
-    picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
-    io.save_with(path, lambda handle: picture.save(handle, format="PNG", compress_level=PNG_LEVEL))
-
-
-def _map(function: Callable, tasks: list, workers: int, pool, desc: str,
-         progress: bool) -> Iterable:
-    """Results of ``function`` over ``tasks`` in order, in a pool when there is one."""
-    from tqdm import tqdm
-
-    chunk = max(1, min(64, math.ceil(len(tasks) / (4 * workers))))
-    results = pool.imap(function, tasks, chunksize=chunk) if pool else map(function, tasks)
-    return tqdm(results, total=len(tasks), desc=desc, unit="scene", disable=not progress,
-                leave=False)
-
-
 def _check_arguments(out: Path, depth, branching, size, seed, workers, text_only_scenes,
                      resume: bool, force: bool) -> tuple[int, int]:
     for name, value, low in (("depth", depth, 1), ("branching", branching, 1),
@@ -127,13 +98,7 @@ def _check_arguments(out: Path, depth, branching, size, seed, workers, text_only
             raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
     width, height = size
     render.check_render_size(width, height)
-    if resume and force:
-        raise InputError("choose one of resume and force")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (resume or force):
-        raise InputError(f"{out}: directory is not empty (use --resume to continue it or "
-                         "--force to overwrite it)")
+    check_output_dir(out, resume, force)
     return int(width), int(height)
 
 
@@ -189,27 +154,16 @@ def generate_cci(out_dir: str | os.PathLike, *, depth: int = 4, branching: int =
                          "source scene allows")
     config = {"generator": "textmanifold.synth.cci", "depth": depth, "branching": branching,
               "size": [width, height], "seed": seed, "text_only_scenes": text_only_scenes}
-    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
-    try:
+    with process_pool(workers) as pool:
         plan = plan_scenes(source, config, pool, workers, progress)
         records = _scene_records(plan, config)
-        scenes_path = out / "scenes.json"
-        scenes_text = io.dumps_json({"scenes": records})
-        if resume and scenes_path.exists() and (
-                scenes_path.read_text("utf-8", errors="replace") != scenes_text):
-            raise InputError(f"{out}: was generated with other settings or code; "
-                             "use --force to overwrite it")
-        # scenes.json goes first: a later --resume checks it before keeping any image.
-        io.write_text(scenes_path, scenes_text)
-        _render_all(out, plan, width, height, resume, pool, workers, progress)
-    except BaseException:
-        if pool is not None:
-            pool.terminate()  # an error or Ctrl-C: stop the workers now
-        raise
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+        write_scenes_first(out, records, resume)
+        digits = _digits(len(plan))
+        rendered = [index for index, node in enumerate(plan) if node["rendered"]]
+        render_missing([plan[index]["scene"] for index in rendered],
+                       [out / "images" / image_filename(index, digits) for index in rendered],
+                       width, height, resume=resume, pool=pool, workers=workers,
+                       progress=progress)
     items, pairs = _items_and_pairs(plan, config)
     reachable = reachable_pairs([node["scene"] for node in plan])
     return write_collection(out, name=NAME, items=items, pairs=pairs, scenes=records,
@@ -239,7 +193,8 @@ def plan_scenes(source: Scene, config: dict, pool=None, workers: int = 1,
 
     def take(tasks, need, desc, parents, level, rendered):
         for task, proposals, parent in zip(
-                tasks, _map(propose, tasks, workers, pool, desc, progress), parents,
+                tasks, ordered_map(propose, tasks, pool, workers, desc=desc, progress=progress),
+                parents,
                 strict=True):
             for child in _take_new(task, proposals, need, seen, f"scene {parent}"):
                 nodes.append({"scene": child.scene, "level": level, "parent": parent,
@@ -309,21 +264,3 @@ def _items_and_pairs(plan: list[dict], config: dict) -> tuple[list[Item], list[P
             pairs.append(Pair(image_ids[node["parent"]], image_ids[index], node["instruction"],
                               split))
     return items, pairs
-
-
-# ----------------------------------------------------------------------------- rendering
-
-def _render_all(out: Path, plan: list[dict], width: int, height: int, resume: bool, pool,
-                workers: int, progress: bool) -> None:
-    digits = _digits(len(plan))
-    tasks = []
-    for index, node in enumerate(plan):
-        if not node["rendered"]:
-            continue
-        path = out / "images" / image_filename(index, digits)
-        if resume and check_image_file(path) is None:
-            continue
-        tasks.append((index, node["scene"], path, width, height))
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    for _ in _map(_render_to, tasks, workers, pool, "rendering", progress):
-        pass

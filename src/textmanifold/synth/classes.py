@@ -25,7 +25,6 @@ Written as a Collection::
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,13 +33,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .. import io
-from ..collection import Item, check_image_file, write_collection
+from ..collection import Item, write_collection
 from ..errors import InputError
 from . import render
-from .cci import write_png
 from .changes import layout_ok, sample_changes
 from .describe import describe_scene
+from .output import check_output_dir, ordered_map, process_pool, render_missing, write_scenes_first
 from .scene import ATTRIBUTES, Scene, random_scene
 
 NAME = "scene-categories"
@@ -191,8 +189,6 @@ def category_scenes(config: ClassesConfig, workers: int = 1,
     Deterministic in ``config.seed`` whatever ``workers`` is: each theme and each category
     draws from its own generator (spawned from the seed), in its own task.
     """
-    from tqdm import tqdm
-
     config.validate()
     n_themes = math.ceil(config.n_classes / config.classes_per_theme)
     theme_seeds, class_seeds = np.random.SeedSequence(config.seed).spawn(2)
@@ -200,20 +196,11 @@ def category_scenes(config: ClassesConfig, workers: int = 1,
               for seq in theme_seeds.spawn(n_themes)]
     tasks = [(config, themes[k // config.classes_per_theme], seq)
              for k, seq in enumerate(class_seeds.spawn(config.n_classes))]
-    bar = tqdm(total=len(tasks), desc="planning categories", unit="category",
-               disable=not progress, leave=False)
-    if workers > 1 and len(tasks) > 1:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(tasks))) as pool:
-            planned = []
-            for result in pool.imap(_plan_category, tasks):
-                planned.append(result)
-                bar.update(1)
-    else:
-        planned = []
-        for task in tasks:
-            planned.append(_plan_category(task))
-            bar.update(1)
-    bar.close()
+    workers = min(workers, len(tasks))
+    with process_pool(workers) as pool:
+        planned = list(ordered_map(_plan_category, tasks, pool, workers,
+                                   desc="planning categories", unit="category",
+                                   progress=progress))
     out = CategorySet([], [], [])
     for k, (prototype, images, texts) in enumerate(planned):
         out.prototypes.append(prototype)
@@ -247,46 +234,6 @@ def _visible_random_scene(rng: np.random.Generator, width: int, height: int) -> 
 # ----------------------------------------------------------------------------- writing
 
 
-def _check_output(out: Path, resume: bool, force: bool) -> None:
-    if resume and force:
-        raise InputError("choose one of resume and force")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (resume or force):
-        raise InputError(f"{out}: directory is not empty (use --resume to continue it or "
-                         "--force to overwrite it)")
-
-
-def _render_task(task: tuple[Scene, Path, int, int]) -> None:
-    scene, path, width, height = task
-    write_png(path, render.render(scene, width, height))
-
-
-def render_missing(scenes: list[Scene], paths: list[Path], width: int, height: int, *,
-                   resume: bool, workers: int = 1, progress: bool = True) -> int:
-    """Render ``scenes[i]`` to ``paths[i]`` in ``workers`` processes; with ``resume``, keep
-    files that already decode completely. Returns the number of images rendered."""
-    from tqdm import tqdm
-
-    tasks = [(scene, path, width, height) for scene, path in zip(scenes, paths, strict=True)
-             if not (resume and check_image_file(path) is None)]
-    for path in {p.parent for p in paths}:
-        path.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(tasks), desc="rendering categories", unit="img",
-               disable=not progress, leave=False)
-    if workers > 1 and len(tasks) > 1:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            chunk = max(1, min(32, len(tasks) // (4 * workers)))
-            for _ in pool.imap_unordered(_render_task, tasks, chunksize=chunk):
-                bar.update(1)
-    else:
-        for task in tasks:
-            _render_task(task)
-            bar.update(1)
-    bar.close()
-    return len(tasks)
-
-
 def generate_classes(out_dir: str | os.PathLike, config: ClassesConfig | None = None, *,
                      workers: int = 1, resume: bool = False, force: bool = False,
                      progress: bool = True) -> Path:
@@ -317,21 +264,16 @@ def generate_classes(out_dir: str | os.PathLike, config: ClassesConfig | None = 
     if workers < 1:
         raise InputError(f"workers must be >= 1, got {workers}")
     out = Path(out_dir)
-    _check_output(out, resume, force)
+    check_output_dir(out, resume, force)
     record = {"generator": "textmanifold.synth.classes", **config.to_record()}
     scenes = category_scenes(config, workers, progress)
     items, scene_json = _items_and_scenes(scenes, config)
-    scenes_path = out / "scenes.json"
-    scenes_text = io.dumps_json({"scenes": scene_json})
-    if resume and scenes_path.exists() and scenes_path.read_text("utf-8") != scenes_text:
-        raise InputError(f"{out}: was generated with other settings or code; "
-                         "use --force to overwrite it")
-    # scenes.json goes first: a later --resume checks it before keeping any image.
-    io.write_text(scenes_path, scenes_text)
-    render_missing([s for s, _ in scenes.images],
-                   [out / it.path for it in items if it.modality == "image"],
-                   config.width, config.height, resume=resume, workers=workers,
-                   progress=progress)
+    write_scenes_first(out, scene_json, resume)
+    with process_pool(workers) as pool:
+        render_missing([s for s, _ in scenes.images],
+                       [out / it.path for it in items if it.modality == "image"],
+                       config.width, config.height, resume=resume, pool=pool,
+                       workers=workers, progress=progress, desc="rendering categories")
     return write_collection(out, name=NAME, items=items, scenes=scene_json, config=record)
 
 
