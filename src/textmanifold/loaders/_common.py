@@ -3,7 +3,8 @@
 * :class:`LoadedDataset` — what a loader returns: items, pairs, the config it records.
 * :func:`iter_csv` — a streaming CSV reader (gigabyte files, one line at a time) with
   line numbers, required-column checks and a byte-based progress bar.
-* :func:`find_image` / :func:`missing_image` — image-existence checks that name the file.
+* :func:`locate_image` — find an image under its candidate paths, or name the file
+  that is missing.
 * :func:`prepare_output` / :func:`write_loaded` — refuse a non-empty output directory
   unless asked, then write the Collection (images are never copied).
 """
@@ -183,18 +184,21 @@ def find_file(root: Path, candidates: Sequence[str], what: str,
     raise MissingFileError(f"{what} not found; looked for {looked}")
 
 
-def find_image(root: Path, candidates: Sequence[str]) -> str | None:
-    """The first candidate path (relative to ``root``) that is a file, as a POSIX string."""
+def locate_image(root: Path, candidates: Sequence[str], record: str, *,
+                 skip_missing: bool) -> str | None:
+    """The first candidate path (relative to ``root``) that is a file, as a POSIX string.
+
+    When none is, raise :class:`MissingFileError` naming the file and ``record`` (where
+    the image is referenced), or return None when ``skip_missing`` (the caller counts
+    and drops the record).
+    """
     for candidate in candidates:
         if (root / candidate).is_file():
             return Path(candidate).as_posix()
-    return None
-
-
-def missing_image(root: Path, candidates: Sequence[str], record: str) -> MissingFileError:
-    """The error for an image found under none of its candidate paths."""
+    if skip_missing:
+        return None
     also = f" (also tried {', '.join(candidates[1:])})" if len(candidates) > 1 else ""
-    return MissingFileError(f"{root / candidates[0]}: image file not found{also}, for {record}")
+    raise MissingFileError(f"{root / candidates[0]}: image file not found{also}, for {record}")
 
 
 def split_name(name: str) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..collection import Item
 from ..errors import DataFormatError, InputError, MissingFileError
-from ._common import LoadedDataset, find_image, missing_image, parse_list, progress, split_name
+from ._common import LoadedDataset, locate_image, parse_list, progress, split_name
 
 RELEASES = ("2016", "2021")
 INDEX_FILES = {"2016": "index_ade20k.mat", "2021": "index_ade20k.pkl"}
@@ -340,12 +340,10 @@ def load_ade20k(
             counts["other_split"] += 1
             continue
         candidates = image_candidates(entry)
-        path = find_image(root, candidates)
+        path = locate_image(root, candidates, where, skip_missing=skip_missing_images)
         if path is None:
-            if skip_missing_images:
-                counts["missing_image"] += 1
-                continue
-            raise missing_image(root, candidates, where)
+            counts["missing_image"] += 1
+            continue
         image = root / path
         if release == "2016":
             objects = objects_from_atr(image.with_name(image.stem + "_atr.txt"), names)

@@ -26,7 +26,7 @@ from ..collection import Item
 from ..errors import DataFormatError, InputError, MissingFileError
 from ..synth.describe import describe_scene
 from ..synth.reachability import reachable_pairs
-from ._common import LoadedDataset, find_file, find_image, missing_image, parse_list, progress
+from ._common import LoadedDataset, find_file, locate_image, parse_list, progress
 
 SPLITS = ("train", "val", "test")
 
@@ -103,10 +103,9 @@ def load_clevr(
             where = f"{path} scene {number} ({scene['image_filename']})"
             name = scene["image_filename"]
             candidates = [f"images/{part}/{name}", f"images/{name}"]
-            image_path = find_image(root, candidates)
+            image_path = locate_image(root, candidates, where,
+                                      skip_missing=skip_missing_images)
             if image_path is None:
-                if not skip_missing_images:
-                    raise missing_image(root, candidates, where)
                 counts["missing_image"] += 1
                 continue
             try:

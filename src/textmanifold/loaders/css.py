@@ -20,7 +20,7 @@ import numpy as np
 
 from ..collection import Item, Pair
 from ..errors import DataFormatError, InputError, MissingFileError
-from ._common import LoadedDataset, find_image, missing_image, parse_list, progress, sort_pairs
+from ._common import LoadedDataset, locate_image, parse_list, progress, sort_pairs
 
 DATA_FILE = "css_toy_dataset_novel2_small.dup.npy"
 SPLITS = ("train", "test")
@@ -159,10 +159,9 @@ def load_css(
             where = f"{path} [{part!r}] image {index}"
             text = describe_objects(images[index], where)
             candidates = [p.format(name=name, split=part) for p in IMAGE_PATTERNS]
-            image_path = find_image(root, candidates)
+            image_path = locate_image(root, candidates, where,
+                                      skip_missing=skip_missing_images)
             if image_path is None:
-                if not skip_missing_images:
-                    raise missing_image(root, candidates, where)
                 missing.add(index)
                 continue
             label = [_text(labels[index])] if labels is not None else []

@@ -20,8 +20,7 @@ from ..collection import Item, Pair
 from ..errors import DataFormatError, InputError, MissingFileError
 from ._common import (
     LoadedDataset,
-    find_image,
-    missing_image,
+    locate_image,
     parse_list,
     progress,
     sort_pairs,
@@ -174,10 +173,9 @@ def load_fashioniq(
                          enabled=show_progress, unit="img"):
         cat = image_category[asin][0]
         candidates = [p.format(asin=asin, category=cat) for p in IMAGE_PATTERNS]
-        path = find_image(root, candidates)
+        path = locate_image(root, candidates, f"ASIN {asin!r} ({cat})",
+                            skip_missing=skip_missing_images)
         if path is None:
-            if not skip_missing_images:
-                raise missing_image(root, candidates, f"ASIN {asin!r} ({cat})")
             missing.add(asin)
             continue
         words = attributes.get(asin, [])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..collection import Item
 from ..errors import DataFormatError, MissingFileError
-from ._common import LoadedDataset, find_file, find_image, iter_csv, missing_image, progress
+from ._common import LoadedDataset, find_file, iter_csv, locate_image, progress
 
 # Where each table may lie, relative to ROOT (first match wins; --*-csv options override).
 _DIRS = ("", "annotations", "labels", "metadata")
@@ -202,12 +202,11 @@ def load_openimages(
             counts["no_caption_dropped"] += 1
             continue
         candidates = [p.format(id=image_id) for p in IMAGE_PATTERNS]
-        path = find_image(root, candidates)
+        path = locate_image(root, candidates, f"image {image_id!r} of {labels_path}",
+                            skip_missing=skip_missing_images)
         if path is None:
-            if skip_missing_images:
-                counts["missing_image"] += 1
-                continue
-            raise missing_image(root, candidates, f"image {image_id!r} of {labels_path}")
+            counts["missing_image"] += 1
+            continue
         mids = positives[image_id]
         if image_id in largest:
             top = largest[image_id]
