@@ -124,6 +124,9 @@ def test_cli_generate_resume_and_errors(tmp_path):
     result = runner.invoke(app, [*changed, "--resume"])
     assert "other settings" in str(result.exception)
     assert json.loads((out / "collection.json").read_text())["config"]["seed"] == 5
+    bad = [a if a != "64x48" else "64by48" for a in args]
+    result = runner.invoke(app, [*bad, "--force"])
+    assert "--size must be WIDTHxHEIGHT" in str(result.exception) + result.output
 
 
 @pytest.mark.parametrize("field, value, message", [

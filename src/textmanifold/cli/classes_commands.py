@@ -6,19 +6,11 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError
+from ._values import parse_size, worker_count
 
 classes_app = typer.Typer(help="Scene categories: a labelled set for label retrieval "
                                "(few rendered images, many descriptions).",
                           no_args_is_help=True)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"128x96"`` -> ``(128, 96)``; anything else is an InputError naming the value."""
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise InputError(f"size must look like WIDTHxHEIGHT (e.g. 128x96), got {text!r}")
-    return int(parts[0]), int(parts[1])
 
 
 @classes_app.command("generate")
@@ -29,7 +21,9 @@ def generate(
     texts_per_class: int = typer.Option(60, help="Description-only scenes per category."),
     size: str = typer.Option("128x96", help="Image size WIDTHxHEIGHT."),
     seed: int = typer.Option(0, help="Fixes every random choice."),
-    workers: int = typer.Option(1, help="Processes for planning and rendering."),
+    workers: int = typer.Option(0, show_default=False,
+                                help="Processes for planning and rendering "
+                                     "(default 0: one per CPU)."),
     resume: bool = typer.Option(False, "--resume", help="Keep valid images on disk."),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty OUT."),
 ) -> None:
@@ -41,7 +35,7 @@ def generate(
     config = ClassesConfig(n_classes=classes, images_per_class=images_per_class,
                            texts_per_class=texts_per_class, width=width, height=height,
                            seed=seed)
-    root = generate_classes(out, config, workers=workers, resume=resume, force=force)
+    root = generate_classes(out, config, workers=worker_count(workers), resume=resume, force=force)
     coll = read_collection(root)
     typer.echo(f"{root}: {classes} categories, {len(coll.images())} images, "
                f"{len(coll.texts())} text-only scenes")

@@ -5,6 +5,9 @@ torch is imported inside the commands, so ``textmanifold --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -13,21 +16,10 @@ train_app = typer.Typer(help="Train the joint embedding or a composed-retrieval 
                         no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate a trained run.", no_args_is_help=True)
 
-# Options shared by both training commands (one definition, two signatures).
+# Options shared by several commands (one definition, several signatures).
 OUT = typer.Option(..., "--out", help="Run directory (created; never overwritten).")
-STEPS = typer.Option(1000, "--steps", min=0, help="Total SGD steps (the paper: 200k).")
-BATCH = typer.Option(50, "--batch-size", min=2, help="Examples per step (the paper: 50).")
-LR = typer.Option(0.01, "--lr", help="SGD learning rate (the paper: 0.01).")
-MOMENTUM = typer.Option(0.9, "--momentum", help="SGD momentum.")
-LR_STEP = typer.Option(0, "--lr-step", min=0,
-                       help="Multiply the lr by 0.1 every N steps (0: constant).")
-TEMPERATURE = typer.Option(1.0, "--temperature", help="Eq. 1 temperature (the paper: 1).")
-SIZE = typer.Option(128, "--image-size", min=32, help="Images are resized to SIZE x SIZE.")
 DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
-AMP = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA.")
-SEED = typer.Option(0, "--seed", help="Seeds the initial weights and the batch order.")
 RESUME = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.")
-EVERY = typer.Option(500, "--checkpoint-every", min=1, help="Steps between checkpoints.")
 WORKERS = typer.Option(0, "--workers", min=0, help="Image-loading worker processes.")
 DIM = typer.Option(512, "--dim", min=1, help="Width d of the learned features.")
 WEIGHTS = typer.Option(None, "--weights",
@@ -39,10 +31,52 @@ TEXT_CACHE = typer.Option(None, "--text-cache",
                                "(default: $TEXTMANIFOLD_CACHE or ~/.cache/textmanifold).")
 
 
-def _settings(**options):
-    from ..models.train import TrainSettings
+# The fields of TrainSettings a user sets on the command line: (type, option).
+TRAINING_OPTIONS: dict[str, tuple[type, typer.models.OptionInfo]] = {
+    "steps": (int, typer.Option(1000, "--steps", min=0, help="Total SGD steps (the paper: 200k).")),
+    "batch_size": (int, typer.Option(50, "--batch-size", min=2,
+                                     help="Examples per step (the paper: 50).")),
+    "lr": (float, typer.Option(0.01, "--lr", help="SGD learning rate (the paper: 0.01).")),
+    "momentum": (float, typer.Option(0.9, "--momentum", help="SGD momentum.")),
+    "lr_step": (int, typer.Option(0, "--lr-step", min=0,
+                                  help="Multiply the lr by 0.1 every N steps (0: constant).")),
+    "temperature": (float, typer.Option(1.0, "--temperature",
+                                        help="Eq. 1 temperature (the paper: 1).")),
+    "image_size": (int, typer.Option(128, "--image-size", min=32,
+                                     help="Images are resized to SIZE x SIZE.")),
+    "device": (str, DEVICE),
+    "amp": (bool, typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA.")),
+    "seed": (int, typer.Option(0, "--seed",
+                               help="Seeds the initial weights and the batch order.")),
+    "checkpoint_every": (int, typer.Option(500, "--checkpoint-every", min=1,
+                                           help="Steps between checkpoints.")),
+    "workers": (int, WORKERS),
+    "progress": (bool, PROGRESS),
+}
 
-    return TrainSettings(**options)
+
+def with_training_options(command: Callable) -> Callable:
+    """Give ``command`` the options of :data:`TRAINING_OPTIONS`; it receives them as one
+    ``settings: TrainSettings`` argument instead.
+
+    Typer reads a command's options from its signature, so the shared options are
+    appended to it here rather than repeated in every training command.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "settings"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                annotation=kind)
+              for name, (kind, option) in TRAINING_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(**arguments):
+        from ..models.train import TrainSettings
+
+        options = {name: arguments.pop(name) for name in TRAINING_OPTIONS}
+        return command(settings=TrainSettings(**options), **arguments)
+
+    run.__signature__ = signature.replace(parameters=own + shared)
+    return run
 
 
 def _print_result(out: Path, result) -> None:
@@ -57,14 +91,12 @@ def _print_result(out: Path, result) -> None:
 
 
 @train_app.command("joint")
+@with_training_options
 def train_joint_command(
+    settings,
     collection: Path = typer.Argument(..., help="Collection directory."),
-    out: Path = OUT, steps: int = STEPS, batch_size: int = BATCH, lr: float = LR,
-    momentum: float = MOMENTUM, lr_step: int = LR_STEP, temperature: float = TEMPERATURE,
-    image_size: int = SIZE,
-    device: str = DEVICE, amp: bool = AMP, seed: int = SEED, resume: bool = RESUME,
-    checkpoint_every: int = EVERY, workers: int = WORKERS, dim: int = DIM,
-    weights: str = WEIGHTS, progress: bool = PROGRESS, text_cache: Path = TEXT_CACHE,
+    out: Path = OUT, resume: bool = RESUME, dim: int = DIM, weights: str = WEIGHTS,
+    text_cache: Path = TEXT_CACHE,
     text_model: Path = typer.Option(None, "--text-model",
                                     help="sentence-transformers model directory "
                                          "(default: the bundled all-MiniLM-L6-v2)."),
@@ -73,11 +105,6 @@ def train_joint_command(
     """Train the two-branch joint image-text embedding (Eq. 1) on described images."""
     from ..models.runs import train_joint
 
-    settings = _settings(steps=steps, batch_size=batch_size, lr=lr, momentum=momentum,
-                         lr_step=lr_step,
-                         temperature=temperature, image_size=image_size, seed=seed,
-                         device=device, amp=amp, checkpoint_every=checkpoint_every,
-                         workers=workers, progress=progress)
     result = train_joint(collection, out, dim=dim, weights=weights,
                          text_model=None if text_model is None else str(text_model),
                          text_cache=text_cache, split=split, settings=settings,
@@ -86,28 +113,20 @@ def train_joint_command(
 
 
 @train_app.command("compose")
+@with_training_options
 def train_compose_command(
+    settings,
     collection: Path = typer.Argument(..., help="Collection directory with pairs."),
     out: Path = OUT,
     method: str = typer.Option(..., "--method", help="Compositor: tirg or relation."),
     in_joint: bool = typer.Option(False, "--in-joint",
                                   help="Compose in the joint space (Eq. 2, both terms)."),
-    steps: int = STEPS, batch_size: int = BATCH, lr: float = LR, momentum: float = MOMENTUM,
-    lr_step: int = LR_STEP, temperature: float = TEMPERATURE, image_size: int = SIZE,
-    device: str = DEVICE,
-    amp: bool = AMP, seed: int = SEED, resume: bool = RESUME, checkpoint_every: int = EVERY,
-    workers: int = WORKERS, dim: int = DIM, weights: str = WEIGHTS,
-    progress: bool = PROGRESS,
+    resume: bool = RESUME, dim: int = DIM, weights: str = WEIGHTS,
     split: str = typer.Option("train", "--split", help="Train on this split's pairs."),
 ) -> None:
     """Train TIRG or Relation for composed retrieval, plain or in Joint."""
     from ..models.runs import train_compose
 
-    settings = _settings(steps=steps, batch_size=batch_size, lr=lr, momentum=momentum,
-                         lr_step=lr_step,
-                         temperature=temperature, image_size=image_size, seed=seed,
-                         device=device, amp=amp, checkpoint_every=checkpoint_every,
-                         workers=workers, progress=progress)
     result = train_compose(collection, out, method=method, in_joint=in_joint, dim=dim,
                            weights=weights, split=split, settings=settings, resume=resume)
     _print_result(out, result)

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections import Counter
 from pathlib import Path
 
 import typer
 
-from ..errors import InputError
+from ._values import parse_size, worker_count
 
 cci_app = typer.Typer(help="CLEVR-Change-Iterative (CCI): generate the dataset.",
                       no_args_is_help=True)
 collection_app = typer.Typer(help="Inspect and validate a Collection directory.",
                              no_args_is_help=True)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"320x240"`` -> ``(320, 240)``; anything else is an InputError."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not match:
-        raise InputError(f"--size must be WIDTHxHEIGHT such as 320x240, got {text!r}")
-    return int(match.group(1)), int(match.group(2))
 
 
 @cci_app.command("generate")
@@ -44,7 +34,7 @@ def cci_generate(
 
     width, height = parse_size(size)
     path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
-                        seed=seed, workers=workers or os.cpu_count() or 1,
+                        seed=seed, workers=worker_count(workers),
                         text_only_scenes=text_only_scenes, resume=resume, force=force)
     _print_info(path)
 
