@@ -82,6 +82,26 @@ def per_query_dijkstra(graph, sources, queries, limits, k=1):
     return answers
 
 
+def compare_per_query(graph, sources, queries, ours_dist, ours_seconds, what):
+    """Time the per-query peer on a sample of ``queries``, check its answers against ours
+    (``ours_dist``: (n, k) distances of every vertex's k nearest sources) and print the
+    time extrapolated to all n vertices with the ratio to ``ours_seconds``.
+
+    Each query's Dijkstra is stopped at its true k-th distance: the peer's best case.
+    """
+    n, k = ours_dist.shape
+    kth = ours_dist[queries, -1]
+    limits = np.where(np.isfinite(kth), kth * (1 + 1e-9), np.inf)
+    answers, peer = timed(per_query_dijkstra, graph, sources, queries, limits, k)
+    assert all(np.allclose(a, ours_dist[q][np.isfinite(ours_dist[q])])
+               for a, q in zip(answers, queries, strict=True))
+    per_query = peer / len(queries)
+    print(f"textmanifold {what}: {ours_seconds:.3f} s; scipy dijkstra per query (limit = the "
+          f"true answer): {per_query * 1e3:.1f} ms/query on {len(queries)} sampled queries, "
+          f"extrapolated to {n:,}: {per_query * n:.0f} s "
+          f"-> ratio {per_query * n / ours_seconds:,.0f}x")
+
+
 def bench_nearest_source(n, seed, samples, with_networkx, with_k):
     print(f"\n== nearest labelled source, n = {n:,} ==")
     graph, build_time = timed(sphere_graph, n, 10.0, seed)
@@ -96,19 +116,7 @@ def bench_nearest_source(n, seed, samples, with_networkx, with_k):
     print(f"  unreachable vertices: {np.isinf(dist).sum():,}")
 
     queries = rng.choice(n, samples, replace=False)
-    # Most favourable limit for the peer: each query's true nearest-source distance.
-    limits = np.where(np.isfinite(dist[queries]), dist[queries] * (1 + 1e-9), np.inf)
-    answers, peer = timed(per_query_dijkstra, graph, sources, queries, limits)
-    assert all(
-        (len(a) == 0 and np.isinf(dist[q])) or np.isclose(a[0], dist[q])
-        for a, q in zip(answers, queries, strict=True)
-    )
-    peer_all = peer / samples * n
-    print(
-        f"scipy dijkstra per query (limit = the true answer, the peer's best case): "
-        f"{peer / samples * 1e3:.1f} ms/query on {samples} sampled queries, "
-        f"extrapolated to {n:,}: {peer_all:.0f} s  -> ratio {peer_all / ours:,.0f}x"
-    )
+    compare_per_query(graph, sources, queries, dist[:, None], ours, "nearest_source")
     if with_networkx:
         nx_graph, nx_build = timed(nx.from_scipy_sparse_array, graph)
         print(f"networkx graph built in {nx_build:.1f} s (not timed below)")
@@ -124,20 +132,7 @@ def bench_nearest_source(n, seed, samples, with_networkx, with_k):
     if with_k:
         k = 5
         (dist_k, _), ours_k = timed(k_nearest_sources, graph, sources, k)
-        limits = np.where(
-            np.isfinite(dist_k[queries, -1]), dist_k[queries, -1] * (1 + 1e-9), np.inf
-        )
-        answers, peer = timed(per_query_dijkstra, graph, sources, queries, limits, k)
-        assert all(
-            np.allclose(a, dist_k[q][np.isfinite(dist_k[q])])
-            for a, q in zip(answers, queries, strict=True)
-        )
-        peer_all = peer / samples * n
-        print(
-            f"textmanifold k_nearest_sources k={k}: {ours_k:.2f} s; scipy per query "
-            f"(limit = true k-th distance), extrapolated: {peer_all:.0f} s "
-            f"-> ratio {peer_all / ours_k:,.0f}x"
-        )
+        compare_per_query(graph, sources, queries, dist_k, ours_k, f"k_nearest_sources k={k}")
     return ours
 
 
