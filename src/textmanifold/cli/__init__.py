@@ -8,6 +8,8 @@ and exits with status 2.
 
 from __future__ import annotations
 
+import inspect
+import re
 import sys
 
 import typer
@@ -38,7 +40,23 @@ def _register_all() -> None:
     manifold_commands.register(app)
 
 
+def _reflowed(docstring: str) -> str:
+    """A docstring with each paragraph on one line: Typer's rich help keeps single line
+    breaks, which would break the text at the source's line width."""
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(re.sub(r"\s*\n\s*", " ", p.strip()) for p in paragraphs)
+
+
+def _reflow_help(group: typer.Typer) -> None:
+    for command in group.registered_commands:
+        if command.help is None and command.callback is not None and command.callback.__doc__:
+            command.help = _reflowed(command.callback.__doc__)
+    for sub in group.registered_groups:
+        _reflow_help(sub.typer_instance)
+
+
 _register_all()
+_reflow_help(app)
 
 
 def main(argv: list[str] | None = None) -> None:

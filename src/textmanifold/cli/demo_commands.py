@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from ..demo import STAGES
+
 
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run directory."),
@@ -14,17 +16,23 @@ def demo(
                               help="The paper's CCI depth 4 (11,111 images) and longer "
                                    "training: hours on a CPU, minutes on a GPU."),
     tiny: bool = typer.Option(False, "--tiny", help="A smoke-test size (about a minute)."),
-    stage: str = typer.Option(None, "--stage", help="Stop after this stage."),
+    stage: str = typer.Option(None, "--stage",
+                              help="Stop after this stage, one of: " + ", ".join(STAGES) + "."),
     resume: bool = typer.Option(False, "--resume", help="Skip stages already done in OUT."),
     force: bool = typer.Option(False, "--force", help="Start OUT over."),
     seed: int = typer.Option(0, "--seed", help="Fixes every random choice."),
     workers: int = typer.Option(2, "--workers", min=1, help="Generation processes."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
 ) -> None:
-    """Generate CCI and the category set, train, embed, align, build graphs, evaluate
-    (Tables 1, 3, 4), draw the figures and write OUT/report/index.html."""
+    """Reproduce the paper's experiments on generated data and write a report.
+
+    Generates CCI and the category set, trains the joint model and the compositors,
+    embeds, aligns (ICP), builds graphs, evaluates Tables 1, 3 and 4, draws the figures
+    and writes OUT/report/report.md and OUT/report/index.html. Every stage is cached
+    in OUT: --resume continues an interrupted run.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download
-    from ..demo import STAGES, default_config, full_config, run_demo, tiny_config
+    from ..demo import default_config, full_config, run_demo, tiny_config
     from ..errors import InputError
 
     if full and tiny:
