@@ -115,3 +115,35 @@ def test_transform_bad_input():
     to_origin = icp.mean_source_ - icp.rotation_.T @ icp.mean_target_  # T(x) = 0
     with pytest.raises(InputError, match="X row 1 maps to the origin"):
         icp.transform(np.vstack([source[:1], to_origin]))
+
+
+def test_align_to_descriptions_pairs_each_image_with_its_description_row():
+    from textmanifold.manifold import align_to_descriptions
+
+    image = sphere_points(120, 8, 10)
+    rotated = image @ random_orthogonal(8, 11).T
+    extra = sphere_points(30, 8, 12)  # text-only rows, unpaired
+    order = np.random.default_rng(13).permutation(150)
+    text = np.vstack([rotated, extra])[order]  # descriptions shuffled among the text rows
+    rows = np.argsort(order)[:120]  # where each image's description went
+    aligned, summary = align_to_descriptions(image, text, rows)
+    omega, _ = orthogonal_procrustes(image - image.mean(0), rotated - rotated.mean(0))
+    expected = (image - image.mean(0)) @ omega + rotated.mean(0)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(aligned, expected, atol=1e-10)
+    assert summary["paired_cosine_after"] == pytest.approx(1.0, abs=1e-10)
+    assert summary["paired_cosine_before"] == pytest.approx(
+        np.mean(np.sum(image * rotated, axis=1)))
+    with pytest.raises(InputError, match="description row"):
+        align_to_descriptions(image, text, None)
+
+
+def test_description_rows_and_row_ids():
+    from textmanifold.collection import description_id, description_rows, item_id_of_row
+
+    assert description_id("a") == "text:a"
+    assert [item_id_of_row(i) for i in ["text:a", "a", "txt-1"]] == ["a", "a", "txt-1"]
+    rows = description_rows(["a", "b"], ["t0", "text:b", "text:a"])
+    assert rows.tolist() == [2, 1]
+    with pytest.raises(InputError, match="'text:c' for image 'c' \\(1 of 2 missing\\)"):
+        description_rows(["a", "c"], ["text:a"], "f.npy")

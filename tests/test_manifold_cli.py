@@ -42,6 +42,37 @@ def labelled(tmp_path):
     return tmp_path, image, text, resnet, labels, items
 
 
+def test_align_writes_the_paired_icp_map(tmp_path, capsys):
+    from scipy.linalg import orthogonal_procrustes
+
+    image, _ = moons(40, seed=2)
+    q, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(image.shape[1],) * 2))
+    text = image @ q.T
+    ids = [f"img{i}" for i in range(40)]
+    save_embedding(tmp_path / "image.npy", image, ids)
+    save_embedding(tmp_path / "text.npy", np.vstack([text[::-1], image[:5]]),
+                   [f"text:{i}" for i in ids[::-1]] + [f"t{i}" for i in range(5)])
+    assert run("align", "--image", tmp_path / "image.npy", "--text", tmp_path / "text.npy",
+               "--out", tmp_path / "aligned.npy") == 0
+    summary = output(capsys)
+    aligned = np.load(tmp_path / "aligned.npy")
+    omega, _ = orthogonal_procrustes(image - image.mean(0), text - text.mean(0))
+    expected = (image - image.mean(0)) @ omega + text.mean(0)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(aligned, expected, atol=1e-5)
+    assert json.loads((tmp_path / "aligned.ids.json").read_text()) == ids
+    assert summary["rows"] == 40 and summary["paired_cosine_after"] == pytest.approx(1, abs=1e-5)
+    # unpaired ICP runs without descriptions and reports no paired cosine
+    save_embedding(tmp_path / "plain.npy", text, [f"t{i}" for i in range(40)])
+    assert run("align", "--image", tmp_path / "image.npy", "--text", tmp_path / "plain.npy",
+               "--out", tmp_path / "a2.npy", "--correspondence", "nearest") == 0
+    assert output(capsys)["paired_cosine_before"] is None
+    assert run("align", "--image", tmp_path / "image.npy", "--text", tmp_path / "plain.npy",
+               "--out", tmp_path / "a3.npy") == 2
+    assert "no description row 'text:img0'" in capsys.readouterr().err
+    assert not (tmp_path / "a3.npy").exists()
+
+
 def test_graph_build_matches_brute_force(labelled, capsys):
     path, image, *_ = labelled
     assert run("graph", "build", path / "image.npy", "--out", path / "g.npz",

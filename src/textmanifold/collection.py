@@ -26,10 +26,12 @@ import numpy as np
 import scipy.sparse
 
 from . import io
-from .errors import DataFormatError, MissingFileError
+from .errors import DataFormatError, InputError, MissingFileError
 
 FORMAT_VERSION = 1
 MODALITIES = ("image", "text")
+# In embedding files, the row of an image's description is ``text:<image id>``.
+DESCRIPTION_PREFIX = "text:"
 
 
 @dataclass
@@ -361,3 +363,33 @@ def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -
         raise ValueError(f"{len(X)} rows but {len(ids)} ids")
     io.save_npy(path, np.ascontiguousarray(X, dtype=np.float32))
     io.write_json(path.with_suffix(".ids.json"), [str(i) for i in ids])
+
+
+# ----------------------------------------------------------------------------- row ids
+
+
+def description_id(image_id: str) -> str:
+    """The embedding-row id of an image's paired description: ``text:<image id>``."""
+    return DESCRIPTION_PREFIX + image_id
+
+
+def item_id_of_row(row_id: str) -> str:
+    """The item an embedding row shows: ``text:<id>`` -> ``<id>``; other ids unchanged."""
+    return row_id[len(DESCRIPTION_PREFIX):] if row_id.startswith(DESCRIPTION_PREFIX) else row_id
+
+
+def description_rows(image_ids: Sequence[str], text_ids: Sequence[str],
+                     where: str = "text embedding") -> np.ndarray:
+    """For each image id, the row of ``text_ids`` holding its description, shape (n,).
+
+    Raises
+    ------
+    InputError
+        Naming the first image without a description row in ``where``.
+    """
+    row = {tid: i for i, tid in enumerate(text_ids)}
+    missing = [i for i in image_ids if description_id(i) not in row]
+    if missing:
+        raise InputError(f"{where}: no description row {description_id(missing[0])!r} for "
+                         f"image {missing[0]!r} ({len(missing)} of {len(image_ids)} missing)")
+    return np.array([row[description_id(i)] for i in image_ids], dtype=np.int64)

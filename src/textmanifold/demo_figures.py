@@ -18,9 +18,9 @@ import numpy as np
 from PIL import Image
 
 from . import io
-from .collection import Collection, load_embedding, read_collection
+from .collection import Collection, item_id_of_row, load_embedding, read_collection
 from .demo import Demo
-from .demo_stages import TEXT_PREFIX, cci_vertex_sets, graph_path, space_path
+from .demo_stages import cci_vertex_sets, graph_path, space_path
 from .synth.render import render
 from .synth.scene import Scene
 from .viz.curves import plot_degree_vs_threshold, plot_retrievable_vs_threshold
@@ -42,8 +42,8 @@ class VertexTiles:
 
     def __call__(self, vertex: int, caption_images: bool = False) -> Tile:
         vid = self.ids[vertex]
-        item = self.items[vid[len(TEXT_PREFIX):] if vid.startswith(TEXT_PREFIX) else vid]
-        if item.modality == "image" and not vid.startswith(TEXT_PREFIX):
+        item = self.items[item_id_of_row(vid)]
+        if item.modality == "image" and item_id_of_row(vid) == vid:
             with Image.open(self.coll.image_path(item)) as picture:
                 pixels = np.asarray(picture.convert("RGB"))
             label = f"{item.id}" + (f" ({item.labels[0]})" if item.labels else "")
@@ -103,8 +103,7 @@ def _neighbours(demo: Demo, out: Path) -> list[dict]:
     coll = read_collection(demo.data("classes"))
     ids, _ = _ids(demo, "classes")
     by_id = {it.id: it for it in coll.items}
-    labels = [by_id[i[len(TEXT_PREFIX):] if i.startswith(TEXT_PREFIX) else i].labels[0]
-              for i in ids]
+    labels = [by_id[item_id_of_row(i)].labels[0] for i in ids]
     examples = neighbour_examples(graph, np.array(split["targets"]), np.array(split["queries"]),
                                   X, labels, max_examples=3)
     if not examples:

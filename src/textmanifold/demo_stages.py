@@ -17,13 +17,19 @@ from __future__ import annotations
 import numpy as np
 
 from . import io
-from .collection import Collection, load_embedding, read_collection, save_embedding
+from .collection import (
+    Collection,
+    description_rows,
+    item_id_of_row,
+    load_embedding,
+    read_collection,
+    save_embedding,
+)
 from .demo import Demo
 
 DATASETS = ("cci", "classes")
 COMPOSITORS = (("tirg", False), ("tirg", True), ("relation", False), ("relation", True))
 METHOD_NAMES = {"tirg": "TIRG", "relation": "Relation"}
-TEXT_PREFIX = "text:"  # id of an image description's text vertex (models.embed)
 
 
 # ----------------------------------------------------------------------------- data
@@ -131,35 +137,26 @@ def space_path(demo: Demo, dataset: str, space: str):
 
 def stage_align(demo: Demo) -> dict:
     """ICP (paired): rotate each image embedding onto its description's text embedding."""
-    from .manifold.align import ICPAligner
+    from .manifold.align import align_to_descriptions
 
     summary = {}
     for name in DATASETS:
         raw = demo.run(f"joint_{name}") / "embeddings"
         image, image_ids = load_embedding(raw / "image.npy")
         text, text_ids = load_embedding(raw / "text.npy")
-        row = {tid: i for i, tid in enumerate(text_ids)}
-        paired = text[[row[TEXT_PREFIX + i] for i in image_ids]]
-        aligner = ICPAligner(correspondence="paired").fit(image, paired)
-        aligned = aligner.transform(image)
+        rows = description_rows(image_ids, text_ids, str(raw / "text.npy"))
+        aligned, summary[name] = align_to_descriptions(image, text, rows)
         save_embedding(space_path(demo, name, "image"), aligned, image_ids)
         save_embedding(space_path(demo, name, "text"), text, text_ids)
         pretrained, pre_ids = load_embedding(raw / "image_pretrained.npy")
         save_embedding(space_path(demo, name, "image_pretrained"), pretrained, pre_ids)
-        summary[name] = {
-            "paired_cosine_before": float(np.mean(np.sum(image * paired, axis=1))),
-            "paired_cosine_after": float(np.mean(np.sum(aligned * paired, axis=1))),
-            "residual": float(aligner.residual_),
-            "reflection_corrected": bool(aligner.reflection_corrected_),
-        }
     return summary
 
 
 def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
     """The scene each embedding row shows: its item's, or for ``text:<id>`` that image's."""
     scene = {it.id: it.scene for it in coll.items}
-    return np.array([scene[i[len(TEXT_PREFIX):] if i.startswith(TEXT_PREFIX) else i]
-                     for i in ids], dtype=np.int64)
+    return np.array([scene[item_id_of_row(i)] for i in ids], dtype=np.int64)
 
 
 def cci_vertex_sets(demo: Demo) -> dict:

@@ -1,5 +1,5 @@
-"""Commands on plain embedding files: ``graph build``, ``retrieve``, ``paths count``,
-``label-retrieval``.
+"""Commands on plain embedding files: ``align``, ``graph build``, ``retrieve``,
+``paths count``, ``label-retrieval``.
 
 An embedding file is ``<space>.npy`` (float rows) with its row ids in ``<space>.ids.json``
 (:func:`textmanifold.collection.load_embedding`); ``items.jsonl`` gives each id's
@@ -22,8 +22,6 @@ from ..errors import DataFormatError, InputError, MissingFileError
 
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
 paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
-
-TEXT_PREFIX = "text:"
 
 THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
 DEGREE = typer.Option(None, "--target-degree",
@@ -75,10 +73,12 @@ def read_ids(path: Path) -> list[str]:
 
 def item_of(items: dict[str, dict], row_id: str, source: Path) -> dict:
     """The item of an embedding row (``text:<id>`` rows map to image ``<id>`` as text)."""
+    from ..collection import item_id_of_row
+
     if row_id in items:
         return items[row_id]
-    if row_id.startswith(TEXT_PREFIX) and row_id[len(TEXT_PREFIX):] in items:
-        return {**items[row_id[len(TEXT_PREFIX):]], "modality": "text"}
+    if item_id_of_row(row_id) in items:
+        return {**items[item_id_of_row(row_id)], "modality": "text"}
     raise InputError(f"{source.with_suffix('.ids.json')}: id {row_id!r} is not in items.jsonl")
 
 
@@ -92,6 +92,43 @@ def _echo_json(obj) -> None:
 
 
 # ----------------------------------------------------------------------------- commands
+
+
+def align(
+    image: Path = typer.Option(..., "--image", help="Image embeddings Psi (.npy with .ids.json)."),
+    text: Path = typer.Option(..., "--text",
+                              help="Text embeddings Phi; row 'text:<image id>' is that image's "
+                                   "description."),
+    out: Path = typer.Option(..., "--out", help="Aligned image embeddings T(Psi) to write."),
+    correspondence: str = typer.Option("paired", "--correspondence",
+                                       help="paired: each image with its description (the "
+                                            "paper); nearest: unpaired ICP on every text row."),
+    normalize: bool = NORMALIZE,
+) -> None:
+    """ICP: map the image cloud onto the text cloud (Algorithm 1) and write T(Psi).
+
+    The output has the image file's row ids; give it to graph build, retrieve and
+    label-retrieval as the image space. Prints the mean paired cosine before and after.
+    """
+    from ..collection import description_id, description_rows, save_embedding
+    from ..manifold.align import CORRESPONDENCES, align_to_descriptions
+
+    if correspondence not in CORRESPONDENCES:
+        raise InputError(f"--correspondence must be one of {', '.join(CORRESPONDENCES)}, "
+                         f"got {correspondence!r}")
+    X, image_ids = load_space(image, normalize)
+    T, text_ids = load_space(text, normalize)
+    if X.shape[1] != T.shape[1]:
+        raise InputError(f"{image} has dimension {X.shape[1]} but {text} has {T.shape[1]}")
+    known = set(text_ids)
+    described = all(description_id(i) in known for i in image_ids)
+    # Paired needs every description (the error names the first missing one); unpaired
+    # uses them, when all are there, only to report the paired cosines.
+    rows = (description_rows(image_ids, text_ids, str(text))
+            if correspondence == "paired" or described else None)
+    aligned, summary = align_to_descriptions(X, T, rows, correspondence=correspondence)
+    save_embedding(out, aligned, image_ids)
+    _echo_json({"aligned": str(out), "rows": len(image_ids), **summary})
 
 
 @graph_app.command("build")
@@ -275,5 +312,6 @@ def label_retrieval(
 def register(app: typer.Typer) -> None:
     app.add_typer(graph_app, name="graph")
     app.add_typer(paths_app, name="paths")
+    app.command("align")(align)
     app.command("retrieve")(retrieve)
     app.command("label-retrieval")(label_retrieval)

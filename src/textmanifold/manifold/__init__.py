@@ -4,7 +4,7 @@ Pure numpy / scipy (FAISS optional): bring float arrays from any model. This pac
 never imports torch.
 """
 
-from .align import ICPAligner
+from .align import ICPAligner, align_to_descriptions
 from .geodesic import (
     GeodesicKNNClassifier,
     k_nearest_sources,
@@ -28,6 +28,7 @@ __all__ = [
     "EuclideanKNNClassifier",
     "GeodesicKNNClassifier",
     "ICPAligner",
+    "align_to_descriptions",
     "SmoothPathCount",
     "check_unit_rows",
     "count_smooth_paths",

@@ -171,3 +171,49 @@ class ICPAligner:
                 break
             previous = residual
         return matched
+
+
+def align_to_descriptions(image, text, descriptions=None, *,
+                          correspondence: str = "paired") -> tuple[np.ndarray, dict]:
+    """Fit ICP from the image cloud onto the text cloud; return T(image) and a summary.
+
+    Parameters
+    ----------
+    image : array-like of shape (n, d)
+        Image embeddings Psi (unit rows).
+    text : array-like of shape (m, d)
+        Text embeddings Phi (unit rows).
+    descriptions : array-like of shape (n,), int, optional
+        Row of ``text`` holding each image's paired description. Needed for
+        ``correspondence="paired"`` (the paper's setting); with ``"nearest"`` (unpaired
+        ICP over every text row) it is only used to report the paired cosines.
+    correspondence : {"paired", "nearest"}
+
+    Returns
+    -------
+    aligned : ndarray of shape (n, d)
+        T(Psi), re-projected onto the sphere.
+    summary : dict
+        ``paired_cosine_before`` / ``paired_cosine_after`` (mean cosine between an image
+        and its description; None without ``descriptions``), ``residual`` (mean squared
+        distance to the matched text rows), ``reflection_corrected``, ``n_iter``.
+    """
+    text = np.asarray(text)
+    if correspondence == "paired":
+        if descriptions is None:
+            raise InputError("paired alignment needs each image's description row")
+        aligner = ICPAligner(correspondence="paired").fit(image, text[descriptions])
+    else:
+        aligner = ICPAligner(correspondence=correspondence).fit(image, text)
+    aligned = aligner.transform(image)
+
+    def paired_cosine(X) -> float | None:
+        if descriptions is None:
+            return None
+        return float(np.mean(np.sum(np.asarray(X, np.float64) * text[descriptions], axis=1)))
+
+    return aligned, {"paired_cosine_before": paired_cosine(image),
+                     "paired_cosine_after": paired_cosine(aligned),
+                     "residual": aligner.residual_,
+                     "reflection_corrected": bool(aligner.reflection_corrected_),
+                     "n_iter": aligner.n_iter_}

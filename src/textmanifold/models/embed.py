@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..collection import Collection, Item, read_collection, save_embedding
+from ..collection import Collection, Item, description_id, read_collection, save_embedding
 from ..errors import InputError
 from ..evaluate.recall import recall_at_k
 from .data import iterate_images, load_image
@@ -32,10 +32,9 @@ from .runs import Run, initial_image_encoder, load_run
 from .sentence import SentenceTextEncoder
 from .train import resolve_device
 
-__all__ = ["TEXT_ID_PREFIX", "embed_joint_run", "evaluate_compose_run", "gallery_items",
+__all__ = ["embed_joint_run", "evaluate_compose_run", "gallery_items",
            "image_features"]
 
-TEXT_ID_PREFIX = "text:"
 
 
 def image_features(encode: Callable[[torch.Tensor], torch.Tensor], paths: Sequence[Path],
@@ -53,10 +52,9 @@ def image_features(encode: Callable[[torch.Tensor], torch.Tensor], paths: Sequen
 
 def _text_rows(coll: Collection) -> tuple[list[str], list[str]]:
     """Ids and sentences of the text vertices: image descriptions, then text items."""
-    ids = [TEXT_ID_PREFIX + it.id for it in coll.images() if it.text]
+    ids = [description_id(it.id) for it in coll.images() if it.text]
     texts = [it.text for it in coll.images() if it.text]
-    clash = {TEXT_ID_PREFIX + it.id for it in coll.images() if it.text} & \
-        {it.id for it in coll.items}
+    clash = set(ids) & {it.id for it in coll.items}
     if clash:
         raise InputError(f"{coll.root}: item id {sorted(clash)[0]!r} clashes with the id of "
                          "an image description's text vertex")
