@@ -5,7 +5,7 @@ import os
 import pytest
 
 from textmanifold.cli import _reflowed, app
-from textmanifold.cli._values import parse_size, worker_count
+from textmanifold.cli._options import parse_size, worker_count
 from textmanifold.errors import InputError
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._values import parse_size, worker_count
+from ._options import FORCE, RESUME, SEED, WORKERS, parse_size, worker_count
 
 classes_app = typer.Typer(help="Scene categories: a labelled set for label retrieval "
                                "(few rendered images, many descriptions).",
@@ -20,12 +20,7 @@ def generate(
     images_per_class: int = typer.Option(12, help="Rendered, labelled images per category."),
     texts_per_class: int = typer.Option(60, help="Description-only scenes per category."),
     size: str = typer.Option("128x96", help="Image size WIDTHxHEIGHT."),
-    seed: int = typer.Option(0, help="Fixes every random choice."),
-    workers: int = typer.Option(0, show_default=False,
-                                help="Processes for planning and rendering "
-                                     "(default 0: one per CPU)."),
-    resume: bool = typer.Option(False, "--resume", help="Keep valid images on disk."),
-    force: bool = typer.Option(False, "--force", help="Overwrite a non-empty OUT."),
+    seed: int = SEED, workers: int = WORKERS, resume: bool = RESUME, force: bool = FORCE,
 ) -> None:
     """Generate the scene-category set as a Collection."""
     from ..collection import read_collection

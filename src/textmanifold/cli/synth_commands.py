@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._values import parse_size, worker_count
+from ._options import FORCE, RESUME, SEED, WORKERS, parse_size, worker_count
 
 cci_app = typer.Typer(help="CLEVR-Change-Iterative (CCI): generate the dataset.",
                       no_args_is_help=True)
@@ -21,13 +21,8 @@ def cci_generate(
     depth: int = typer.Option(4, help="Iterations of changes below the source scene."),
     branching: int = typer.Option(10, help="Children per scene."),
     size: str = typer.Option("320x240", help="Image size WIDTHxHEIGHT in pixels."),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same bytes."),
-    workers: int = typer.Option(0, show_default=False,
-                                help="Processes for planning and rendering "
-                                     "(default 0: one per CPU)."),
     text_only_scenes: int = typer.Option(0, help="Extra scenes with a description only."),
-    resume: bool = typer.Option(False, help="Keep valid images already in OUT."),
-    force: bool = typer.Option(False, help="Overwrite a non-empty OUT."),
+    seed: int = SEED, workers: int = WORKERS, resume: bool = RESUME, force: bool = FORCE,
 ) -> None:
     """Render CCI: a tree of scene changes with instructions, descriptions, splits."""
     from ..synth.cci import generate_cci

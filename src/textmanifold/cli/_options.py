@@ -1,11 +1,21 @@
-"""Parsing of option values that several commands share."""
+"""Options and option parsing that several commands share."""
 
 from __future__ import annotations
 
 import os
 import re
 
+import typer
+
 from ..errors import InputError
+
+# The generators' options (cci generate, classes generate).
+SEED = typer.Option(0, "--seed", help="Fixes every random choice: the same seed, the same bytes.")
+WORKERS = typer.Option(0, "--workers", show_default=False,
+                       help="Processes for planning and rendering (default 0: one per CPU; "
+                            "the output does not depend on it).")
+RESUME = typer.Option(False, "--resume", help="Keep the valid images already in OUT.")
+FORCE = typer.Option(False, "--force", help="Overwrite a non-empty OUT.")
 
 
 def parse_size(text: str) -> tuple[int, int]:
