@@ -132,6 +132,33 @@ def test_eq2_loss_and_gradients(method, in_joint):
         assert grad is not None and grad.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("method", ["tirg", "relation"])
+def test_gradients_are_bit_identical_across_calls(method):
+    """Repeated sources gather large feature maps: their backward must not accumulate in
+    a run-dependent order (tensor[index] did, with parallel atomic adds on CPU)."""
+    g = torch.Generator().manual_seed(1)
+    images = torch.randn(60, 3, 64, 64, generator=g)
+    sources = torch.randint(0, 60, (50,), generator=g)  # 50 x 512 x 2 x 2 cells, repeated
+    targets = torch.randint(0, 60, (50,), generator=g)
+    tokens = torch.randint(1, 50, (50, 9), generator=g)
+    lengths = torch.randint(3, 10, (50,), generator=g)
+
+    def gradients():
+        torch.manual_seed(0)
+        model = ComposeModel(method, vocab_size=50, dim=128)
+        model.loss(images, sources, targets, tokens, lengths, temperature=0.1).backward()
+        return [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the module runs on one thread; the race needs two
+    try:
+        first = gradients()
+        for _ in range(5):
+            assert all(torch.equal(a, b) for a, b in zip(first, gradients(), strict=True))
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_in_joint_loss_needs_descriptions_and_methods_are_checked():
     model = ComposeModel("tirg", vocab_size=9, dim=6, in_joint=True)
     b = _batch()

@@ -240,15 +240,20 @@ class ComposeModel(nn.Module):
         temperature : float
             Eq. 1's temperature for both terms.
         """
+        # index_select, not tensor[index]: the latter's backward accumulates repeated rows
+        # with atomic adds in parallel on CPU, in a run-dependent order (bits differ).
         maps = self.image.feature_map(images)
         psi = self.image.fc(self.image.pool(maps))  # f_img of every image, (U, d)
-        source = psi[sources] if self.method == "tirg" else self._psi(maps[sources])
+        if self.method == "tirg":
+            source = psi.index_select(0, sources)
+        else:
+            source = self._psi(maps.index_select(0, sources))
         composed = self.composed(source, query_tokens, query_lengths)
-        loss = info_nce(composed, self._target_space(psi[targets]), temperature)
+        loss = info_nce(composed, self._target_space(psi.index_select(0, targets)), temperature)
         if self.in_joint:
             if side_images is None or side_tokens is None or side_lengths is None:
                 raise InputError("in-Joint training needs the source images' descriptions")
             phi_side = self.side_text(side_tokens, side_lengths)
-            loss = loss + info_nce(self.compose.g_img(psi[side_images]),
+            loss = loss + info_nce(self.compose.g_img(psi.index_select(0, side_images)),
                                    self.compose.g_text(phi_side), temperature)
         return loss
