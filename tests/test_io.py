@@ -21,6 +21,17 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temp file left behind
 
 
+def test_written_files_get_the_mode_open_would_give(tmp_path):
+    import os
+    import stat
+
+    io.write_json(tmp_path / "a.json", {"x": 1})
+    with open(tmp_path / "b.json", "w") as handle:  # the reference: a plain open()
+        handle.write("{}")
+    mode = stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / "b.json").st_mode)  # not mkstemp's 0600
+
+
 def test_json_bytes_are_reproducible(tmp_path):
     io.write_json(tmp_path / "a.json", {"b": 1, "a": [1.5, "x"]})
     io.write_json(tmp_path / "b.json", {"a": [1.5, "x"], "b": 1})

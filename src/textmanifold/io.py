@@ -22,6 +22,16 @@ import scipy.sparse
 from .errors import DataFormatError, MissingFileError
 
 
+def _process_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import: setting the umask even briefly races with other threads' files.
+_UMASK = _process_umask()
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success, rename it over ``path``.
@@ -36,6 +46,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp creates the file private (0600); give it the mode open() would have.
+    os.fchmod(fd, 0o666 & ~_UMASK)
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as handle:
