@@ -5,8 +5,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
+# --resume: a second `make demo` reuses finished stages and continues an interrupted one;
+# `rm -rf runs/demo` starts over.
 demo: $(STAMP)
-	$(VENV)/bin/textmanifold demo --out runs/demo
+	$(VENV)/bin/textmanifold demo --out runs/demo --resume
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
