@@ -74,6 +74,22 @@ def test_composed_verdict_per_method():
     assert "only in part (1 of 2)" in text
 
 
+def test_composed_verdict_weighs_differences_by_their_standard_error():
+    rows = [{"method": m, "in_joint": j, "R@1": r, "queries": 1000}
+            for m, j, r in [("TIRG", False, 0.07), ("TIRG", True, 0.05),
+                            ("Relation", False, 0.039), ("Relation", True, 0.070)]]
+    # hand: sqrt(.07 * .93 / 1000 + .05 * .95 / 1000) = 0.010612 -> -0.02 / that = -1.885
+    assert verdicts.recall_difference_in_se(0.07, 0.05, 1000) == pytest.approx(-1.8847, 1e-4)
+    text = verdicts.composed_verdict(rows)  # Relation: .031 / 0.010128 = 3.06
+    assert "lowers R@1 for TIRG (0.070 -> 0.050, 1.9 standard errors: within noise)" in text
+    assert "raises R@1 for Relation (0.039 -> 0.070, 3.1 standard errors: beyond noise)" in text
+    assert "only in part (1 of 2)" in text
+    rows[3]["R@1"] = 0.046  # a rise of 0.8 standard errors does not count
+    assert "does not reproduce here" in verdicts.composed_verdict(rows)
+    assert verdicts.recall_difference_in_se(0.0, 0.0, 10) == 0.0
+    assert verdicts.recall_difference_in_se(0.0, 1.0, 10) == float("inf")
+
+
 def _sweep():
     return [
         {"degree": 0.5, "threshold": 0.3, "queries": 100, "image_retrievable": 0,

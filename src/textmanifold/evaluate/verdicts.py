@@ -86,8 +86,25 @@ def smooth_paths_verdict(rows: Sequence[dict]) -> str:
     )
 
 
-def composed_verdict(rows: Sequence[dict]) -> str:
-    """One sentence: does composing in the joint space raise R@1 for each compositor?"""
+def recall_difference_in_se(before: float, after: float, queries: int) -> float:
+    """``after - before`` in standard errors of two R@1 estimates on ``queries`` each.
+
+    Treats the two as independent binomial proportions, which over-states the noise of
+    a paired comparison (the same queries): a conservative yardstick.
+    """
+    variance = (before * (1 - before) + after * (1 - after)) / queries
+    if variance == 0:  # both 0 or 1: any change at all is certain
+        return 0.0 if after == before else math.copysign(math.inf, after - before)
+    return (after - before) / math.sqrt(variance)
+
+
+def composed_verdict(rows: Sequence[dict], min_se: float = 2.0) -> str:
+    """One sentence: does composing in the joint space raise R@1 for each compositor?
+
+    When the rows give their number of ``queries``, a rise counts only if it exceeds
+    ``min_se`` standard errors (:func:`recall_difference_in_se`), and every difference
+    is reported with its size in standard errors.
+    """
     plain = {r["method"]: r for r in rows if not r["in_joint"]}
     joint = {r["method"]: r for r in rows if r["in_joint"]}
     methods = [m for m in plain if m in joint]
@@ -96,11 +113,17 @@ def composed_verdict(rows: Sequence[dict]) -> str:
     parts, hits = [], 0
     for m in methods:
         before, after = plain[m]["R@1"], joint[m]["R@1"]
-        up = after > before
+        queries = plain[m].get("queries")
+        se = recall_difference_in_se(before, after, queries) if queries else None
+        up = after > before and (se is None or se > min_se)
         hits += up
-        verb = "raises" if up else ("leaves" if after == before else "lowers")
+        verb = "raises" if after > before else ("leaves" if after == before else "lowers")
         tail = " unchanged" if after == before else ""
-        parts.append(f"{verb} R@1 for {m}{tail} ({_fmt(before)} -> {_fmt(after)})")
+        noise = ""
+        if se is not None and after != before:
+            beyond = "beyond noise" if abs(se) > min_se else "within noise"
+            noise = f", {abs(se):.1f} standard errors: {beyond}"
+        parts.append(f"{verb} R@1 for {m}{tail} ({_fmt(before)} -> {_fmt(after)}{noise})")
     return (
         f"Composing in the joint space {' and '.join(parts)}: the paper's effect "
         f"{_tally(hits, len(methods))}."
