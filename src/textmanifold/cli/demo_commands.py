@@ -14,8 +14,8 @@ def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run directory."),
     full: bool = typer.Option(False, "--full",
                               help="The paper's CCI depth 4 (11,111 images) and longer "
-                                   "training at 128 px: about 6 hours on 2 CPU cores "
-                                   "(estimated, see README)."),
+                                   "training at 128 px: about 5 hours on 2 CPU cores "
+                                   "(estimated from timed steps, see README)."),
     tiny: bool = typer.Option(False, "--tiny", help="A smoke-test size (about a minute)."),
     stage: str = typer.Option(None, "--stage",
                               help="Stop after this stage, one of: " + ", ".join(STAGES) + "."),
