@@ -43,7 +43,8 @@ class VertexTiles:
     def __call__(self, vertex: int, caption_images: bool = False) -> Tile:
         vid = self.ids[vertex]
         item = self.items[item_id_of_row(vid)]
-        if item.modality == "image" and item_id_of_row(vid) == vid:
+        is_description = item.id != vid  # row "text:<id>": the image's description
+        if item.modality == "image" and not is_description:
             with Image.open(self.coll.image_path(item)) as picture:
                 pixels = np.asarray(picture.convert("RGB"))
             label = f"{item.id}" + (f" ({item.labels[0]})" if item.labels else "")

@@ -18,6 +18,7 @@ import numpy as np
 import typer
 
 from .. import io
+from ..collection import item_id_of_row
 from ..errors import DataFormatError, InputError, MissingFileError
 
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
@@ -73,12 +74,11 @@ def read_ids(path: Path) -> list[str]:
 
 def item_of(items: dict[str, dict], row_id: str, source: Path) -> dict:
     """The item of an embedding row (``text:<id>`` rows map to image ``<id>`` as text)."""
-    from ..collection import item_id_of_row
-
     if row_id in items:
         return items[row_id]
-    if item_id_of_row(row_id) in items:
-        return {**items[item_id_of_row(row_id)], "modality": "text"}
+    described = item_id_of_row(row_id)
+    if described in items:
+        return {**items[described], "modality": "text"}
     raise InputError(f"{source.with_suffix('.ids.json')}: id {row_id!r} is not in items.jsonl")
 
 

@@ -199,18 +199,19 @@ def align_to_descriptions(image, text, descriptions=None, *,
         distance to the matched text rows), ``reflection_corrected``, ``n_iter``.
     """
     text = np.asarray(text)
+    paired = None if descriptions is None else text[descriptions]  # (n, d)
     if correspondence == "paired":
-        if descriptions is None:
+        if paired is None:
             raise InputError("paired alignment needs each image's description row")
-        aligner = ICPAligner(correspondence="paired").fit(image, text[descriptions])
+        aligner = ICPAligner(correspondence="paired").fit(image, paired)
     else:
         aligner = ICPAligner(correspondence=correspondence).fit(image, text)
     aligned = aligner.transform(image)
 
     def paired_cosine(X) -> float | None:
-        if descriptions is None:
+        if paired is None:
             return None
-        return float(np.mean(np.sum(np.asarray(X, np.float64) * text[descriptions], axis=1)))
+        return float(np.mean(np.sum(np.asarray(X, np.float64) * paired, axis=1)))
 
     return aligned, {"paired_cosine_before": paired_cosine(image),
                      "paired_cosine_after": paired_cosine(aligned),
