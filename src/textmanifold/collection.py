@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import scipy.sparse
 
 from . import io
 from .errors import DataFormatError, InputError, MissingFileError
+from .validation import check_ids
 
 FORMAT_VERSION = 1
 MODALITIES = ("image", "text")
@@ -185,20 +186,22 @@ def write_collection(
 # ----------------------------------------------------------------------------- reading
 
 
-def _item_from_record(record: dict, where: str) -> Item:
+def _item_from_record(record: dict, where: str, require_path: bool = True) -> Item:
     missing = [k for k in ("id", "modality") if k not in record]
     if missing:
         raise DataFormatError(f"{where}: missing field {missing[0]!r}")
     modality = record["modality"]
     if modality not in MODALITIES:
         raise DataFormatError(f"{where}: modality must be 'image' or 'text', got {modality!r}")
-    if modality == "image" and not isinstance(record.get("path"), str):
+    path = record.get("path")
+    if (require_path or path is not None) and modality == "image" and not isinstance(path, str):
         raise DataFormatError(f"{where}: image item needs a string 'path'")
     if modality == "text" and not isinstance(record.get("text"), str):
         raise DataFormatError(f"{where}: text item needs a string 'text'")
     labels = record.get("labels", [])
-    if not isinstance(labels, list):
-        raise DataFormatError(f"{where}: 'labels' must be a list")
+    if not isinstance(labels, list) or not all(isinstance(x, str | int) and
+                                               not isinstance(x, bool) for x in labels):
+        raise DataFormatError(f"{where}: 'labels' must be a list of strings")
     scene = record.get("scene")
     if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
         raise DataFormatError(f"{where}: 'scene' must be an integer")
@@ -219,6 +222,44 @@ def _pair_from_record(record: dict, where: str) -> Pair:
             raise DataFormatError(f"{where}: missing field {key!r}")
     return Pair(str(record["source"]), str(record["target"]), str(record["text"]),
                 str(record["split"]))
+
+
+def read_items(path: str | os.PathLike, *, require_paths: bool = True) -> list[Item]:
+    """Read an ``items.jsonl`` file: the one reader of the format.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    require_paths : bool, default True
+        Image items need a ``path`` (a Collection's do). ``False`` for an items file
+        that only describes embedding rows (labels, scenes) outside a Collection.
+
+    Returns
+    -------
+    list of Item
+
+    Raises
+    ------
+    MissingFileError
+        No such file.
+    DataFormatError
+        The file holds no item; a line that is not UTF-8, not a JSON object or not a
+        valid item (naming file and line); a repeated id (naming both lines).
+    """
+    path = Path(path)
+    items: list[Item] = []
+    first_line: dict[str, int] = {}
+    for number, record in io.iter_jsonl(path):
+        item = _item_from_record(record, f"{path}:{number}", require_paths)
+        if item.id in first_line:
+            raise DataFormatError(f"{path}:{number}: duplicate item id {item.id!r} (first "
+                                  f"on line {first_line[item.id]})")
+        first_line[item.id] = number
+        items.append(item)
+    if not items:
+        raise DataFormatError(f"{path}: holds no items")
+    return items
 
 
 def read_collection(path: str | os.PathLike) -> Collection:
@@ -244,12 +285,8 @@ def read_collection(path: str | os.PathLike) -> Collection:
             f"{root / 'collection.json'}: format_version {version!r} is not {FORMAT_VERSION}"
         )
     items_path = root / "items.jsonl"
-    items = [_item_from_record(r, f"{items_path}:{n}") for n, r in io.iter_jsonl(items_path)]
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise DataFormatError(f"{items_path}: duplicate item id {item.id!r}")
-        seen.add(item.id)
+    items = read_items(items_path)
+    seen = {item.id for item in items}
     pairs_path = root / "pairs.jsonl"
     pairs: list[Pair] = []
     if pairs_path.exists():
@@ -343,24 +380,36 @@ def load_embedding(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     Returns
     -------
     X : ndarray of shape (n, d), float32
-    ids : list of str, length n
+    ids : list of str, length n, all different
+
+    Raises
+    ------
+    MissingFileError, DataFormatError
+        A file is missing or unreadable; the array is not a non-empty 2-D array of real
+        numbers (the ``.npy`` file is named); the ids are not one string per row, or repeat
+        (the ``.ids.json`` file is named).
     """
     path = Path(path)
     X = io.load_npy(path)
+    if X.ndim != 2 or X.size == 0 or not np.issubdtype(X.dtype, np.number):
+        raise DataFormatError(f"{path}: expected a non-empty 2-D array of numbers (n, d), "
+                              f"got shape {X.shape} of {X.dtype}")
     ids_path = path.with_suffix(".ids.json")
     ids = io.read_json(ids_path)
-    if not isinstance(ids, list) or len(ids) != len(X):
-        raise DataFormatError(
-            f"{ids_path}: expected a list of {len(X)} ids matching {path.name}'s rows"
-        )
-    return X.astype(np.float32, copy=False), [str(i) for i in ids]
+    if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool)
+                                     for i in ids):
+        ids = [str(i) for i in ids]  # numeric ids, as earlier versions accepted
+    try:
+        ids = check_ids(ids, len(X), name=str(ids_path))
+    except InputError as exc:
+        raise DataFormatError(f"{exc} (for the rows of {path.name})") from None
+    return X.astype(np.float32, copy=False), ids
 
 
 def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -> None:
     """Save an embedding and its row ids (``<space>.npy`` + ``<space>.ids.json``)."""
     path = Path(path)
-    if len(X) != len(ids):
-        raise ValueError(f"{len(X)} rows but {len(ids)} ids")
+    ids = check_ids([str(i) for i in ids], len(X), name=f"ids for {path}")
     io.save_npy(path, np.ascontiguousarray(X, dtype=np.float32))
     io.write_json(path.with_suffix(".ids.json"), [str(i) for i in ids])
 
@@ -376,6 +425,23 @@ def description_id(image_id: str) -> str:
 def item_id_of_row(row_id: str) -> str:
     """The item an embedding row shows: ``text:<id>`` -> ``<id>``; other ids unchanged."""
     return row_id[len(DESCRIPTION_PREFIX):] if row_id.startswith(DESCRIPTION_PREFIX) else row_id
+
+
+def item_of_row(items: dict[str, Item], row_id: str, where: str) -> Item:
+    """The item an embedding row shows; a ``text:<id>`` row is image ``<id>``'s description,
+    returned as a text item with that image's labels and scene.
+
+    Raises
+    ------
+    InputError
+        ``row_id`` names no item (``where`` names the ids file).
+    """
+    if row_id in items:
+        return items[row_id]
+    described = item_id_of_row(row_id)
+    if described in items:
+        return replace(items[described], modality="text")
+    raise InputError(f"{where}: id {row_id!r} is not in items.jsonl")
 
 
 def description_rows(image_ids: Sequence[str], text_ids: Sequence[str],

@@ -47,7 +47,11 @@ def _fingerprint(rows: list) -> str:
 
 
 def _refuse_existing(out: Path, resume: bool) -> None:
-    """Never overwrite: an existing run needs ``resume``, other files another ``out``."""
+    """Never overwrite: an existing run needs ``resume``, other files another ``out``;
+    ``out`` must be a writable directory (:func:`textmanifold.outputs.check_output_dir`)."""
+    from ..outputs import check_output_dir
+
+    check_output_dir(out, None, resume=resume, allow_nonempty=True)
     if resume or not out.exists():
         return
     if (out / "run.json").exists():
