@@ -28,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors
-from .knn import check_points
 
 CORRESPONDENCES = ("paired", "nearest")
 
@@ -115,8 +115,7 @@ class ICPAligner:
         ndarray of shape (n, d)
             float32 for float32 input, float64 otherwise.
         """
-        if not hasattr(self, "rotation_"):
-            raise InputError("ICPAligner is not fitted; call fit(source, target) first")
+        check_is_fitted(self, "rotation_", fit_call="fit(source, target)")
         X = np.asarray(X)
         dtype = np.float32 if X.dtype == np.float32 else np.float64
         moved = self._rigid(check_points(X, "X", dim=len(self.rotation_), dtype=np.float64))
@@ -153,15 +152,12 @@ class ICPAligner:
 
     def _iterate_nearest(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Classic ICP; returns the final correspondences (target row per source row)."""
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int | np.integer):
-            raise InputError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.max_iter < 1:
-            raise InputError(f"max_iter must be a positive integer, got {self.max_iter}")
+        max_iter = check_positive_int(self.max_iter, "max_iter")
         d = source.shape[1]
         self.rotation_ = np.eye(d)
         self.mean_source_, self.mean_target_ = source.mean(axis=0), target.mean(axis=0)
         previous = np.inf
-        for step in range(1, self.max_iter + 1):
+        for step in range(1, max_iter + 1):
             _, nearest = euclidean_kneighbors(self._rigid(source), target, 1, backend="numpy")
             matched = nearest[:, 0]
             self._kabsch(source, target[matched])

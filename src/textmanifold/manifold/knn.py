@@ -23,34 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors, resolve_backend
+
+__all__ = ["UNRETRIEVABLE", "EuclideanKNNClassifier", "NeighborLabelClassifier",
+           "check_n_neighbors", "check_points", "normalize_labels"]
 
 #: Prediction for a query with no reachable target (``predict`` returns it as is).
 UNRETRIEVABLE = None
 
 _COLLECTIONS = (set, frozenset, list, tuple)
-
-
-def check_points(X, name: str = "X", dim: int | None = None, dtype=np.float32) -> np.ndarray:
-    """Validate a non-empty finite (n, d) array; return it C-contiguous as ``dtype``.
-
-    Raises
-    ------
-    InputError
-        Not 2-D, empty, non-numeric, NaN / inf (naming the first bad row), or a
-        dimension other than ``dim``.
-    """
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise InputError(f"{name} must be a non-empty 2-D array (n, d), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
-    if dim is not None and X.shape[1] != dim:
-        raise InputError(f"{name} has dimension {X.shape[1]} but the model was fitted on {dim}")
-    return np.ascontiguousarray(X, dtype=dtype)
 
 
 def normalize_labels(y, n: int) -> tuple[list, bool]:
@@ -80,12 +62,8 @@ def normalize_labels(y, n: int) -> tuple[list, bool]:
 
 
 def check_n_neighbors(n_neighbors) -> int:
-    """Validate ``n_neighbors`` (a positive integer)."""
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer):
-        raise InputError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
-    if n_neighbors < 1:
-        raise InputError(f"n_neighbors must be a positive integer, got {n_neighbors}")
-    return int(n_neighbors)
+    """Validate ``n_neighbors`` (:func:`textmanifold.validation.check_positive_int`)."""
+    return check_positive_int(n_neighbors, "n_neighbors")
 
 
 class NeighborLabelClassifier:
@@ -122,8 +100,7 @@ class NeighborLabelClassifier:
         return self.kneighbors(Q)[1][:, 0] >= 0
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "y_"):
-            raise InputError(f"{type(self).__name__} is not fitted; call fit(X, y) first")
+        check_is_fitted(self, "y_", fit_call="fit(X, y)")
 
 
 class EuclideanKNNClassifier(NeighborLabelClassifier):
