@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base import ParamsMixin
 from ..errors import InputError
 from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors
@@ -37,7 +38,7 @@ CORRESPONDENCES = ("paired", "nearest")
 _ORIGIN_TOL = 1e-9
 
 
-class ICPAligner:
+class ICPAligner(ParamsMixin):
     """Rigid alignment of a source cloud onto a target cloud, then back onto the sphere.
 
     Parameters
@@ -67,6 +68,8 @@ class ICPAligner:
         re-projection) and their correspondents.
     n_iter_ : int
         Kabsch steps taken (1 for ``"paired"``).
+    n_features_in_ : int
+        Width ``d`` of the points seen by ``fit``.
     correspondence_ : ndarray of shape (n_source,), int64
         Target row matched to each source row (the identity for ``"paired"``).
     """
@@ -105,6 +108,7 @@ class ICPAligner:
         self.correspondence_ = matched
         moved = self._rigid(source)
         self.residual_ = float(np.mean(np.sum((moved - target[matched]) ** 2, axis=1)))
+        self.n_features_in_ = source.shape[1]
         return self
 
     def transform(self, X) -> np.ndarray:

@@ -145,9 +145,12 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
     multilabel_ : bool
     n_targets_ : int
     vertices_ : ndarray of shape (n_targets + n_aux, d), float32
-    vertex_dist_, vertex_target_ : ndarray of shape (n_targets + n_aux, n_neighbors)
+    vertex_dist_, vertex_target_ : ndarray of shape (n_targets + n_aux, k)
         Each vertex's nearest targets (:func:`k_nearest_sources`): distances and
-        target indices (``inf`` / ``-1`` padding).
+        target indices (``inf`` / ``-1`` padding); ``k`` is the largest ``n_neighbors``
+        used so far (like the Euclidean classifier, ``n_neighbors`` is read at each
+        query, so ``set_params(n_neighbors=...)`` needs no new ``fit``).
+    n_features_in_ : int
     """
 
     def __init__(
@@ -187,6 +190,7 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         self.graph_, self.threshold_ = graph, threshold
         self.vertices_, self.X_ = vertices, vertices[: len(X)]
         self.y_, self.multilabel_, self.n_targets_ = y, multilabel, len(X)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:
@@ -209,10 +213,15 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         Q = check_unit_rows(Q, name="Q")
         if Q.shape[1] != self.X_.shape[1]:
             raise InputError(f"Q has dimension {Q.shape[1]} but X has {self.X_.shape[1]}")
+        k = check_n_neighbors(self.n_neighbors)  # read per query, as the Euclidean one does
+        if k > self.vertex_dist_.shape[1]:  # raised since fit: more targets per vertex
+            self.vertex_dist_, self.vertex_target_ = k_nearest_sources(
+                self.graph_, np.arange(self.n_targets_), k)
         attach = attach_edges(Q, self.vertices_, self.threshold_, backend=self.backend)
-        k = self.vertex_dist_.shape[1]
+        width = self.vertex_dist_.shape[1]
         # A query's k nearest targets are among its neighbours' k nearest (plus edge).
-        query = np.repeat(np.arange(len(Q)), np.diff(attach.indptr) * k)
+        # (a vertex list longer than k only adds candidates; the k best are kept below)
+        query = np.repeat(np.arange(len(Q)), np.diff(attach.indptr) * width)
         dist = (attach.data[:, None] + self.vertex_dist_[attach.indices]).ravel()
         target = self.vertex_target_[attach.indices].ravel()
         found = target >= 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base import ParamsMixin
 from ..errors import InputError
 from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors, resolve_backend
@@ -66,7 +67,7 @@ def check_n_neighbors(n_neighbors) -> int:
     return check_positive_int(n_neighbors, "n_neighbors")
 
 
-class NeighborLabelClassifier:
+class NeighborLabelClassifier(ParamsMixin):
     """Base: predict and retrievable from a subclass's ``kneighbors(Q)``."""
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
@@ -121,6 +122,7 @@ class EuclideanKNNClassifier(NeighborLabelClassifier):
         Their labels (frozensets when ``multilabel_``).
     multilabel_ : bool
     n_targets_ : int
+    n_features_in_ : int
     """
 
     def __init__(self, n_neighbors: int = 1, backend: str = "auto"):
@@ -138,7 +140,7 @@ class EuclideanKNNClassifier(NeighborLabelClassifier):
         X = check_points(X, "X")
         self.y_, self.multilabel_ = normalize_labels(y, len(X))
         self.X_ = X
-        self.n_targets_ = len(X)
+        self.n_targets_, self.n_features_in_ = X.shape
         return self
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:
