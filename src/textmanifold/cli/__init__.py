@@ -38,6 +38,9 @@ def _register_all() -> None:
     from . import manifold_commands
 
     manifold_commands.register(app)
+    from . import serve_commands
+
+    serve_commands.register(app)
 
 
 def _reflowed(docstring: str) -> str:

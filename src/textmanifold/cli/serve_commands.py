@@ -1,0 +1,36 @@
+"""``textmanifold serve INDEX``: the HTTP API and the search page of an index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import InputError
+
+
+def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold index build)."),
+          host: str = typer.Option("127.0.0.1", "--host",
+                                   help="Address to bind; 0.0.0.0 exposes it to the network."),
+          port: int = typer.Option(8000, "--port", help="TCP port."),
+          log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level.")):
+    """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
+    at /docs) and a search page at /."""
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port: {port} is not a TCP port (1-65535)")
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise InputError("serve needs the 'serve' extra: pip install 'textmanifold[serve]'") \
+            from exc
+    from ..index import ManifoldIndex
+    from ..service import create_app
+
+    app = create_app(ManifoldIndex.load(index))
+    typer.echo(f"serving {index} at http://{host}:{port}/  (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the top-level app."""
+    app.command("serve")(serve)
