@@ -60,8 +60,12 @@ def live_server(tiny_index_dir, tmp_path_factory):
     """``textmanifold serve`` on a free loopback port, as a subprocess; yields its URL."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
+    import textmanifold
+
+    # the server imports the same textmanifold as this test process
+    source = str(Path(textmanifold.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")])}
+        [source, os.environ.get("PYTHONPATH", "")])}
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-c", "from textmanifold.cli import main; main()", "serve",

@@ -46,7 +46,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1280,1500", "--force-device-scale-factor=1"):
+                 "--window-size=1280,900", "--force-device-scale-factor=1"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT)
@@ -108,7 +108,9 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     assert sum(k == "image" for k, _ in shown) == kinds.count("image")
     assert sum(k == "text" for k, _ in shown) == kinds.count("text")
     summary = browser.find_element(By.ID, "path-summary").text
-    assert f"{kinds.count('image')} images · {kinds.count('text')} sentences" in summary
+    n_images, n_texts = kinds.count("image"), kinds.count("text")
+    assert (f"{n_images} image{'s' * (n_images != 1)} · "
+            f"{n_texts} sentence{'s' * (n_texts != 1)}") in summary
     browser.save_screenshot(str(tmp_path / "serve_page.png"))
     if os.environ.get("TEXTMANIFOLD_SCREENSHOT"):  # to refresh docs/serve_page.png
         shutil.copyfile(tmp_path / "serve_page.png", os.environ["TEXTMANIFOLD_SCREENSHOT"])

@@ -13,6 +13,8 @@ function el(tag, cls, text) {
   return node;
 }
 
+function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
 function fmt(x) { return x === null || x === undefined ? "∞" : x.toFixed(3); }
 
 function stateFromUrl() {
@@ -93,7 +95,8 @@ function card(hit) {
   img.alt = hit.id;
   img.loading = "lazy";
   node.append(img, el("div", "id", "#" + hit.rank + " " + hit.id),
-    el("div", null, "geo " + fmt(hit.geodesic) + " · euc " + fmt(hit.euclidean)));
+    el("div", null, "geodesic " + fmt(hit.geodesic)),
+    el("div", null, "angular " + fmt(hit.euclidean)));
   if (!hit.reachable) node.append(el("span", "badge", "unreachable"));
   node.addEventListener("click", () => select(hit.id, true));
   return node;
@@ -155,7 +158,8 @@ function showPath(hit) {
   const images = steps.filter((s) => s.kind === "image").length;
   const texts = steps.filter((s) => s.kind === "text").length;
   $("path-summary").textContent = steps.length
-    ? `${images} images · ${texts} sentences · geodesic ${fmt(hit.geodesic)} rad`
+    ? `${plural(images, "image")} · ${plural(texts, "sentence")} · ` +
+      `geodesic ${fmt(hit.geodesic)} rad`
     : "no path: the result is unreachable from the query";
   $("path-view").hidden = false;
   $("search-from").onclick = () =>
