@@ -1,0 +1,93 @@
+"""What a search returns: ranked hits, each with its distances and, optionally, its path.
+
+The records are frozen dataclasses with a :meth:`to_dict` for JSON (``inf`` and ``nan``
+become ``None``, since JSON has neither).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+__all__ = ["Hit", "PathStep", "SearchResult"]
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One vertex on a geodesic path.
+
+    Attributes
+    ----------
+    id : str
+        The vertex's id; ``"query"`` for a query attached out of sample.
+    kind : {"image", "text", "query"}
+    caption : str or None
+        The sentence of a text vertex, an image's description when it has one.
+    """
+
+    id: str
+    kind: str
+    caption: str | None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked image.
+
+    Attributes
+    ----------
+    rank : int
+        1-based position in the ranking the hit belongs to.
+    id : str
+        The image's item id.
+    geodesic : float
+        Shortest-path length from the query in radians (sum of great-circle edge
+        lengths); ``math.inf`` when the image is not reachable from the query.
+    euclidean : float
+        Great-circle (angular) distance from the query vector in radians.
+    reachable : bool
+        ``geodesic`` is finite.
+    path : list of PathStep or None
+        The vertices from the query to the image (``return_paths=True`` and reachable).
+    """
+
+    rank: int
+    id: str
+    geodesic: float
+    euclidean: float
+    reachable: bool
+    path: list[PathStep] | None = None
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict; a non-finite ``geodesic`` becomes ``None``."""
+        out = asdict(self)
+        for key in ("geodesic", "euclidean"):
+            if not math.isfinite(out[key]):
+                out[key] = None
+        return out
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The two rankings of one query.
+
+    Attributes
+    ----------
+    query : dict
+        What was asked: ``{"kind": "text"|"image"|"id"|"vector"|"composed", ...}``.
+    geodesic : list of Hit
+        Ranked by geodesic distance; unreachable images come last, ordered by
+        Euclidean distance. Empty when ``metric="euclidean"``.
+    euclidean : list of Hit
+        Ranked by angular distance. Empty when ``metric="geodesic"``.
+    """
+
+    query: dict
+    geodesic: list[Hit]
+    euclidean: list[Hit]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict with the same three keys."""
+        return {"query": dict(self.query),
+                "geodesic": [h.to_dict() for h in self.geodesic],
+                "euclidean": [h.to_dict() for h in self.euclidean]}
