@@ -30,8 +30,8 @@ pytest.importorskip("fastapi", reason="the service needs the 'serve' extra")
 def tiny_index_dir(tmp_path_factory) -> Path:
     """An index directory built from a tiny joint run of a shapes collection."""
     import torch
-    from textmanifold.index import ManifoldIndex
 
+    from textmanifold.index import ManifoldIndex
     from textmanifold.models.runs import train_joint
     from textmanifold.models.train import TrainSettings
 

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import InputError, TextManifoldError
+from ..index import UnknownIdError
 from .limits import MAX_BODY_BYTES, BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .schemas import (
@@ -145,6 +146,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TextManifoldError)
     async def _user(request: Request, exc: TextManifoldError):
         return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(UnknownIdError)  # the most specific handler wins
+    async def _unknown(request: Request, exc: UnknownIdError):
+        return JSONResponse({"error": str(exc)}, status_code=404)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception):  # logged here, never sent
