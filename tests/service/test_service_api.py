@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from textmanifold.service import create_app
+from textmanifold.service.limits import MAX_BODY_BYTES
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 
@@ -152,7 +153,10 @@ def test_bad_requests_get_a_4xx_json_error(client, method, url, body, status, me
     assert "Traceback" not in answer.text
 
 
-def test_oversized_and_malformed_bodies(tiny_index):
+def test_oversized_and_malformed_bodies(client, tiny_index):
+    huge = {"image": "A" * (MAX_BODY_BYTES + 10)}  # over the default bound
+    answer = client.post("/search", json=huge)
+    assert answer.status_code == 413 and "request body larger than" in answer.json()["error"]
     client = fastapi_testclient.TestClient(create_app(tiny_index, max_body_bytes=1000))
     big = {"image": base64.b64encode(bytes(2000)).decode()}
     answer = client.post("/search", json=big)
@@ -195,3 +199,18 @@ def test_metrics_count_requests_in_prometheus_format(tiny_index):
     buckets = by_name["textmanifold_http_request_duration_seconds_bucket"]
     values = [s.value for s in buckets]
     assert values == sorted(values) and buckets[-1].labels["le"] == "+Inf" and values[-1] == 4
+
+
+def test_an_unexpected_error_is_a_500_without_traceback(tiny_index_dir, monkeypatch):
+    from textmanifold.index import ManifoldIndex
+
+    index = ManifoldIndex.load(tiny_index_dir)
+
+    def broken(**query):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(index, "search", broken)  # a bug inside the engine
+    client = fastapi_testclient.TestClient(create_app(index), raise_server_exceptions=False)
+    answer = client.post("/search", json={"id": index.ids[0]})
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal server error"}
