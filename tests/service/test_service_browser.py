@@ -129,3 +129,15 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     _wait(browser, lambda d: [c.get_attribute("data-id") for c in d.find_elements(
         By.CSS_SELECTOR, "#geodesic-results .card")] == [h.id for h in by_id.geodesic])
     assert (tmp_path / "serve_page.png").stat().st_size > 10_000
+
+
+def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    import test_service_browser as this
+
+    monkeypatch.setattr(this, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium; on Debian/Ubuntu: sudo apt-get"):
+        _browser_or_skip()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        _browser_or_skip()
