@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from _service_fixtures import free_port
 
@@ -47,9 +49,20 @@ def test_client_errors_are_one_line(live_server):
     assert info.value.status == 0
 
 
-def test_serve_cli_refuses_bad_input(tmp_path, capsys):
-    for args, message in [([str(tmp_path / "missing")], "index directory not found"),
-                          ([str(tmp_path), "--port", "70000"], "--port: 70000")]:
+def test_serve_cli_refuses_bad_input(tmp_path, tiny_index_dir, capsys):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = str(taken.getsockname()[1])
+    cases = [([str(tmp_path / "missing")], "index directory not found"),
+             ([str(tmp_path), "--port", "70000"], "--port: 70000"),
+             ([str(tiny_index_dir), "--port", port], f"cannot listen on 127.0.0.1:{port}")]
+    with taken:
+        _refused(cases, capsys)
+
+
+def _refused(cases, capsys) -> None:
+    for args, message in cases:
         with pytest.raises(SystemExit) as exit_info:
             main(["serve", *args])
         assert exit_info.value.code == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import typer
@@ -27,8 +28,21 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     from ..service import create_app
 
     app = create_app(ManifoldIndex.load(index))
+    _check_bindable(host, port)
     typer.echo(f"serving {index} at http://{host}:{port}/  (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _check_bindable(host: str, port: int) -> None:
+    """One clear line when the address is taken or not this machine's (not a traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"--host/--port: cannot listen on {host}:{port}: "
+                             f"{exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:
