@@ -3,8 +3,9 @@
 ``textmanifold serve`` runs as a subprocess on a free loopback port (``live_server``). The
 test types a sentence, waits for both rankings, clicks a result and checks the path view
 against the library's own path for that result; then it reloads the page from its URL
-(shareable state) and searches from the result. A screenshot is saved in the test's tmp
-directory. Under CI (``CI`` set) a missing browser fails the test; elsewhere it skips.
+(shareable state), searches from the result, and uploads an image. A screenshot is saved
+in the test's tmp directory. Under CI (``CI`` set) a missing browser fails the test;
+elsewhere it skips.
 """
 
 from __future__ import annotations
@@ -57,17 +58,25 @@ def browser():
 
 
 def _wait(driver, condition):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(condition)
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)
+                         ).until(condition)
+
+
+def _ranking(driver, which: str) -> list[str]:
+    """The ids of one ranking's cards, in order (read in one script: no stale elements)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), c => c.dataset.id)",
+        f"#{which}-results .card")
 
 
 def _path_view(driver) -> list[tuple[str, str]]:
     """(kind, id) of every step the page shows, in order."""
-    from selenium.webdriver.common.by import By
-
-    return [(s.get_attribute("data-kind"), s.get_attribute("data-id"))
-            for s in driver.find_elements(By.CSS_SELECTOR, "#path .step")]
+    return [tuple(x) for x in driver.execute_script(
+        "return Array.from(document.querySelectorAll('#path .step'),"
+        " s => [s.dataset.kind, s.dataset.id])")]
 
 
 def _wait_for_path(driver, n_steps: int) -> list[tuple[str, str]]:
@@ -92,14 +101,9 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     box = browser.find_element(By.ID, "query-text")
     box.send_keys(SENTENCE)
     browser.find_element(By.ID, "search-button").click()
-    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR,
-                                                 "#geodesic-results .card")) == 10)
-    geodesic = [c.get_attribute("data-id")
-                for c in browser.find_elements(By.CSS_SELECTOR, "#geodesic-results .card")]
-    euclidean = [c.get_attribute("data-id")
-                 for c in browser.find_elements(By.CSS_SELECTOR, "#euclidean-results .card")]
-    assert geodesic == [h.id for h in want.geodesic]  # both rankings, side by side
-    assert euclidean == [h.id for h in want.euclidean]
+    _wait(browser, lambda d: len(_ranking(d, "geodesic")) == 10)
+    assert _ranking(browser, "geodesic") == [h.id for h in want.geodesic]  # side by side
+    assert _ranking(browser, "euclidean") == [h.id for h in want.euclidean]
 
     browser.find_element(By.CSS_SELECTOR,
                          f'#geodesic-results .card[data-id="{chosen.id}"]').click()
@@ -126,8 +130,14 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     browser.find_element(By.ID, "search-from").click()
     _wait(browser, lambda d: parse_qs(urlparse(d.current_url).query).get("id") == [chosen.id])
     by_id = tiny_index.search(id=chosen.id, k=10, metric="both")
-    _wait(browser, lambda d: [c.get_attribute("data-id") for c in d.find_elements(
-        By.CSS_SELECTOR, "#geodesic-results .card")] == [h.id for h in by_id.geodesic])
+    _wait(browser, lambda d: _ranking(d, "geodesic") == [h.id for h in by_id.geodesic])
+
+    # upload an image: the browser sends it as base64; the ranking is the library's
+    upload = tiny_index.image_path(by_id.geodesic[-1].id)
+    by_image = tiny_index.search(image=upload, k=10, metric="both")
+    browser.find_element(By.ID, "query-image").send_keys(str(upload))
+    _wait(browser, lambda d: _ranking(d, "geodesic") == [h.id for h in by_image.geodesic])
+    assert parse_qs(urlparse(browser.current_url).query).get("upload") == ["1"]
     assert (tmp_path / "serve_page.png").stat().st_size > 10_000
 
 
