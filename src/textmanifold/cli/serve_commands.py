@@ -14,13 +14,19 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
           host: str = typer.Option("127.0.0.1", "--host",
                                    help="Address to bind; 0.0.0.0 exposes it to the network."),
           port: int = typer.Option(8000, "--port", help="TCP port."),
-          log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level.")):
+          log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
+          blas_threads: int = typer.Option(
+              1, "--blas-threads", help="BLAS threads per search; more only helps an "
+                                        "otherwise idle machine with few concurrent clients.")):
     """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
     at /docs) and a search page at /."""
+    if blas_threads < 1:
+        raise InputError(f"--blas-threads: {blas_threads} is not a positive integer")
     if not 1 <= port <= 65535:
         raise InputError(f"--port: {port} is not a TCP port (1-65535)")
     try:
         import uvicorn
+        from threadpoolctl import threadpool_limits
     except ImportError as exc:
         raise InputError("serve needs the 'serve' extra: pip install 'textmanifold[serve]'") \
             from exc
@@ -30,7 +36,10 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     app = create_app(ManifoldIndex.load(index))
     _check_bindable(host, port)
     typer.echo(f"serving {index} at http://{host}:{port}/  (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    # Concurrent requests each run a BLAS product: BLAS's own threads on top of the
+    # server's oversubscribe the cores, and under load a search gets many times slower.
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 def _check_bindable(host: str, port: int) -> None:

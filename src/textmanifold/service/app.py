@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import logging
 import math
@@ -17,7 +18,7 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
@@ -70,6 +71,7 @@ def decode_image(data: str):
     return image.convert("RGB")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _image_url(item_id: str) -> str:
     return f"/items/{quote(item_id, safe='')}/image"
 
@@ -184,9 +186,11 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     _add_error_handlers(app)
 
     @app.post("/search", response_model=SearchOut, responses=ERRORS)
-    def search(request: SearchRequest) -> SearchOut:
+    def search(request: SearchRequest) -> Response:
         """Rank the index's images by geodesic and/or Euclidean distance to the query."""
-        return service.search(request)
+        # serialised here: FastAPI would validate the (already typed) answer once more
+        return Response(service.search(request).model_dump_json(),
+                        media_type="application/json")
 
     @app.get("/items/{item_id:path}/image", responses=ERRORS,
              response_class=FileResponse)
