@@ -306,6 +306,24 @@ class ManifoldIndex:
             return []
         return [self._step(v) for v in found.path(rb)]
 
+    def stats(self) -> dict:
+        """Graph statistics: mean degree, connected components, isolated vertices.
+
+        ``images_in_largest`` counts the image vertices of the largest component, the
+        ones a geodesic query entering it can reach.
+        """
+        from scipy.sparse.csgraph import connected_components
+
+        n_comp, labels = connected_components(self.graph, directed=False)
+        sizes = np.bincount(labels)
+        largest = int(np.argmax(sizes))
+        degree = np.diff(self.graph.indptr)
+        return {"vertices": len(self._ids), "edges": int(self.graph.nnz // 2),
+                "mean_degree": float(degree.mean()), "components": int(n_comp),
+                "largest_component": int(sizes[largest]),
+                "images_in_largest": int(np.count_nonzero(self.is_image[labels == largest])),
+                "isolated_vertices": int(np.count_nonzero(degree == 0))}
+
     # ------------------------------------------------------------------ search
 
     def search(self, *, image=None, text=None, vector=None, id=None, modify=None, k: int = 10,
