@@ -30,7 +30,6 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from geodesic import sphere_sample  # noqa: E402
-
 from textmanifold.index import ManifoldIndex, Vertices  # noqa: E402
 
 K = 10

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _index_fixtures import check, reference  # first: puts tests/ on the path
 
+from _index_fixtures import check, reference
 from _models_fixtures import shapes_collection
 from textmanifold.collection import read_collection
 from textmanifold.errors import InputError

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse
 
 from .. import io
 from ..errors import InputError, MissingFileError
-from ..manifold.graph import build_graph, check_unit_rows
+from ..manifold.graph import build_graph
+from ..validation import check_graph, check_ids, check_unit_rows
 from . import store
 from .extend import extend_graph
 from .scan import row_norms
@@ -81,13 +81,11 @@ class ManifoldIndex(Searching):
         aligner = fit_alignment(vertices) if align else None
         image = vertices.image if aligner is None else aligner.transform(vertices.image)
         X = check_unit_rows(np.concatenate([image, vertices.text]), name="embeddings")
-        ids = vertices.image_ids + vertices.text_ids
-        if len(set(ids)) != len(ids):
-            raise InputError("embedding ids are not unique")
+        ids = check_ids(vertices.image_ids + vertices.text_ids, len(X), name="embedding ids")
         if graph is None:
             graph, threshold = build_graph(X, threshold=threshold, target_degree=target_degree)
         else:
-            graph = scipy.sparse.csr_matrix(graph, dtype=np.float64)
+            graph = check_graph(graph)
             if graph.shape != (len(X), len(X)) or threshold is None:
                 raise InputError("a prebuilt graph must be (n, n) on the rows, with threshold")
         kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),

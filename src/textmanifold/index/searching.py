@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..manifold.graph import check_unit_rows
+from ..validation import check_positive_int, check_unit_rows
 from .bounded import BoundedSearch, bounded_dijkstra
 from .results import Hit, PathStep, SearchResult
 from .scan import arc_lengths, nearest_by_angle, query_edges, row_norms
@@ -87,12 +87,11 @@ class Searching:
         -------
         SearchResult
         """
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}")
+        k = check_positive_int(k, "k")
         if metric not in METRICS:
             raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
         query = self._resolve(image=image, text=text, vector=vector, id=id, modify=modify)
-        return self._rank(query, int(k), metric, return_paths)
+        return self._rank(query, k, metric, return_paths)
 
     def _resolve(self, *, image, text, vector, id, modify) -> _Query:
         given = [name for name, v in (("image", image), ("text", text), ("vector", vector),

@@ -7,8 +7,8 @@ import json
 import networkx as nx
 import numpy as np
 import pytest
-from _index_fixtures import unit_rows  # first: puts tests/ on the path
 
+from _index_fixtures import unit_rows
 from textmanifold.cli import main
 from textmanifold.collection import Item, save_embedding, write_collection
 from textmanifold.index import ManifoldIndex
