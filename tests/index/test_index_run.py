@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _index_fixtures import check, reference  # first: puts tests/ on the path
 
+from _index_fixtures import check, reference
 from _models_fixtures import shapes_collection
 from textmanifold.collection import read_collection
 from textmanifold.errors import InputError
@@ -128,3 +128,37 @@ def test_composed_query_in_joint_equals_brute_force(shapes, tmp_path):
         q_text = run.model.compose.g_text(run.model.side_text(tokens, lengths)).numpy()[0]
     check(index.search(text=sentence, k=5, metric="both"), index,
           *reference(index, q=q_text, k=5))
+
+
+def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_index, tmp_path,
+                                                     capsys):
+    import json
+
+    from textmanifold.cli import main
+
+    def cli(*args):
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(a) for a in args])
+        out = capsys.readouterr()
+        return exit_info.value.code, out.out, out.err
+
+    out = tmp_path / "idx"
+    code, stdout, _ = cli("index", "build", shapes, joint_run, "--out", out,
+                          "--target-degree", "4", "--no-progress")
+    assert code == 0 and "21 images, 23 texts" in stdout
+    sentence = "there is a red circle at the middle left."
+    code, stdout, _ = cli("search", out, "--text", sentence, "--k", "4", "--json", "--paths")
+    expected = joint_index.search(text=sentence, k=4, return_paths=True).to_dict()
+    assert code == 0 and json.loads(stdout) == json.loads(json.dumps(expected))
+    image = shapes / "images" / "img0007.png"
+    code, stdout, _ = cli("search", out, "--image", image, "--metric", "euclidean")
+    assert code == 0 and stdout.splitlines()[2].split()[1] == "img0007"
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png at all")
+    for args, match in ((("--image", bad), "unreadable image"),
+                        (("--image", tmp_path / "none.png"), "image file not found"),
+                        (("--id", "img0001", "--modify", "make it red"), "no compositor"),
+                        (("--text", ""), "text query is empty")):
+        code, _, stderr = cli("search", out, *args)
+        assert code == 2 and stderr.startswith("error: ") and match in stderr
+        assert stderr.count("\n") == 1

@@ -17,11 +17,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared fixtures
-
-from _service_fixtures import free_port  # noqa: E402
-
-from _models_fixtures import shapes_collection  # noqa: E402
+from _models_fixtures import shapes_collection
+from _service_fixtures import free_port
 
 pytest.importorskip("fastapi", reason="the service needs the 'serve' extra")
 

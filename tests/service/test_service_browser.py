@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -142,9 +143,7 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
 
 
 def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch):
-    import test_service_browser as this
-
-    monkeypatch.setattr(this, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="chromium; on Debian/Ubuntu: sudo apt-get"):
         _browser_or_skip()

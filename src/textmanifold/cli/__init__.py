@@ -35,11 +35,10 @@ def _register_all() -> None:
     learn_commands.register(app)
     classes_commands.register(app)
     demo_commands.register(app)
-    from . import manifold_commands
+    from . import index_commands, manifold_commands, serve_commands
 
     manifold_commands.register(app)
-    from . import serve_commands
-
+    index_commands.register(app)
     serve_commands.register(app)
 
 

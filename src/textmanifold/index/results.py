@@ -91,3 +91,41 @@ class SearchResult:
         return {"query": dict(self.query),
                 "geodesic": [h.to_dict() for h in self.geodesic],
                 "euclidean": [h.to_dict() for h in self.euclidean]}
+
+
+def _distance(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.4f}" if math.isfinite(value) else "unreachable"
+
+
+def _show_step(step: PathStep) -> str:
+    if step.kind == "text" or (step.kind == "query" and step.caption):
+        return f'"{step.caption}"' if step.kind == "query" else f'{step.id} "{step.caption}"'
+    return step.id
+
+
+def format_table(result: SearchResult, *, paths: bool = False) -> str:
+    """The rankings as aligned text tables (one per metric asked), for people.
+
+    Distances are radians; an unreachable image shows ``unreachable``. With ``paths``
+    each reachable hit is followed by its vertex sequence from the query.
+    """
+    lines = []
+    for name, hits in (("geodesic", result.geodesic), ("euclidean", result.euclidean)):
+        if not hits and name == "euclidean" and result.geodesic:
+            continue
+        if not hits and name == "geodesic" and result.euclidean:
+            continue
+        lines.append(f"ranked by {name} distance (radians)")
+        width = max([len("id")] + [len(h.id) for h in hits])
+        lines.append(f"{'rank':>4}  {'id':<{width}}  {'geodesic':>11}  {'euclidean':>9}")
+        for h in hits:
+            lines.append(f"{h.rank:>4}  {h.id:<{width}}  {_distance(h.geodesic):>11}  "
+                         f"{_distance(h.euclidean):>9}")
+            if paths and h.path:
+                lines.append("      path: " + " -> ".join(_show_step(s) for s in h.path))
+        if not hits:
+            lines.append("      (no images)")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +10,6 @@ from scipy.sparse.csgraph import dijkstra
 
 from textmanifold.index import Vertices
 from textmanifold.manifold.graph import build_graph
-
-# tests/ holds the fixtures shared with other test folders (_models_fixtures); test
-# modules here import this module first, which puts tests/ on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def unit_rows(rng, n, d=3):
