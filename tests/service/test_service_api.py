@@ -214,3 +214,16 @@ def test_an_unexpected_error_is_a_500_without_traceback(tiny_index_dir, monkeypa
     answer = client.post("/search", json={"id": index.ids[0]})
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal server error"}
+
+
+def test_the_api_is_documented_and_the_page_is_served(client):
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) == {"/search", "/items/{item_id}", "/items/{item_id}/image",
+                                  "/path", "/healthz", "/metrics"}
+    assert "SearchRequest" in spec["components"]["schemas"]
+    assert client.get("/docs").status_code == 200
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="search-form"' in page.text
+    script = client.get("/static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert client.get("/static/../app.py").status_code == 404
