@@ -20,8 +20,6 @@ import pytest
 from _models_fixtures import shapes_collection
 from _service_fixtures import free_port
 
-pytest.importorskip("fastapi", reason="the service needs the 'serve' extra")
-
 
 @pytest.fixture(scope="session")
 def tiny_index_dir(tmp_path_factory) -> Path:

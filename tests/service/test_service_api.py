@@ -7,18 +7,17 @@ import math
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from textmanifold.service import create_app
 from textmanifold.service.limits import MAX_BODY_BYTES
-
-fastapi_testclient = pytest.importorskip("fastapi.testclient")
 
 SENTENCE = "there is a red circle at the middle left, a blue square at the middle right."
 
 
 @pytest.fixture(scope="module")
 def client(tiny_index):
-    return fastapi_testclient.TestClient(create_app(tiny_index), raise_server_exceptions=False)
+    return TestClient(create_app(tiny_index), raise_server_exceptions=False)
 
 
 def _steps(path):
@@ -157,7 +156,7 @@ def test_oversized_and_malformed_bodies(client, tiny_index):
     huge = {"image": "A" * (MAX_BODY_BYTES + 10)}  # over the default bound
     answer = client.post("/search", json=huge)
     assert answer.status_code == 413 and "request body larger than" in answer.json()["error"]
-    client = fastapi_testclient.TestClient(create_app(tiny_index, max_body_bytes=1000))
+    client = TestClient(create_app(tiny_index, max_body_bytes=1000))
     big = {"image": base64.b64encode(bytes(2000)).decode()}
     answer = client.post("/search", json=big)
     assert answer.status_code == 413
@@ -175,8 +174,9 @@ def test_oversized_and_malformed_bodies(client, tiny_index):
 
 
 def test_metrics_count_requests_in_prometheus_format(tiny_index):
-    parser = pytest.importorskip("prometheus_client.parser")
-    client = fastapi_testclient.TestClient(create_app(tiny_index))
+    from prometheus_client import parser  # an independent reader of the format
+
+    client = TestClient(create_app(tiny_index))
     image_id = _image_ids(tiny_index)[0]
     for _ in range(3):
         assert client.post("/search", json={"id": image_id, "k": 2}).status_code == 200
@@ -210,7 +210,7 @@ def test_an_unexpected_error_is_a_500_without_traceback(tiny_index_dir, monkeypa
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(index, "search", broken)  # a bug inside the engine
-    client = fastapi_testclient.TestClient(create_app(index), raise_server_exceptions=False)
+    client = TestClient(create_app(index), raise_server_exceptions=False)
     answer = client.post("/search", json={"id": index.ids[0]})
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal server error"}
