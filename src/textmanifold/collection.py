@@ -26,7 +26,8 @@ import numpy as np
 import scipy.sparse
 
 from . import io
-from .errors import DataFormatError, InputError, MissingFileError
+from . import shards as _shards
+from .errors import DataFormatError, MissingFileError
 from .items import (  # noqa: F401 (the Collection's records, re-exported)
     DESCRIPTION_PREFIX,
     MODALITIES,
@@ -273,36 +274,8 @@ def validate_collection(path: str | os.PathLike, *, check_images: bool = True,
     return problems
 
 
-def load_embedding(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
-    """Load ``<space>.npy`` and its ``<space>.ids.json`` row ids from a run directory.
-
-    Returns
-    -------
-    X : ndarray of shape (n, d), float32
-    ids : list of str, length n, all different
-
-    Raises
-    ------
-    MissingFileError, DataFormatError
-        A file is missing or unreadable; the array is not a non-empty 2-D array of real
-        numbers (the ``.npy`` file is named); the ids are not one string per row, or repeat
-        (the ``.ids.json`` file is named).
-    """
-    path = Path(path)
-    X = io.load_npy(path)
-    if X.ndim != 2 or X.size == 0 or not np.issubdtype(X.dtype, np.number):
-        raise DataFormatError(f"{path}: expected a non-empty 2-D array of numbers (n, d), "
-                              f"got shape {X.shape} of {X.dtype}")
-    ids_path = path.with_suffix(".ids.json")
-    ids = io.read_json(ids_path)
-    if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool)
-                                     for i in ids):
-        ids = [str(i) for i in ids]  # numeric ids, as earlier versions accepted
-    try:
-        ids = check_ids(ids, len(X), name=str(ids_path))
-    except InputError as exc:
-        raise DataFormatError(f"{exc} (for the rows of {path.name})") from None
-    return X.astype(np.float32, copy=False), ids
+# ``load_embedding`` reads a single file or a sharded directory (see textmanifold.shards).
+load_embedding = _shards.load_embedding
 
 
 def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -> None:
