@@ -61,6 +61,8 @@ def world(tmp_path) -> Path:
     (coll / "items.jsonl").write_bytes(b'{"id": "\xff\xfe", "modality": "text"}\n')
     (p / "run").mkdir()
     (p / "run" / "run.json").write_text("{not json")
+    (p / "index").mkdir()
+    (p / "index" / "manifest.json").write_text("{not json")
     root = p / "root"
     for sub in ("scenes", "captions", "image_splits", "tags"):
         (root / sub).mkdir(parents=True)
@@ -100,6 +102,10 @@ WRITERS = {
     "train compose": ("dir", lambda p, o: ["train", "compose", p / "coll", "--out", o,
                                            "--method", "tirg"]),
     "demo": ("dir", lambda p, o: ["demo", "--tiny", "--out", o, "--no-progress"]),
+    "index build": ("dir", lambda p, o: ["index", "build", p / "coll", "--out", o,
+                                         "--image-embeddings", p / "image.npy"]),
+    "index add": ("dir", lambda p, o: ["index", "add", o, "--image-embeddings",
+                                       p / "image.npy"]),
     **{f"load {name}": ("dir", lambda p, o, name=name: ["load", name, p / "root", o,
                                                         "--no-progress"])
        for name in ("ade20k", "openimages", "fashioniq", "css", "clevr")},
@@ -194,6 +200,13 @@ UNPARSABLE = {
     "classes generate": (lambda p: ["classes", "generate", p / "new", "--size", "x"],
                          "--size"),
     "demo": (lambda p: ["demo", "--out", p / "new", "--stage", "nope"], "nope"),
+    "index info": (lambda p: ["index", "info", p / "index"], "manifest.json"),
+    "index add": (lambda p: ["index", "add", p / "index", "--image-embeddings",
+                             p / "image.npy"], "manifest.json"),
+    "index build": (lambda p: ["index", "build", p / "coll", "--out", p / "new",
+                               "--image-embeddings", p / "bad.npy"], "items.jsonl:1"),
+    "search": (lambda p: ["search", p / "index", "--text", "a red cube"], "manifest.json"),
+    "serve": (lambda p: ["serve", p / "index", "--port", "65000"], "manifest.json"),
     "load ade20k": (lambda p: ["load", "ade20k", p / "root", p / "new", "--release", "2016"],
                     "index_ade20k.mat"),
     "load css": (lambda p: ["load", "css", p / "root", p / "new", "--data-file",
@@ -225,5 +238,6 @@ def test_every_command_is_in_the_tables():
 
     commands = set(names(app))
     assert commands - set(UNPARSABLE) - set(WRITERS) == set()
-    no_output = {"retrieve", "collection info", "collection validate"}
+    no_output = {"retrieve", "collection info", "collection validate", "index info", "search",
+                 "serve"}
     assert set(WRITERS) == commands - no_output
