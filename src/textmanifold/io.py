@@ -167,7 +167,8 @@ def load_sparse(path: str | os.PathLike) -> scipy.sparse.csr_matrix:
         raise MissingFileError(f"{path}: file not found")
     try:
         return scipy.sparse.load_npz(path).tocsr()
-    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (ValueError, OSError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error) as exc:  # TypeError: a .npy given where the .npz goes
         raise DataFormatError(f"{path}: not a valid sparse .npz matrix ({exc})") from None
 
 

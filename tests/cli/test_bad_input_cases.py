@@ -129,3 +129,25 @@ def test_unreadable_input_is_one_line(files, capsys, monkeypatch):
     err = refused(["retrieve", "--embeddings", files / "image.npy", "--items",
                    files / "items.jsonl", "--threshold", "0.5"], capsys)
     assert err == f"error: {files / 'items.jsonl'}: Permission denied\n"
+
+
+@pytest.mark.parametrize("extra", [["--reachable", "image.npy"],
+                                   ["--reachable", "r.npz", "--graph", "image.npy"]])
+def test_a_npy_where_a_sparse_npz_goes(files, capsys, extra):
+    err = refused(["paths", "count", "--items", files / "items.jsonl", "--embeddings",
+                   files / "image.npy", "--threshold", "0.5", "--no-progress",
+                   *[files / a if a.endswith(("npy", "npz")) else a for a in extra]], capsys)
+    assert "image.npy: not a valid sparse .npz matrix" in err
+
+
+def test_an_unexpected_exception_is_not_swallowed(files, monkeypatch):
+    """Only user errors become one line; a bug still shows its traceback (exit 1)."""
+    from textmanifold.cli import manifold_commands
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(manifold_commands, "load_space", broken)
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        main(["retrieve", "--embeddings", str(files / "image.npy"), "--items",
+              str(files / "items.jsonl"), "--threshold", "0.5"])

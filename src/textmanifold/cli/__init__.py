@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(_os_error_line(exc))
-    except (KeyboardInterrupt, click_exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
     sys.exit(status if isinstance(status, int) else 0)
