@@ -117,11 +117,6 @@ def check_output_dir(path: str | os.PathLike, option: str | None = "--out", *,
     return path
 
 
-def check_output_files(paths: Iterable[tuple[str | os.PathLike | None, str]]) -> list[Path]:
-    """:func:`check_output_file` on each ``(path, option)`` given (``None`` paths skipped)."""
-    return [check_output_file(path, option) for path, option in paths if path is not None]
-
-
 def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:
     """Delete the temporary files interrupted atomic writes left under ``directory``.
 
