@@ -169,7 +169,11 @@ def _embed(coll: Collection, encoder, work_dir, progress, skip):
 
 def fit_alignment(vertices: Vertices) -> ICPAligner:
     """Paired ICP from every image row onto its description row."""
-    rows = description_rows(vertices.image_ids, vertices.text_ids)
+    try:
+        rows = description_rows(vertices.image_ids, vertices.text_ids)
+    except InputError as exc:
+        raise InputError(f"{exc}; ICP alignment pairs every image with its description "
+                         "(build without it: --no-align / align=False)") from None
     return ICPAligner(correspondence="paired").fit(vertices.image, vertices.text[rows])
 
 
