@@ -61,6 +61,7 @@ def test_build_search_info(capsys, files):
     index = ManifoldIndex.load(out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["dim"] == 3
+    assert manifest["collection"] == str(files["coll"].resolve())
     assert manifest["threshold"] == float(THRESHOLD) and manifest["align"]["method"]
     assert index.item("img4") == {"id": "img4", "kind": "image", "labels": ["b"],
                                   "path": str((files["coll"] / "images/img4.png").resolve()),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
+from ..collection import Collection
 from ..errors import InputError, MissingFileError
 from ..manifold.graph import build_graph
 from ..validation import check_graph, check_ids, check_unit_rows
@@ -93,8 +94,9 @@ class ManifoldIndex(Searching):
         manifest = {
             "format": store.FORMAT, "format_version": store.FORMAT_VERSION,
             "created_by": store.created_by(), "model": model, "seed": seed,
-            "collection": None if collection is None else
-            str(Path(getattr(collection, "root", collection)).resolve()),
+            "collection": None if collection is None else str(Path(
+                collection.root if isinstance(collection, Collection) else collection
+            ).resolve()),
             "dim": int(X.shape[1]), "threshold": float(threshold),
             "target_degree": target_degree, "metric": "great-circle radians",
             "align": None if aligner is None else {"method": "icp-paired",
