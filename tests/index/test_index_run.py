@@ -180,3 +180,34 @@ def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_ind
         code, _, stderr = cli("search", out, *args)
         assert code == 2 and stderr.startswith("error: ") and match in stderr
         assert stderr.count("\n") == 1
+
+
+def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, monkeypatch,
+                                                 capsys):
+    from textmanifold.cli import main
+    from textmanifold.index import core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "idx"
+    args = ["index", "build", str(shapes), str(joint_run), "--out", str(out),
+            "--target-degree", "4", "--no-progress"]
+    with monkeypatch.context() as patch:
+        patch.setattr(core, "build_graph", interrupted)
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+    assert exit_info.value.code == 130 and not out.exists()
+    partial = tmp_path / "idx.partial"
+    assert (partial / "image-000000000.npy").is_file() and (partial / "text.npy").is_file()
+
+    def refuse(*a, **k):
+        raise AssertionError("embedded again")
+
+    monkeypatch.setattr(index_encoders.RunEncoder, "images", refuse)
+    monkeypatch.setattr(index_encoders.RunEncoder, "texts", refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0 and not partial.exists()
+    assert ManifoldIndex.load(out).n_images == 21
+    capsys.readouterr()
