@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import math
 
 import numpy as np
@@ -125,6 +126,15 @@ def test_healthz(client, tiny_index):
     assert health["n_images"] == len(_image_ids(tiny_index)) == 21
 
 
+def _png(width: int, height: int) -> str:
+    """A base64 PNG of one colour: a few kB that decode to width x height pixels."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 @pytest.mark.parametrize("method, url, body, status, message", [
     ("post", "/search", {"id": "no-such-image"}, 404, "unknown id 'no-such-image'"),
     ("post", "/search", {"id": "../img0000"}, 404, "unknown id '../img0000'"),
@@ -134,6 +144,10 @@ def test_healthz(client, tiny_index):
     ("post", "/search", {"image": "not base64!"}, 400, "image: not valid base64"),
     ("post", "/search", {"image": base64.b64encode(b"GIF89a garbage").decode()}, 400,
      "not an image"),
+    ("post", "/search", {"image": _png(9000, 5000)}, 400, "9000x5000 pixels is more than"),
+    ("post", "/search", {"id": "img0000", "modify": "make it red"}, 400,
+     "is a joint run with no compositor"),
+    ("post", "/search", {"text": "a", "modify": "make it red"}, 422, "modify goes with"),
     ("post", "/search", {"text": "a", "k": 0}, 422, "k: Input should be greater than"),
     ("post", "/search", {"text": "a", "k": 1000}, 422, "k: Input should be less than"),
     ("post", "/search", {"text": "a", "id": "img0000"}, 422, "exactly one of"),
