@@ -25,6 +25,7 @@ from torch import nn
 
 from .. import io
 from ..collection import Collection, Item, read_collection
+from ..engines import distributed
 from ..errors import InputError, TextManifoldError
 from .compose import METHODS, ComposeModel
 from .data import BatchDataset, check_files, load_image
@@ -60,6 +61,7 @@ def _refuse_existing(out: Path, resume: bool) -> None:
 def _open_run(out: Path, config: dict, resume: bool) -> None:
     """Create the run directory, or check that a resumed run matches ``config``."""
     _refuse_existing(out, resume)
+    distributed.barrier()  # under torchrun: every rank has checked before rank 0 writes
     run_json = out / "run.json"
     if run_json.exists():
         old = io.read_json(run_json)
@@ -82,7 +84,8 @@ def _config(kind: str, collection: Collection, model: dict, data: dict,
 
 
 def _finish(out: Path, result: TrainResult) -> TrainResult:
-    io.write_json(out / "train_log.json", result.to_record())
+    if distributed.is_main():
+        io.write_json(out / "train_log.json", result.to_record())
     return result
 
 
