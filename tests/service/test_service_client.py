@@ -56,6 +56,7 @@ def test_serve_cli_refuses_bad_input(tmp_path, tiny_index_dir, capsys):
     port = str(taken.getsockname()[1])
     cases = [([str(tmp_path / "missing")], "index directory not found"),
              ([str(tmp_path), "--port", "70000"], "--port: 70000"),
+             ([str(tmp_path), "--blas-threads", "0"], "--blas-threads must be a positive"),
              ([str(tiny_index_dir), "--port", port], f"cannot listen on 127.0.0.1:{port}")]
     with taken:
         _refused(cases, capsys)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ..errors import InputError, TextManifoldError
+from ..validation import check_positive_int
 
 
 def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold index build)."),
@@ -20,8 +21,7 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
                                         "otherwise idle machine with few concurrent clients.")):
     """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
     at /docs) and a search page at /."""
-    if blas_threads < 1:
-        raise InputError(f"--blas-threads: {blas_threads} is not a positive integer")
+    check_positive_int(blas_threads, "--blas-threads")
     if not 1 <= port <= 65535:
         raise InputError(f"--port: {port} is not a TCP port (1-65535)")
     try:
