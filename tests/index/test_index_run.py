@@ -98,6 +98,24 @@ def test_build_resumes_from_finished_blocks(shapes, joint_run, joint_index, tmp_
     np.testing.assert_array_equal(again.vectors, joint_index.vectors)
 
 
+def test_add_from_a_run_equals_a_build_of_the_whole_collection(shapes, joint_run, tmp_path):
+    from textmanifold.collection import write_collection
+
+    coll = read_collection(shapes)
+    part = write_collection(tmp_path / "part", name="part", items=coll.items[:15],
+                            image_root=coll.image_root)
+    grown = ManifoldIndex.build(part, joint_run, threshold=0.8, align=False)
+    assert grown.add(shapes) == 6 + 6 + 2  # images, their descriptions, text items
+    assert grown.add(shapes) == 0  # already indexed: skipped
+    whole = ManifoldIndex.build(shapes, joint_run, threshold=0.8, align=False)
+    assert sorted(grown.ids) == sorted(whole.ids)
+    for query in ("img0018", "text:img0020", "txt0001", "img0002"):
+        assert grown.search(id=query, metric="both") == whole.search(id=query, metric="both")
+    sentence = "there is a blue square at the top right."
+    assert grown.search(text=sentence, metric="both") == whole.search(text=sentence,
+                                                                      metric="both")
+
+
 def test_modify_needs_a_compose_run(joint_index):
     with pytest.raises(InputError, match="no compositor"):
         joint_index.search(id="img0001", modify="make it red")

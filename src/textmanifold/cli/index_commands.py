@@ -90,8 +90,8 @@ def add(
 ) -> None:
     """Add images and sentences to an index: new vertices and edges, no rebuild.
 
-    Existing ids keep their vectors and edges; the index directory is replaced
-    atomically.
+    Existing ids keep their vectors and edges, and items already indexed are skipped;
+    the index directory is replaced atomically.
     """
     from ..index import ManifoldIndex
 
@@ -99,8 +99,10 @@ def add(
     before = index.manifest["counts"]
     if collection is None and image_embeddings is None:
         raise InputError("give a COLLECTION or --image-embeddings to add")
-    index.add(collection, progress=progress, **_embeddings(image_embeddings, text_embeddings))
-    index.save(index_dir, force=True)
+    added = index.add(collection, progress=progress,
+                      **_embeddings(image_embeddings, text_embeddings))
+    if added:
+        index.save(index_dir, force=True)
     after = index.manifest["counts"]
     typer.echo(f"{index_dir}: +{after['images'] - before['images']} images, "
                f"+{after['texts'] - before['texts']} texts, "

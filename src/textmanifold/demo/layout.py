@@ -11,6 +11,7 @@ Layout of the run directory::
                                       image_pretrained (Psi'), and random (CCI)
     graphs/                           the CCI graphs of Table 3
     report/                           report.md, report.json, index.html, figures/
+    index/                            the search index of the CCI joint run
     cache/sentences                   the sentence encoder's cache
 """
 
@@ -27,7 +28,8 @@ from ..collection import Collection, item_id_of_row, load_embedding, read_collec
 from .config import DemoConfig
 
 # What --force removes: only what the demo itself writes, never the whole directory.
-OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache")
+OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache",
+         "index")
 DATASETS = ("cci", "classes")
 
 
