@@ -241,3 +241,31 @@ def test_the_api_is_documented_and_the_page_is_served(client):
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert client.get("/static/../app.py").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def compose_index(tiny_index_dir, tmp_path_factory):
+    """An index of a TIRG run trained in Joint on the same shapes: answers ``modify``."""
+    from textmanifold.index import ManifoldIndex
+    from textmanifold.models.runs import train_compose
+    from textmanifold.models.train import TrainSettings
+
+    collection = tiny_index_dir.parent / "shapes"
+    out = tmp_path_factory.mktemp("compose") / "run"
+    train_compose(collection, out, method="tirg", in_joint=True, dim=8,
+                  settings=TrainSettings(steps=2, batch_size=4, image_size=32, lr=0.01,
+                                         device="cpu", progress=False))
+    return ManifoldIndex.build(collection, out, target_degree=6)
+
+
+def test_composed_search_equals_the_library(compose_index):
+    client = TestClient(create_app(compose_index))
+    modify = "make the red circle blue"
+    got = _search(client, compose_index, {"id": "img0002", "modify": modify},
+                  id="img0002", modify=modify)
+    assert got["query"]["kind"] == "composed" and got["query"]["modify"] == modify
+    assert "image" not in got["query"]  # the server's file path is not sent
+    path = compose_index.image_path("img0002")
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    _search(client, compose_index, {"image": encoded, "modify": modify},
+            image=path, modify=modify)
