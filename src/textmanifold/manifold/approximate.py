@@ -26,6 +26,7 @@ available.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,8 @@ APPROXIMATE_MIN_N = 200_000
 
 #: Sample edge recall that the automatic ``nprobe`` must reach.
 TARGET_RECALL = 0.995
+
+logger = logging.getLogger(__name__)
 
 # Rows whose exact neighbours calibrate nprobe (and estimate recall).
 _SAMPLE_ROWS = 2000
@@ -145,6 +148,7 @@ def approximate_pairs(
     key = rows * n + cols
     key, first = np.unique(key, return_index=True)  # sorted by (row, col), duplicates out
     settings = IVFSettings(nlist=nlist, nprobe=int(nprobe), sample_recall=recall)
+    logger.info("approximate graph: %s, %d edges", settings, len(first))
     return rows[first], cols[first], scores[first], settings
 
 

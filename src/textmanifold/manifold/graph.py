@@ -22,14 +22,10 @@ fell in, or the order of ``i`` and ``j``. The edge rule ``s > cos(threshold)`` (
 is applied to that score. Hence both backends give identical edge sets and weights, and
 the graph is exactly symmetric.
 
-Large graphs
-------------
-``backend="approximate"`` (and ``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N`
-vertices on, when FAISS is installed) finds candidates with an IVF index instead of all
-pairs; the edges it keeps pass the same exact rule, so they are a subset of the exact
-graph's with the same weights (:mod:`.approximate`; recall is measured there). A
-``target_degree`` then picks the threshold from a sample of rows (about that degree,
-not the exact nearest cut).
+Large graphs: ``backend="approximate"`` (``"auto"`` from
+:data:`.approximate.APPROXIMATE_MIN_N` vertices) takes candidates from an IVF index; kept
+edges pass the same exact rule, a subset of the exact graph's (:mod:`.approximate`). A
+``target_degree`` then picks the threshold from a sample of rows (about that degree).
 
 Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
 silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
@@ -49,6 +45,9 @@ MIN_WEIGHT = np.finfo(np.float64).tiny
 
 #: Rows whose norm differs from 1 by more than this are not on the unit sphere.
 UNIT_NORM_TOL = 1e-3
+
+# Rows of X validated at once (float64 copies of one block, not of X).
+_CHECK_ROWS = 65_536
 
 # Rows of X scored at once when estimating a threshold for a target degree.
 _SAMPLE_ROWS = 1024
@@ -80,22 +79,24 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarra
         raise InputError(f"{name} is empty (shape {X.shape})")
     if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
         raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
-    X = X.astype(np.float64)
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
-    norms = np.linalg.norm(X, axis=1)
-    if (norms == 0).any():
-        raise InputError(f"{name} row {int(np.argmax(norms == 0))} is a zero vector")
-    if not normalize:
+    out = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, len(X), _CHECK_ROWS):  # float64 a block at a time: memory O(n d)
+        block = X[start:start + _CHECK_ROWS].astype(np.float64)
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            raise InputError(f"{name} row {start + int(np.argmax(bad))} holds NaN or inf")
+        norms = np.linalg.norm(block, axis=1)
+        if (norms == 0).any():
+            raise InputError(f"{name} row {start + int(np.argmax(norms == 0))} is a zero vector")
         off = np.abs(norms - 1.0) > UNIT_NORM_TOL
-        if off.any():
+        if not normalize and off.any():
             row = int(np.argmax(off))
             raise InputError(
-                f"{name} row {row} is not unit norm (norm {norms[row]:.6g}); "
+                f"{name} row {start + row} is not unit norm (norm {norms[row]:.6g}); "
                 "L2-normalise the rows or pass normalize=True"
             )
-    return np.ascontiguousarray(X / norms[:, None], dtype=np.float32)
+        out[start:start + len(block)] = block / norms[:, None]
+    return out
 
 
 def great_circle_graph(
