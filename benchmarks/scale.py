@@ -70,10 +70,12 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
     from textmanifold.manifold import approximate as approx_mod
     from textmanifold.manifold._search import pairs_above
     from textmanifold.manifold.geodesic import nearest_source
-    from textmanifold.manifold.graph import _sampled_threshold, great_circle_graph
+    from textmanifold.manifold.graph import great_circle_graph, threshold_for_degree
 
     X = planted_points(n)
-    threshold = _sampled_threshold(X, 10.0, 4096)
+    # the sample estimate the approximate backend uses, at every size (same threshold
+    # for both builds)
+    threshold = threshold_for_degree(X, 10.0, backend="approximate")
     out = {"n": n, "threshold": threshold, "points_gib": X.nbytes / 2**30}
     if kind == "approx":
         records: list[logging.LogRecord] = []
