@@ -23,7 +23,7 @@ is applied to that score. Hence both backends give identical edge sets and weigh
 the graph is exactly symmetric.
 
 Large graphs: ``backend="approximate"`` (``"auto"`` from
-:data:`.approximate.APPROXIMATE_MIN_N` vertices) takes candidates from an IVF index; kept
+:data:`.approximate.APPROXIMATE_MIN_N` vertices) takes candidates from k-means cells; kept
 edges pass the same exact rule, a subset of the exact graph's (:mod:`.approximate`). A
 ``target_degree`` then picks the threshold from a sample of rows (about that degree).
 
