@@ -85,7 +85,7 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
         approx_mod.logger.setLevel(logging.INFO)
         start = time.perf_counter()
         graph = great_circle_graph(X, threshold=threshold, backend="approximate")
-        ivf = records[-1].args[0]  # the IVFSettings the build logged
+        ivf = records[-1].args[0]  # the CellJoinSettings the build logged
         out.update(build_s=time.perf_counter() - start, build_peak_gib=peak_gib(),
                    edges=graph.nnz // 2, mean_degree=graph.nnz / n, nlist=ivf.nlist,
                    nprobe=ivf.nprobe, calibration_recall=ivf.sample_recall)

@@ -51,7 +51,7 @@ _SAMPLE_ROWS = 2000
 
 
 @dataclass(frozen=True)
-class IVFSettings:
+class CellJoinSettings:
     """How the approximate search ran (reported next to the graph).
 
     Attributes
@@ -84,7 +84,7 @@ def approximate_pairs(
     target_recall: float = TARGET_RECALL,
     chunk_size: int = 4096,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, IVFSettings]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, CellJoinSettings]:
     """Pairs ``i < j`` whose canonical score exceeds ``cos_t``, found by the cell join.
 
     Parameters
@@ -110,7 +110,7 @@ def approximate_pairs(
         Sorted by (row, col), ``rows < cols``.
     scores : ndarray of float64
         Canonical scores, all ``> cos_t``.
-    settings : IVFSettings
+    settings : CellJoinSettings
     """
     import faiss
 
@@ -160,7 +160,7 @@ def approximate_pairs(
     rows, cols, scores = (np.concatenate(x) for x in (out_r, out_c, out_s))
     key = rows * n + cols
     _, first = np.unique(key, return_index=True)  # sorted by (row, col), duplicates out
-    settings = IVFSettings(nlist=nlist, nprobe=int(nprobe), sample_recall=recall)
+    settings = CellJoinSettings(nlist=nlist, nprobe=int(nprobe), sample_recall=recall)
     logger.info("approximate graph: %s, %d edges", settings, len(first))
     return rows[first], cols[first], scores[first], settings
 
