@@ -22,14 +22,10 @@ fell in, or the order of ``i`` and ``j``. The edge rule ``s > cos(threshold)`` (
 is applied to that score. Hence both backends give identical edge sets and weights, and
 the graph is exactly symmetric.
 
-Large graphs
-------------
-``backend="approximate"`` (and ``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N`
-vertices on, when FAISS is installed) finds candidates with an IVF index instead of all
-pairs; the edges it keeps pass the same exact rule, so they are a subset of the exact
-graph's with the same weights (:mod:`.approximate`; recall is measured there). A
-``target_degree`` then picks the threshold from a sample of rows (about that degree,
-not the exact nearest cut).
+Large graphs: ``backend="approximate"`` (``"auto"`` from
+:data:`.approximate.APPROXIMATE_MIN_N` vertices) takes candidates from k-means cells; kept
+edges pass the same exact rule, a subset of the exact graph's (:mod:`.approximate`). A
+``target_degree`` then picks the threshold from a sample of rows (about that degree).
 
 Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
 silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
