@@ -21,14 +21,11 @@ from .. import collection, io
 from ..collection import Item
 from ..errors import InputError, MissingFileError
 from ..outputs import check_output_file
-from ._options import PROGRESS, SEED
+from ._options import DEGREE, PROGRESS, SEED, THRESHOLD
 
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
 paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
 
-THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
-DEGREE = typer.Option(None, "--target-degree",
-                      help="Choose the threshold giving about this mean degree.")
 BACKEND = typer.Option("auto", "--backend",
                        help="Neighbour search: auto, numpy, faiss or approximate (graphs).")
 NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
