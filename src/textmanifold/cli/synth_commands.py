@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._options import FORCE, RESUME, SEED, WORKERS, parse_size, worker_count
+from ._options import FORCE, PROGRESS, RESUME, SEED, WORKERS, parse_size, worker_count
 
 cci_app = typer.Typer(help="CLEVR-Change-Iterative (CCI): generate the dataset.",
                       no_args_is_help=True)
@@ -23,14 +23,18 @@ def cci_generate(
     size: str = typer.Option("320x240", help="Image size WIDTHxHEIGHT in pixels."),
     text_only_scenes: int = typer.Option(0, help="Extra scenes with a description only."),
     seed: int = SEED, workers: int = WORKERS, resume: bool = RESUME, force: bool = FORCE,
+    progress: bool = PROGRESS,
 ) -> None:
     """Render CCI: a tree of scene changes with instructions, descriptions, splits."""
+    from ..outputs import check_output_dir
     from ..synth.cci import generate_cci
 
+    check_output_dir(out, "OUT", force=force, resume=resume)
     width, height = parse_size(size)
     path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
                         seed=seed, workers=worker_count(workers),
-                        text_only_scenes=text_only_scenes, resume=resume, force=force)
+                        text_only_scenes=text_only_scenes, resume=resume, force=force,
+                        progress=progress)
     _print_info(path)
 
 

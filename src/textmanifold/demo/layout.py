@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..collection import Collection, item_id_of_row, load_embedding, read_collection
+from ..collection import Collection, item_of_row, load_embedding, read_collection
 from .config import DemoConfig
 
 # What --force removes: only what the demo itself writes, never the whole directory.
@@ -74,8 +74,8 @@ def graph_path(demo: Demo, kind: str, index: int) -> Path:
 
 def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
     """The scene each embedding row shows: its item's, or for ``text:<id>`` that image's."""
-    scene = {it.id: it.scene for it in coll.items}
-    return np.array([scene[item_id_of_row(i)] for i in ids], dtype=np.int64)
+    items = {it.id: it for it in coll.items}
+    return np.array([item_of_row(items, i, str(coll.root)).scene for i in ids], dtype=np.int64)
 
 
 def cci_vertex_sets(demo: Demo) -> dict:
