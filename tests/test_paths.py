@@ -7,13 +7,18 @@ import scipy.sparse
 
 from textmanifold.errors import InputError
 from textmanifold.manifold.graph import great_circle_graph
-from textmanifold.manifold.paths import SmoothPathCount, count_smooth_paths, is_smooth
+from textmanifold.manifold.paths import RULES, SmoothPathCount, count_smooth_paths, is_smooth
 
 # ----------------------------------------------------------------------------- reference
 
 
-def smooth_by_definition(scenes, reach: np.ndarray) -> bool:
-    """DESIGN.md "Smooth path", read literally, on a dense boolean scene matrix."""
+def smooth_by_definition(scenes, reach: np.ndarray, rule: str = "merged") -> bool:
+    """DESIGN.md "Smooth path", read literally, on a dense boolean scene matrix.
+
+    ``literal``: a step between two vertices of the same scene is no change (not smooth).
+    """
+    if rule == "literal" and any(a == b for a, b in zip(scenes, scenes[1:], strict=False)):
+        return False
     merged = [scenes[0]] + [b for a, b in zip(scenes, scenes[1:], strict=False) if b != a]
     if len(set(merged)) < len(merged):
         return False
@@ -26,7 +31,7 @@ def smooth_by_definition(scenes, reach: np.ndarray) -> bool:
     return adjacent_ok and not shortcut
 
 
-def reference_counts(graph, scene, is_image, reach) -> np.ndarray:
+def reference_counts(graph, scene, is_image, reach, rule: str = "merged") -> np.ndarray:
     """networkx Dijkstra from every image vertex; check each path by the definition."""
     G = nx.from_scipy_sparse_array(graph)
     reach = scipy.sparse.csr_matrix(reach).toarray()
@@ -35,7 +40,7 @@ def reference_counts(graph, scene, is_image, reach) -> np.ndarray:
         paths = nx.single_source_dijkstra_path(G, int(s), weight="weight")
         for t, path in paths.items():
             if t != s and is_image[t]:
-                counts[s] += smooth_by_definition([scene[v] for v in path], reach)
+                counts[s] += smooth_by_definition([scene[v] for v in path], reach, rule)
     return counts
 
 
@@ -98,19 +103,34 @@ def test_hand_computed_chain():
     reach = np.zeros((4, 4), bool)
     for a, b in [(0, 1), (1, 2), (2, 3), (1, 3)]:
         reach[a, b] = reach[b, a] = True
-    result = count_smooth_paths(graph, scene, is_image, reach)
-    # v0: ->v2 [0,1], ->v3 [0,1,2]; ->v4 [0,1,2,3] has the shortcut 1~3.
+    result = count_smooth_paths(graph, scene, is_image, reach, rule="merged")
+    # Merged: v0: ->v2 [0,1], ->v3 [0,1,2]; ->v4 [0,1,2,3] has the shortcut 1~3.
     # v2: ->v0, ->v3; v3: ->v0, ->v2, ->v4; v4: ->v3 only ([3,2,1] has 1~3).
     assert isinstance(result, SmoothPathCount)
     assert result.per_source.tolist() == [2, 0, 2, 3, 1]
     assert result.total == 8
+    # Literal: the step v0-v1 (both scene 0) is no change, so no path through it counts.
+    # v0: none; v2: ->v3; v3: ->v2, ->v4; v4: ->v3.
+    literal = count_smooth_paths(graph, scene, is_image, reach)
+    assert literal.per_source.tolist() == [0, 0, 1, 2, 1]
 
 
+def test_literal_rule_matches_brute_force_where_the_rules_differ():
+    # Images and their own descriptions share a scene, as in Table 3's Image + Text graph.
+    graph, scene, is_image, reach = tree_case(1)
+    literal = count_smooth_paths(graph, scene, is_image, reach, rule="literal")
+    merged = count_smooth_paths(graph, scene, is_image, reach, rule="merged")
+    expected = reference_counts(graph, scene, is_image, reach, rule="literal")
+    assert literal.per_source.tolist() == expected.tolist()
+    assert 0 < literal.total < merged.total  # the rules differ on this graph
+
+
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", range(6))
-def test_random_graphs_match_networkx(seed):
+def test_random_graphs_match_networkx(seed, rule):
     graph, scene, is_image, reach = random_case(seed)
-    expected = reference_counts(graph, scene, is_image, reach)
-    result = count_smooth_paths(graph, scene, is_image, reach)
+    expected = reference_counts(graph, scene, is_image, reach, rule)
+    result = count_smooth_paths(graph, scene, is_image, reach, rule=rule)
     assert result.per_source.tolist() == expected.tolist()
     assert result.total == expected.sum()
     assert (result.per_source[~is_image] == 0).all()
@@ -124,13 +144,15 @@ def test_random_graphs_are_not_trivial():
     assert 10 < expected < n_img * (n_img - 1) / 4
 
 
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", range(3))
-def test_sphere_tree_graphs_match_networkx(seed):
+def test_sphere_tree_graphs_match_networkx(seed, rule):
     graph, scene, is_image, reach = tree_case(seed)
-    expected = reference_counts(graph, scene, is_image, reach)
+    expected = reference_counts(graph, scene, is_image, reach, rule)
     assert expected.sum() > 0
     for batch_size in (1, 7, 64):
-        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size)
+        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size,
+                                    rule=rule)
         assert result.per_source.tolist() == expected.tolist()
 
 
@@ -139,7 +161,7 @@ def test_both_directions_are_counted():
     result = count_smooth_paths(graph, scene, is_image, reach)
     # Tie-free and symmetric: the b->a path is a->b reversed, and smoothness is symmetric.
     assert result.total % 2 == 0
-    assert result.total == reference_counts(graph, scene, is_image, reach).sum()
+    assert result.total == reference_counts(graph, scene, is_image, reach, "literal").sum()
 
 
 def test_same_scene_images_and_isolated_vertices():
@@ -147,21 +169,24 @@ def test_same_scene_images_and_isolated_vertices():
     graph = scipy.sparse.csr_matrix(np.array([
         [0, 0.3, 0, 0], [0.3, 0, 0.4, 0], [0, 0.4, 0, 0], [0, 0, 0, 0],
     ]))
-    result = count_smooth_paths(graph, [0, 0, 0, 1], [True, False, True, True], np.zeros((2, 2)))
-    assert result.per_source.tolist() == [1, 0, 1, 0]
+    args = (graph, [0, 0, 0, 1], [True, False, True, True], np.zeros((2, 2)))
+    assert count_smooth_paths(*args, rule="merged").per_source.tolist() == [1, 0, 1, 0]
+    assert count_smooth_paths(*args).per_source.tolist() == [0, 0, 0, 0]  # literal
 
 
 def test_is_smooth_definition():
     reach = np.zeros((4, 4), bool)
     for a, b in [(0, 1), (1, 2), (2, 3)]:
         reach[a, b] = reach[b, a] = True
-    assert is_smooth([0, 0, 1, 1, 2], reach)
+    assert is_smooth([0, 0, 1, 1, 2], reach, rule="merged")
+    assert not is_smooth([0, 0, 1, 1, 2], reach)  # literal: 0 -> 0 is no change
     assert not is_smooth([0, 1, 0], reach)  # a scene repeats
     assert not is_smooth([0, 2], reach)  # not reachable neighbours
     reach[0, 2] = reach[2, 0] = True
     assert not is_smooth([0, 1, 2], reach)  # shortcut 0~2
-    for scenes in ([0], [3, 2], [1, 2, 3], [0, 1, 2, 3]):
-        assert is_smooth(scenes, reach) == smooth_by_definition(scenes, reach)
+    for scenes in ([0], [3, 2], [1, 2, 3], [0, 1, 2, 3], [1, 1, 2]):
+        for rule in RULES:
+            assert is_smooth(scenes, reach, rule) == smooth_by_definition(scenes, reach, rule)
 
 
 @pytest.mark.parametrize(
