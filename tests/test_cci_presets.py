@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import re
 
+import numpy as np
+
 from textmanifold.cli import main
 from textmanifold.collection import read_collection, validate_collection
 from textmanifold.synth.cci import generate_cci
@@ -85,3 +87,13 @@ def test_default_config_record_unchanged(tmp_path):
                         progress=False)
     assert set(read_collection(root).meta["config"]) == {
         "generator", "depth", "branching", "size", "seed", "text_only_scenes"}
+
+
+def test_content_scene_index_maps_repeats_to_their_first_scene():
+    from textmanifold.synth.reachability import content_scene_index
+    from textmanifold.synth.scene import Object
+
+    a = Scene(objects=(Object(0, "cube", "red", "rubber", "large", 0.0, 0.0, 0.0),))
+    b = a.replace_object(a.objects[0].with_changes(color="blue"))
+    moved_camera = a.with_camera(a.camera.jittered(np.random.default_rng(0)))
+    assert content_scene_index([a, b, moved_camera, b]).tolist() == [0, 1, 0, 1]
