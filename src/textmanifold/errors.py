@@ -23,3 +23,8 @@ class DataFormatError(TextManifoldError):
 
 class MissingFileError(TextManifoldError, FileNotFoundError):
     """A file or directory the operation needs is not there."""
+
+
+class NotFittedError(InputError, AttributeError):
+    """An estimator was used before ``fit`` (like scikit-learn's, a ValueError and an
+    AttributeError, so ``hasattr``-style checks and ``except ValueError`` both work)."""

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
 from . import render
+from .change_types import ATTRIBUTE_KINDS, KINDS, Change, ChangeSpec, Child
 from .instructions import instruction
 from .reachability import object_records
 from .referring import RELATIONS, Reference, directions_of, offset_along, refer
@@ -38,8 +37,6 @@ from .scene import (
 )
 from .spacing import free_mask, layout_ok
 
-KINDS: tuple[str, ...] = ("color", "material", "shape", "size", "add", "drop", "move")
-ATTRIBUTE_KINDS: tuple[str, ...] = ("color", "material", "shape", "size")
 VALUES: dict[str, tuple[str, ...]] = {
     "color": tuple(COLORS), "material": MATERIALS, "shape": SHAPES, "size": tuple(SIZES),
 }
@@ -61,55 +58,6 @@ def preset_kinds(name: str) -> tuple[str, ...]:
     return CHANGE_PRESETS[name]
 ATTEMPTS = 8          # camera (and position) draws per change before it counts as invalid
 POSITION_TRIES = 100  # positions drawn per attempt for add and move
-
-
-@dataclass(frozen=True)
-class ChangeSpec:
-    """What to change, before a position or camera is drawn.
-
-    ``object_id`` is the changed, dropped or moved object, or for an add the id the new
-    object receives; ``new`` is the new attribute value, or for an add the new object's
-    ``(size, color, material, shape)``; ``anchor_id`` and ``relation`` place a moved or
-    added object ("behind the gray cube").
-    """
-
-    kind: str
-    object_id: int
-    new: Any = None
-    anchor_id: int | None = None
-    relation: str | None = None
-
-
-@dataclass(frozen=True)
-class Change:
-    """What a change did: its record goes into ``scenes.json``.
-
-    ``attribute`` is the attribute changed (``position`` for a move, ``object`` for an
-    add or drop); ``old`` and ``new`` its values (an object's attributes for add/drop,
-    ``[x, y]`` for a move).
-    """
-
-    kind: str
-    object_id: int
-    attribute: str
-    old: Any
-    new: Any
-    anchor_id: int | None = None
-    relation: str | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        return {"type": self.kind, "object": self.object_id, "attribute": self.attribute,
-                "old": self.old, "new": self.new, "anchor": self.anchor_id,
-                "relation": self.relation}
-
-
-@dataclass(frozen=True)
-class Child:
-    """A changed scene (camera jittered), what changed, and the instruction."""
-
-    scene: Scene
-    change: Change
-    instruction: str
 
 
 # ----------------------------------------------------------------------------- enumerating

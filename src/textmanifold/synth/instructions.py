@@ -7,14 +7,10 @@ and where it goes ("a small green rubber cylinder behind the gray cube").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from .change_types import Change
 from .referring import Reference
-
-if TYPE_CHECKING:
-    from .changes import Change
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "color": (

@@ -6,11 +6,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import scipy.sparse
 from scipy.sparse.csgraph import connected_components, shortest_path
 from sklearn.datasets import make_moons
 from sklearn.neighbors import KNeighborsClassifier
 
+from _manifold_fixtures import arc_graph, moons, on_circle, on_sphere
 from textmanifold.errors import InputError
 from textmanifold.evaluate.fewshot import label_sets, primary_labels, sample_targets
 from textmanifold.evaluate.label_retrieval import (
@@ -19,31 +19,6 @@ from textmanifold.evaluate.label_retrieval import (
     table_to_markdown,
     write_table,
 )
-
-# ----------------------------------------------------------------------------- data
-
-
-def on_sphere(points: np.ndarray, scale: float = 0.15) -> np.ndarray:
-    """Lift 2-D points onto a small cap of the unit sphere in 3-D."""
-    X = np.column_stack([scale * points, np.ones(len(points))])
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
-
-
-def moons(n: int, seed: int, noise: float = 0.05):
-    points, y = make_moons(n, noise=noise, random_state=seed)
-    return on_sphere(points), ["upper" if v == 0 else "lower" for v in y]
-
-
-def on_circle(angles) -> np.ndarray:
-    angles = np.asarray(angles, dtype=float)
-    return np.column_stack([np.cos(angles), np.sin(angles), np.zeros(len(angles))])
-
-
-def arc_graph(X: np.ndarray, threshold: float) -> scipy.sparse.csr_matrix:
-    """Brute-force great-circle graph: all pairs, float64 arccos."""
-    angle = np.arccos(np.clip(X @ X.T, -1, 1))
-    np.fill_diagonal(angle, np.inf)
-    return scipy.sparse.csr_matrix(np.where(angle < threshold, angle, 0.0))
 
 
 def reference_rows(image, text, labels, split, threshold):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
+from _manifold_fixtures import sphere_points32
 from textmanifold.errors import InputError
 from textmanifold.manifold.graph import (
     MIN_WEIGHT,
@@ -19,11 +20,6 @@ from textmanifold.manifold.graph import (
 BACKENDS = ["numpy", "faiss"]
 
 
-def unit_points(n, d, seed):
-    X = np.random.default_rng(seed).normal(size=(n, d))
-    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
-
-
 def brute_force_distances(A, B):
     """Pairwise great-circle distances in float64 of the rows projected on the sphere."""
     A = A.astype(np.float64) / np.linalg.norm(A.astype(np.float64), axis=1, keepdims=True)
@@ -33,7 +29,7 @@ def brute_force_distances(A, B):
 
 @pytest.fixture(scope="module")
 def points():
-    return unit_points(400, 6, seed=0)
+    return sphere_points32(400, 6, seed=0)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -85,7 +81,7 @@ def test_target_degree_is_the_closest_achievable(points, target):
 
 def test_edges_to_equals_brute_force_and_matches_graph_rows(points):
     threshold = 0.5
-    Q = unit_points(30, 6, seed=1)
+    Q = sphere_points32(30, 6, seed=1)
     expected = brute_force_distances(Q, points)
     E = edges_to(Q, points, threshold, chunk_size=7)
     assert E.shape == (30, 400)
@@ -110,7 +106,7 @@ def test_coincident_points_keep_their_edge():
 
 
 def test_normalize_is_opt_in():
-    X = unit_points(50, 4, seed=3) * 3.0
+    X = sphere_points32(50, 4, seed=3) * 3.0
     with pytest.raises(InputError, match="row 0 is not unit norm"):
         great_circle_graph(X, threshold=0.5)
     G = great_circle_graph(X, threshold=0.5, normalize=True)
@@ -124,7 +120,7 @@ def test_normalize_is_opt_in():
     [(np.zeros(4), "row 7 is a zero vector"), (np.array([np.nan, 1, 0, 0]), "row 7 holds NaN")],
 )
 def test_bad_rows_are_named_even_with_normalize(row, message):
-    X = unit_points(10, 4, seed=4)
+    X = sphere_points32(10, 4, seed=4)
     X[7] = row
     for normalize in (False, True):
         with pytest.raises(InputError, match=message):
@@ -146,7 +142,7 @@ def test_bad_rows_are_named_even_with_normalize(row, message):
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(InputError, match=message):
-        great_circle_graph(unit_points(10, 4, seed=5), **kwargs)
+        great_circle_graph(sphere_points32(10, 4, seed=5), **kwargs)
 
 
 def test_empty_and_misshapen_input():
@@ -155,7 +151,7 @@ def test_empty_and_misshapen_input():
     with pytest.raises(InputError, match="2-D"):
         great_circle_graph(np.ones(4), threshold=0.3)
     with pytest.raises(InputError, match="dimension 3 but X has 4"):
-        edges_to(unit_points(2, 3, seed=6), unit_points(5, 4, seed=6), 0.3)
+        edges_to(sphere_points32(2, 3, seed=6), sphere_points32(5, 4, seed=6), 0.3)
     with pytest.raises(InputError, match="non-empty scipy sparse"):
         mean_degree(scipy.sparse.csr_matrix((0, 0)))
 

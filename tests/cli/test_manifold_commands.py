@@ -7,8 +7,7 @@ import pytest
 import scipy.sparse
 from scipy.sparse.csgraph import shortest_path
 
-from test_label_retrieval import arc_graph, moons, on_sphere
-from test_paths import reference_counts, tree_case
+from _manifold_fixtures import arc_graph, moons, on_sphere, reference_counts, tree_case
 from textmanifold import io
 from textmanifold.cli import main
 from textmanifold.collection import save_embedding

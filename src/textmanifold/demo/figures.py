@@ -17,15 +17,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import io
-from .collection import Collection, item_id_of_row, load_embedding, read_collection
-from .demo import Demo
-from .demo_stages import cci_vertex_sets, graph_path, space_path
-from .synth.render import render
-from .synth.scene import Scene
-from .viz.curves import plot_degree_vs_threshold, plot_retrievable_vs_threshold
-from .viz.examples import find_smooth_paths, neighbour_examples
-from .viz.tiles import Tile, plot_neighbour_examples, plot_path_strips
+from .. import io
+from ..collection import Collection, item_id_of_row, load_embedding, read_collection
+from ..synth.render import render
+from ..synth.scene import Scene
+from ..viz.curves import plot_degree_vs_threshold, plot_retrievable_vs_threshold
+from ..viz.examples import find_smooth_paths, neighbour_examples
+from ..viz.tiles import Tile, plot_neighbour_examples, plot_path_strips
+from .layout import Demo, cci_vertex_sets, graph_path, space_path
 
 
 class VertexTiles:
@@ -92,7 +91,7 @@ def _path_strips(demo: Demo, out: Path) -> list[dict]:
 
 
 def _neighbours(demo: Demo, out: Path) -> list[dict]:
-    from .manifold.graph import great_circle_graph
+    from ..manifold.graph import great_circle_graph
 
     labels_result = demo.results["label_retrieval"]
     split = labels_result["split"]

@@ -1,33 +1,18 @@
-"""The stages of :mod:`textmanifold.demo`: each ``stage_<name>(demo) -> dict`` does its work
-in the run directory and returns a JSON-able summary (stored in ``stages/<name>.json``).
-
-Layout of the run directory::
-
-    data/cci, data/classes            the two generated Collections
-    runs/joint_<set>                  joint-model runs (checkpoints, embeddings/)
-    runs/compose_<method>[_joint]     compositor runs
-    embeddings/<set>/                 aligned spaces: image (T(Psi)), text (Phi),
-                                      image_pretrained (Psi'), and random (CCI)
-    graphs/                           the CCI graphs of Table 3
-    report/                           report.md, report.json, index.html, figures/
+"""The stages of the demo: each ``stage_<name>(demo) -> dict`` does its work in the run
+directory (:mod:`.layout`) and returns a JSON-able summary (stored in
+``stages/<name>.json``). :data:`STAGE_TABLE` lists them in the order they run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from . import io
-from .collection import (
-    Collection,
-    description_rows,
-    item_id_of_row,
-    load_embedding,
-    read_collection,
-    save_embedding,
-)
-from .demo import Demo
+from .. import io
+from ..collection import description_rows, load_embedding, read_collection, save_embedding
+from .layout import DATASETS, Demo, cci_vertex_sets, graph_path, space_path
 
-DATASETS = ("cci", "classes")
 COMPOSITORS = (("tirg", False), ("tirg", True), ("relation", False), ("relation", True))
 METHOD_NAMES = {"tirg": "TIRG", "relation": "Relation"}
 
@@ -36,7 +21,7 @@ METHOD_NAMES = {"tirg": "TIRG", "relation": "Relation"}
 
 
 def stage_cci(demo: Demo) -> dict:
-    from .synth.cci import generate_cci
+    from ..synth.cci import generate_cci
 
     c = demo.config
     root = generate_cci(demo.data("cci"), depth=c.cci_depth, branching=c.cci_branching,
@@ -50,7 +35,7 @@ def stage_cci(demo: Demo) -> dict:
 
 
 def stage_classes(demo: Demo) -> dict:
-    from .synth.classes import ClassesConfig, generate_classes
+    from ..synth.classes import ClassesConfig, generate_classes
 
     c = demo.config
     config = ClassesConfig(n_classes=c.classes, images_per_class=c.images_per_class,
@@ -65,7 +50,7 @@ def stage_classes(demo: Demo) -> dict:
 
 
 def _settings(demo: Demo, steps: int, batch_size: int):
-    from .models.train import TrainSettings
+    from ..models.train import TrainSettings
 
     c = demo.config
     return TrainSettings(steps=steps, batch_size=batch_size, lr=c.lr,
@@ -74,7 +59,7 @@ def _settings(demo: Demo, steps: int, batch_size: int):
 
 
 def stage_train_joint(demo: Demo) -> dict:
-    from .models import runs
+    from ..models import runs
 
     summary = {}
     for name in DATASETS:
@@ -102,7 +87,7 @@ def compose_run_name(method: str, in_joint: bool) -> str:
 
 
 def stage_train_compose(demo: Demo) -> dict:
-    from .models import runs
+    from ..models import runs
 
     summary = {}
     for method, in_joint in COMPOSITORS:
@@ -118,7 +103,7 @@ def stage_train_compose(demo: Demo) -> dict:
 
 
 def stage_embed(demo: Demo) -> dict:
-    from .models.embed import embed_joint_run
+    from ..models.embed import embed_joint_run
 
     summary = {}
     for name in DATASETS:
@@ -131,13 +116,9 @@ def stage_embed(demo: Demo) -> dict:
 # ----------------------------------------------------------------------------- geometry
 
 
-def space_path(demo: Demo, dataset: str, space: str):
-    return demo.out / "embeddings" / dataset / f"{space}.npy"
-
-
 def stage_align(demo: Demo) -> dict:
     """ICP (paired): rotate each image embedding onto its description's text embedding."""
-    from .manifold.align import align_to_descriptions
+    from ..manifold.align import align_to_descriptions
 
     summary = {}
     for name in DATASETS:
@@ -153,37 +134,15 @@ def stage_align(demo: Demo) -> dict:
     return summary
 
 
-def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
-    """The scene each embedding row shows: its item's, or for ``text:<id>`` that image's."""
-    scene = {it.id: it.scene for it in coll.items}
-    return np.array([scene[item_id_of_row(i)] for i in ids], dtype=np.int64)
-
-
-def cci_vertex_sets(demo: Demo) -> dict:
-    """Table 3's three vertex sets on CCI (:func:`.evaluate.smooth_path_table.vertex_sets`)."""
-    from .evaluate.smooth_path_table import vertex_sets
-
-    coll = read_collection(demo.data("cci"))
-    image, image_ids = load_embedding(space_path(demo, "cci", "image"))
-    text, text_ids = load_embedding(space_path(demo, "cci", "text"))
-    random_points, _ = load_embedding(space_path(demo, "cci", "random"))
-    return vertex_sets(image, text, vertex_scenes(coll, image_ids),
-                       vertex_scenes(coll, text_ids), random_points)
-
-
-def graph_path(demo: Demo, kind: str, index: int):
-    return demo.out / "graphs" / f"cci_{kind}_{index}.npz"
-
-
 def stage_graphs(demo: Demo) -> dict:
     """Five thresholds from the CCI image graph's mean degree; the 3 x 5 graphs."""
-    from .evaluate.smooth_path_table import (
+    from ..evaluate.smooth_path_table import (
         KINDS,
         build_graphs,
         random_like,
         thresholds_for_degrees,
     )
-    from .manifold.graph import mean_degree
+    from ..manifold.graph import mean_degree
 
     image, _ = load_embedding(space_path(demo, "cci", "image"))
     text, text_ids = load_embedding(space_path(demo, "cci", "text"))
@@ -205,7 +164,7 @@ def stage_graphs(demo: Demo) -> dict:
 
 
 def stage_smooth_paths(demo: Demo) -> dict:
-    from .evaluate.smooth_path_table import KINDS, smooth_path_rows
+    from ..evaluate.smooth_path_table import KINDS, smooth_path_rows
 
     sets, thresholds = cci_vertex_sets(demo), demo.results["graphs"]["thresholds"]
     graphs = {(kind, i): io.load_sparse(graph_path(demo, kind, i))
@@ -216,7 +175,7 @@ def stage_smooth_paths(demo: Demo) -> dict:
 
 
 def stage_composed(demo: Demo) -> dict:
-    from .models.embed import evaluate_compose_run
+    from ..models.embed import evaluate_compose_run
 
     rows = []
     for method, in_joint in COMPOSITORS:
@@ -230,9 +189,9 @@ def stage_composed(demo: Demo) -> dict:
 
 def stage_label_retrieval(demo: Demo) -> dict:
     """Table 1 rows A-F on the category set, and retrievable / degree curves."""
-    from .evaluate.fewshot import label_sets, primary_labels, sample_targets
-    from .evaluate.label_retrieval import label_retrieval_table
-    from .evaluate.retrievability import curve_thresholds, retrievable_curves
+    from ..evaluate.fewshot import label_sets, primary_labels, sample_targets
+    from ..evaluate.label_retrieval import label_retrieval_table
+    from ..evaluate.retrievability import curve_thresholds, retrievable_curves
 
     c = demo.config
     coll = read_collection(demo.data("classes"))
@@ -269,13 +228,13 @@ def _sweep_row(degree: float, rows: list[dict]) -> dict:
 
 
 def stage_figures(demo: Demo) -> dict:
-    from .demo_figures import make_figures
+    from .figures import make_figures  # matplotlib: only when the stage runs
 
     return {"figures": make_figures(demo)}
 
 
 def stage_report(demo: Demo) -> dict:
-    from .evaluate.report import write_report
+    from ..evaluate.report import write_report
 
     stages = [{"stage": name, "seconds": float(result["seconds"])}
               for name, result in demo.results.items() if name != "report"]
@@ -316,3 +275,21 @@ def _notes(demo: Demo) -> dict:
         notes[f"joint model on {name}"] = (
             f"{t['steps']} steps, loss {t['first_loss']:.3f} -> {t['last_loss']:.3f}")
     return notes
+
+
+# The stages in the order they run: (name, function). ``run_demo`` walks this table.
+STAGE_TABLE: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
+    ("cci", stage_cci),
+    ("classes", stage_classes),
+    ("train_joint", stage_train_joint),
+    ("train_compose", stage_train_compose),
+    ("embed", stage_embed),
+    ("align", stage_align),
+    ("graphs", stage_graphs),
+    ("label_retrieval", stage_label_retrieval),
+    ("smooth_paths", stage_smooth_paths),
+    ("composed", stage_composed),
+    ("figures", stage_figures),
+    ("report", stage_report),
+)
+STAGES: tuple[str, ...] = tuple(name for name, _ in STAGE_TABLE)

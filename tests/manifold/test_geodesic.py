@@ -9,6 +9,7 @@ from scipy.sparse.csgraph import shortest_path as scipy_shortest_path
 from sklearn.datasets import make_moons
 from sklearn.neighbors import NearestNeighbors
 
+from _manifold_fixtures import sphere_points32
 from textmanifold.errors import InputError
 from textmanifold.manifold import (
     UNRETRIEVABLE,
@@ -129,15 +130,10 @@ def test_bad_graph_input(call, message):
         call(random_graph(5))
 
 
-def sphere_points(n, d, seed):
-    X = np.random.default_rng(seed).normal(size=(n, d))
-    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
-
-
 @pytest.mark.parametrize("k", [1, 3])
 def test_kneighbors_equals_per_query_dijkstra(k):
     """Each query joins the fitted graph alone; scipy solves that graph from scratch."""
-    X, aux, Q = sphere_points(60, 3, 0), sphere_points(140, 3, 1), sphere_points(25, 3, 2)
+    X, aux, Q = sphere_points32(60, 3, 0), sphere_points32(140, 3, 1), sphere_points32(25, 3, 2)
     model = GeodesicKNNClassifier(n_neighbors=k, threshold=0.3).fit(X, list(range(60)), aux)
     dist, idx = model.kneighbors(Q)
     vertices = np.vstack([X, aux])
@@ -223,7 +219,7 @@ def test_geodesic_beats_euclidean_on_two_moons():
 
 @pytest.mark.parametrize("backend", ["numpy", "faiss"])
 def test_euclidean_kneighbors_equals_sklearn(backend):
-    X, Q = sphere_points(300, 8, 3), sphere_points(40, 8, 4)
+    X, Q = sphere_points32(300, 8, 3), sphere_points32(40, 8, 4)
     model = EuclideanKNNClassifier(n_neighbors=4, backend=backend).fit(X, np.arange(300) % 7)
     dist, idx = model.kneighbors(Q)
     ref_dist, ref_idx = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(Q)
@@ -237,7 +233,7 @@ def test_euclidean_kneighbors_equals_sklearn(backend):
 
 @pytest.mark.parametrize("model_class", [GeodesicKNNClassifier, EuclideanKNNClassifier])
 def test_classifier_bad_input(model_class):
-    X = sphere_points(20, 4, 5)
+    X = sphere_points32(20, 4, 5)
     kwargs = {"threshold": 0.5} if model_class is GeodesicKNNClassifier else {}
     with pytest.raises(InputError, match="not fitted"):
         model_class(**kwargs).predict(X)
@@ -252,8 +248,8 @@ def test_classifier_bad_input(model_class):
         model_class(**kwargs).fit(np.zeros((0, 4)), [])
     model = model_class(**kwargs).fit(X, list(range(20)))
     with pytest.raises(InputError, match="dimension 3"):
-        model.predict(sphere_points(2, 3, 6))
-    bad = sphere_points(3, 4, 7)
+        model.predict(sphere_points32(2, 3, 6))
+    bad = sphere_points32(3, 4, 7)
     bad[1, 0] = np.nan
     with pytest.raises(InputError, match="Q row 1 holds NaN"):
         model.kneighbors(bad)
@@ -262,8 +258,8 @@ def test_classifier_bad_input(model_class):
 
 
 def test_geodesic_classifier_needs_a_threshold_and_matching_aux():
-    X = sphere_points(20, 4, 8)
+    X = sphere_points32(20, 4, 8)
     with pytest.raises(InputError, match="exactly one of threshold and target_degree"):
         GeodesicKNNClassifier().fit(X, list(range(20)))
     with pytest.raises(InputError, match="X_aux has dimension 3"):
-        GeodesicKNNClassifier(threshold=0.3).fit(X, list(range(20)), sphere_points(5, 3, 9))
+        GeodesicKNNClassifier(threshold=0.3).fit(X, list(range(20)), sphere_points32(5, 3, 9))

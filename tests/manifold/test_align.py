@@ -5,6 +5,7 @@ import pytest
 from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.transform import Rotation
 
+from _manifold_fixtures import sphere_points
 from textmanifold.errors import InputError
 from textmanifold.manifold import ICPAligner
 
@@ -15,11 +16,6 @@ def random_orthogonal(d, seed, det=1.0):
     if np.sign(np.linalg.det(q)) != det:
         q[:, 0] *= -1
     return q
-
-
-def sphere_points(n, d, seed):
-    X = np.random.default_rng(seed).normal(size=(n, d))
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
 def test_paired_recovers_a_planted_rotation_and_translation():

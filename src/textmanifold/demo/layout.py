@@ -1,0 +1,88 @@
+"""The demo's run directory: where each stage writes, and the vertex sets read back from it.
+
+Layout of the run directory::
+
+    demo.json                         the fingerprint and settings of the run
+    stages/<name>.json                a done stage's result and wall time
+    data/cci, data/classes            the two generated Collections
+    runs/joint_<set>                  joint-model runs (checkpoints, embeddings/)
+    runs/compose_<method>[_joint]     compositor runs
+    embeddings/<set>/                 aligned spaces: image (T(Psi)), text (Phi),
+                                      image_pretrained (Psi'), and random (CCI)
+    graphs/                           the CCI graphs of Table 3
+    report/                           report.md, report.json, index.html, figures/
+    cache/sentences                   the sentence encoder's cache
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..collection import Collection, item_id_of_row, load_embedding, read_collection
+from .config import DemoConfig
+
+# What --force removes: only what the demo itself writes, never the whole directory.
+OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache")
+DATASETS = ("cci", "classes")
+
+
+@dataclass
+class Demo:
+    """One run directory: paths, config, and the results of the stages done so far."""
+
+    out: Path
+    config: DemoConfig
+    progress: bool = True
+    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr,
+                                                                  flush=True))
+    results: dict[str, dict] = field(default_factory=dict)
+
+    def marker(self, stage: str) -> Path:
+        """``stages/<stage>.json``: present once the stage is done."""
+        return self.out / "stages" / f"{stage}.json"
+
+    def data(self, name: str) -> Path:
+        """``data/<name>``: a generated Collection."""
+        return self.out / "data" / name
+
+    def run(self, name: str) -> Path:
+        """``runs/<name>``: a training run."""
+        return self.out / "runs" / name
+
+    @property
+    def sentence_cache(self) -> Path:
+        """``cache/sentences``: the sentence encoder's cache, shared by the runs."""
+        return self.out / "cache" / "sentences"
+
+
+def space_path(demo: Demo, dataset: str, space: str) -> Path:
+    """``embeddings/<dataset>/<space>.npy``: one aligned space of one generated set."""
+    return demo.out / "embeddings" / dataset / f"{space}.npy"
+
+
+def graph_path(demo: Demo, kind: str, index: int) -> Path:
+    """``graphs/cci_<kind>_<index>.npz``: one of Table 3's CCI graphs."""
+    return demo.out / "graphs" / f"cci_{kind}_{index}.npz"
+
+
+def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
+    """The scene each embedding row shows: its item's, or for ``text:<id>`` that image's."""
+    scene = {it.id: it.scene for it in coll.items}
+    return np.array([scene[item_id_of_row(i)] for i in ids], dtype=np.int64)
+
+
+def cci_vertex_sets(demo: Demo) -> dict:
+    """Table 3's three vertex sets on CCI (:func:`.evaluate.smooth_path_table.vertex_sets`)."""
+    from ..evaluate.smooth_path_table import vertex_sets
+
+    coll = read_collection(demo.data("cci"))
+    image, image_ids = load_embedding(space_path(demo, "cci", "image"))
+    text, text_ids = load_embedding(space_path(demo, "cci", "text"))
+    random_points, _ = load_embedding(space_path(demo, "cci", "random"))
+    return vertex_sets(image, text, vertex_scenes(coll, image_ids),
+                       vertex_scenes(coll, text_ids), random_points)

@@ -1,0 +1,245 @@
+"""Input validation shared by every public function and command.
+
+One checker per kind of input, one message style (``<name> ...``, naming the first bad
+row or value), in the spirit of scikit-learn's ``utils/validation.py`` and
+``scipy.sparse.csgraph``'s ``_validation.py``:
+
+- :func:`check_points` / :func:`check_unit_rows`: a non-empty finite ``(n, d)`` array, on
+  the unit sphere for the latter;
+- :func:`check_positive_int`: a count (``bool`` and ``1.5`` are refused, never truncated);
+- :func:`check_graph`: a square weighted graph, sparse or dense, as canonical CSR;
+- :func:`check_is_fitted`: raises :class:`NotFittedError` before a fitted attribute is used;
+- :func:`check_ids`: row ids, unique and one per row.
+
+Every checker raises :class:`~textmanifold.errors.InputError` (or its subclass
+:class:`NotFittedError`) with a one-line message.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+import scipy.sparse
+
+from .errors import InputError, NotFittedError
+
+__all__ = ["UNIT_NORM_TOL", "NotFittedError", "check_graph", "check_ids", "check_is_fitted",
+           "check_points", "check_positive_int", "check_unit_rows"]
+
+#: Rows whose norm differs from 1 by more than this are not on the unit sphere.
+UNIT_NORM_TOL = 1e-3
+
+
+def check_points(X, name: str = "X", dim: int | None = None, dtype=np.float32) -> np.ndarray:
+    """Validate a non-empty, finite, real ``(n, d)`` array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        The points.
+    name : str, default "X"
+        How the messages call the array.
+    dim : int, optional
+        The width ``X`` must have (a fitted model's, or another array's).
+    dtype : numpy dtype, default float32
+        The dtype of the returned array.
+
+    Returns
+    -------
+    ndarray of shape (n, d)
+        ``X`` as a C-contiguous array of ``dtype``.
+
+    Raises
+    ------
+    InputError
+        Not 2-D, empty, non-numeric or complex, a row with NaN / inf (the first is named),
+        or a width other than ``dim``.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise InputError(f"{name} must be a non-empty 2-D array (n, d), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
+    if dim is not None and X.shape[1] != dim:
+        raise InputError(f"{name} has dimension {X.shape[1]} but the model was fitted on {dim}")
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarray:
+    """Validate points on the unit sphere (:func:`check_points`, then the row norms).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Rows of unit L2 norm (within :data:`UNIT_NORM_TOL`).
+    normalize : bool, default False
+        Accept rows of any non-zero norm (opt-in). Zero rows are refused either way.
+    name : str, default "X"
+        How the messages call the array.
+
+    Returns
+    -------
+    ndarray of shape (n, d), float32
+        The rows divided by their float64 norm, C-contiguous.
+
+    Raises
+    ------
+    InputError
+        As :func:`check_points`, or naming the first zero row or row off the sphere.
+    """
+    X = check_points(X, name, dtype=np.float64)
+    norms = np.linalg.norm(X, axis=1)
+    if (norms == 0).any():
+        raise InputError(f"{name} row {int(np.argmax(norms == 0))} is a zero vector")
+    if not normalize:
+        off = np.abs(norms - 1.0) > UNIT_NORM_TOL
+        if off.any():
+            row = int(np.argmax(off))
+            raise InputError(f"{name} row {row} is not unit norm (norm {norms[row]:.6g}); "
+                             "L2-normalise the rows or pass normalize=True")
+    return np.ascontiguousarray(X / norms[:, None], dtype=np.float32)
+
+
+def check_positive_int(value, name: str) -> int:
+    """Validate a count: an integer (Python or numpy, not ``bool``) of at least 1.
+
+    Parameters
+    ----------
+    value : object
+        The value given.
+    name : str
+        The parameter or option name, for the message (e.g. ``"batch_size"``, ``"--k"``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        ``value`` is not an integer (``1.5``, ``"3"``, ``True``) or is below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:
+    """Validate a weighted graph; return it as canonical CSR float64 without self loops.
+
+    One rule for every graph input: a scipy sparse matrix or a dense 2-D array is
+    accepted (in a dense array, as in scipy's csgraph, 0 means "no edge"); a sparse
+    matrix's stored entries are its edges. Self loops are dropped: a shortest path never
+    uses one, and no function here gives them a meaning.
+
+    Parameters
+    ----------
+    graph : scipy sparse matrix or ndarray of shape (n, n)
+        Edge lengths, finite and >= 0.
+    name : str, default "graph"
+        How the messages call the graph.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n, n), float64
+        A new matrix (the input is never modified), indices sorted, duplicates summed.
+
+    Raises
+    ------
+    InputError
+        Not a matrix, not square, no vertex, or a NaN / inf / negative edge length.
+    """
+    if isinstance(graph, np.ndarray) and graph.ndim == 2 and np.issubdtype(graph.dtype,
+                                                                            np.number):
+        graph = scipy.sparse.csr_matrix(graph)
+    if not scipy.sparse.issparse(graph):
+        raise InputError(f"{name} must be a scipy sparse matrix or a 2-D array, "
+                         f"got {type(graph).__name__}")
+    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
+        raise InputError(f"{name} must be square, got shape {graph.shape}")
+    if graph.shape[0] == 0:
+        raise InputError(f"{name} is empty (no vertices)")
+    if np.iscomplexobj(graph.data) or not np.issubdtype(graph.dtype, np.number):
+        raise InputError(f"{name} must hold real edge lengths, got dtype {graph.dtype}")
+    coo = scipy.sparse.coo_matrix(graph)
+    data = coo.data.astype(np.float64)
+    if not np.isfinite(data).all():
+        raise InputError(f"{name} holds NaN or inf edge lengths")
+    if (data < 0).any():
+        raise InputError(f"{name} holds negative edge lengths")
+    keep = coo.row != coo.col
+    out = scipy.sparse.csr_matrix((data[keep], (coo.row[keep], coo.col[keep])),
+                                  shape=graph.shape)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+def check_is_fitted(estimator, attributes: str | Iterable[str] | None = None, *,
+                    fit_call: str = "fit") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has been fitted.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator.
+    attributes : str or iterable of str, optional
+        Fitted attributes that must all be present. Default: any attribute whose name
+        ends with ``_`` (scikit-learn's convention for learned state).
+    fit_call : str, default "fit"
+        How the message tells to fit it, e.g. ``"fit(X, y)"``.
+
+    Raises
+    ------
+    NotFittedError
+        ``"<Class> is not fitted; call <fit_call> first"``.
+    """
+    if isinstance(attributes, str):
+        attributes = [attributes]
+    if attributes is None:
+        fitted = any(k.endswith("_") and not k.startswith("__") for k in vars(estimator))
+    else:
+        fitted = all(hasattr(estimator, a) for a in attributes)
+    if not fitted:
+        raise NotFittedError(f"{type(estimator).__name__} is not fitted; call {fit_call} first")
+
+
+def check_ids(ids, n_rows: int | None = None, name: str = "ids") -> list[str]:
+    """Validate row ids: non-empty strings, all different, one per row.
+
+    Parameters
+    ----------
+    ids : sequence of str
+        One id per row.
+    n_rows : int, optional
+        The number of rows the ids must match.
+    name : str, default "ids"
+        How the messages call the ids (a file name, say).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        Not a list of strings, an empty id, a repeated id (naming it and how often it
+        appears), or a count other than ``n_rows``.
+    """
+    if isinstance(ids, str | bytes | dict) or not isinstance(ids, Iterable):
+        raise InputError(f"{name} must be a list of strings, got {type(ids).__name__}")
+    ids = list(ids)
+    for i, value in enumerate(ids):
+        if not isinstance(value, str) or not value:
+            raise InputError(f"{name}[{i}] must be a non-empty string, got {value!r}")
+    if n_rows is not None and len(ids) != n_rows:
+        raise InputError(f"{name} holds {len(ids)} ids but there are {n_rows} rows")
+    if len(set(ids)) != len(ids):
+        value, count = Counter(ids).most_common(1)[0]
+        raise InputError(f"{name}: id {value!r} appears {count} times; ids must be unique")
+    return ids
