@@ -54,12 +54,13 @@ def label_retrieval_draws(image, text, resnet, labels: Sequence, *, draws: int =
     Returns
     -------
     dict
-        :func:`summarize_draws`'s result, plus ``seeds``.
+        :func:`summarize_draws`'s result, plus ``seeds`` and ``per_draw`` (each draw's
+        rows).
     """
     seeds = draw_seeds(seed, draws)
     per_draw = [label_retrieval_table(image, text, resnet, labels, seed=s, **options)
                 for s in seeds]
-    return {**summarize_draws(per_draw), "seeds": seeds}
+    return {**summarize_draws(per_draw), "seeds": seeds, "per_draw": per_draw}
 
 
 def _finite(x) -> bool:
