@@ -54,8 +54,21 @@ def timed(function, *args, repeat=1, **kwargs):
     return result, best
 
 
-def sphere_graph(n: int, degree: float, seed: int) -> scipy.sparse.csr_matrix:
-    """Great-circle graph of n points on a 3-sphere embedded isometrically in R^64."""
+def sphere_sample(n: int, degree: float, seed: int):
+    """n points on a 3-sphere embedded isometrically in R^64, and their great-circle graph.
+
+    Returns
+    -------
+    z : ndarray of shape (n, 4), float64
+        Unit rows; the points in R^64 are ``z @ embed.T``.
+    graph : scipy.sparse.csr_matrix of shape (n, n)
+        Edges under ``threshold``, weights arccos of the float64 ``z`` products.
+    threshold : float
+        Radians; the expected mean degree is ``degree``.
+    embed : ndarray of shape (64, 4)
+        Orthonormal columns: ``embed @ z`` puts any point of the 3-sphere in R^64 and
+        keeps inner products.
+    """
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, 4))
     z /= np.linalg.norm(z, axis=1, keepdims=True)
@@ -67,7 +80,12 @@ def sphere_graph(n: int, degree: float, seed: int) -> scipy.sparse.csr_matrix:
     i, j = pairs[:, 0], pairs[:, 1]
     weights = np.arccos(np.clip(np.einsum("ij,ij->i", z[i], z[j]), -1.0, 1.0))
     upper = scipy.sparse.coo_matrix((weights, (i, j)), shape=(n, n))
-    return (upper + upper.T).tocsr()
+    return z, (upper + upper.T).tocsr(), float(threshold), embed
+
+
+def sphere_graph(n: int, degree: float, seed: int) -> scipy.sparse.csr_matrix:
+    """Great-circle graph of n points on a 3-sphere embedded isometrically in R^64."""
+    return sphere_sample(n, degree, seed)[1]
 
 
 def per_query_dijkstra(graph, sources, queries, limits, k=1):

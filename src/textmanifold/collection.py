@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse
 
 from . import io
+from . import shards as _shards
 from .errors import DataFormatError, InputError, MissingFileError
 
 FORMAT_VERSION = 1
@@ -337,23 +338,8 @@ def validate_collection(path: str | os.PathLike, *, check_images: bool = True,
     return problems
 
 
-def load_embedding(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
-    """Load ``<space>.npy`` and its ``<space>.ids.json`` row ids from a run directory.
-
-    Returns
-    -------
-    X : ndarray of shape (n, d), float32
-    ids : list of str, length n
-    """
-    path = Path(path)
-    X = io.load_npy(path)
-    ids_path = path.with_suffix(".ids.json")
-    ids = io.read_json(ids_path)
-    if not isinstance(ids, list) or len(ids) != len(X):
-        raise DataFormatError(
-            f"{ids_path}: expected a list of {len(X)} ids matching {path.name}'s rows"
-        )
-    return X.astype(np.float32, copy=False), [str(i) for i in ids]
+# ``load_embedding`` reads a single file or a sharded directory (see textmanifold.shards).
+load_embedding = _shards.load_embedding
 
 
 def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -> None:

@@ -35,9 +35,11 @@ def _register_all() -> None:
     learn_commands.register(app)
     classes_commands.register(app)
     demo_commands.register(app)
-    from . import manifold_commands
+    from . import index_commands, manifold_commands, serve_commands
 
     manifold_commands.register(app)
+    index_commands.register(app)
+    serve_commands.register(app)
 
 
 def _reflowed(docstring: str) -> str:

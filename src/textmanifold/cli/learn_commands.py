@@ -168,12 +168,38 @@ def embed_command(
     device: str = DEVICE, workers: int = WORKERS,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per forward."),
     text_cache: Path = TEXT_CACHE, progress: bool = PROGRESS,
+    engine: str = typer.Option("local", "--engine",
+                               help="local (this process) or ray (Ray Data actors, sharded "
+                                    "output, resumable)."),
+    address: str = typer.Option(None, "--address",
+                                help="Ray cluster for --engine ray: auto or ray://host:port "
+                                     "(default: a local Ray)."),
+    shard_size: int = typer.Option(10_000, "--shard-size", min=1,
+                                   help="Images per shard (--engine ray)."),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0,
+                                          help="GPUs per Ray actor (--engine ray)."),
+    actors: int = typer.Option(0, "--actors", min=0,
+                               help="Most Ray actors at once (0: as the cluster fits)."),
 ) -> None:
-    """Write RUN/embeddings/{image,text,image_pretrained}.npy with *.ids.json."""
-    from ..models.embed import embed_joint_run
+    """Write RUN/embeddings/{image,text,image_pretrained}: .npy with *.ids.json, or with
+    --engine ray sharded image spaces (image_emb/*.npy, metadata/*.parquet, manifest.json).
+    """
+    if engine == "local":
+        from ..models.embed import embed_joint_run
 
-    written = embed_joint_run(collection, run, batch_size=batch_size, workers=workers,
-                              device=device, text_cache=text_cache, progress=progress)
+        written = embed_joint_run(collection, run, batch_size=batch_size, workers=workers,
+                                  device=device, text_cache=text_cache, progress=progress)
+    elif engine == "ray":
+        from ..engines.ray_embed import embed_joint_run_ray
+
+        written = embed_joint_run_ray(collection, run, address=address, shard_size=shard_size,
+                                      gpus_per_worker=gpus_per_worker, workers=actors or None,
+                                      batch_size=batch_size, device=device,
+                                      text_cache=text_cache, progress=progress)
+    else:
+        from ..errors import InputError
+
+        raise InputError(f"--engine must be local or ray, got {engine!r}")
     for name, path in written.items():
         typer.echo(f"{name}: {path}")
 

@@ -1,11 +1,11 @@
 """Commands on plain embedding files: ``align``, ``graph build``, ``retrieve``,
 ``paths count``, ``label-retrieval``.
 
-An embedding file is ``<space>.npy`` (float rows) with its row ids in ``<space>.ids.json``
-(:func:`textmanifold.collection.load_embedding`); ``items.jsonl`` gives each id's
-``labels``, ``modality`` and ``scene``. A text row whose id is ``text:<image id>`` is that
-image's description and shows that image's scene. Results are printed as JSON (the
-label-retrieval table as Markdown).
+An embedding file is ``<space>.npy`` (float rows) with its row ids in ``<space>.ids.json``,
+or a sharded directory (:func:`textmanifold.collection.load_embedding`); ``items.jsonl``
+gives each id's ``labels``, ``modality`` and ``scene``. A text row whose id is
+``text:<image id>`` is that image's description and shows that image's scene. Results are
+printed as JSON (the label-retrieval table as Markdown).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=Tru
 THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
 DEGREE = typer.Option(None, "--target-degree",
                       help="Choose the threshold giving about this mean degree.")
-BACKEND = typer.Option("auto", "--backend", help="Neighbour search: auto, numpy or faiss.")
+BACKEND = typer.Option("auto", "--backend",
+                       help="Neighbour search: auto, numpy, faiss or approximate (graphs).")
 NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
 
 
@@ -141,15 +142,21 @@ def graph_build(
     normalize: bool = NORMALIZE,
 ) -> None:
     """Join rows closer than a great-circle threshold; edge weight = distance (radians)."""
-    from ..manifold.graph import build_graph, check_unit_rows, mean_degree
+    from ..manifold.approximate import sampled_edge_recall
+    from ..manifold.graph import build_graph, check_unit_rows, graph_backend, mean_degree
+    from ..shards import load_vectors
 
     _threshold_or_degree(threshold, target_degree)
-    X = check_unit_rows(io.load_npy(embeddings), normalize=normalize, name=str(embeddings))
+    X = check_unit_rows(load_vectors(embeddings), normalize=normalize, name=str(embeddings))
     graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
                               backend=backend)
     io.save_sparse(out, graph)
-    _echo_json({"graph": str(out), "vertices": graph.shape[0], "edges": graph.nnz // 2,
-                "mean_degree": mean_degree(graph), "threshold": used})
+    report = {"graph": str(out), "vertices": graph.shape[0], "edges": graph.nnz // 2,
+              "mean_degree": mean_degree(graph), "threshold": used,
+              "backend": graph_backend(backend, len(X))}
+    if report["backend"] == "approximate":  # measured on a sample of vertices, by brute force
+        report["sampled_edge_recall"] = sampled_edge_recall(X, graph, used)
+    _echo_json(report)
 
 
 def retrieve(

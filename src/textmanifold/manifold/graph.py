@@ -22,6 +22,15 @@ fell in, or the order of ``i`` and ``j``. The edge rule ``s > cos(threshold)`` (
 is applied to that score. Hence both backends give identical edge sets and weights, and
 the graph is exactly symmetric.
 
+Large graphs
+------------
+``backend="approximate"`` (and ``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N`
+vertices on, when FAISS is installed) finds candidates with an IVF index instead of all
+pairs; the edges it keeps pass the same exact rule, so they are a subset of the exact
+graph's with the same weights (:mod:`.approximate`; recall is measured there). A
+``target_degree`` then picks the threshold from a sample of rows (about that degree,
+not the exact nearest cut).
+
 Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
 silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
 """
@@ -32,7 +41,8 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import InputError
-from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above
+from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above, resolve_backend
+from .approximate import APPROXIMATE_MIN_N, approximate_pairs
 
 #: Weight of an edge between coincident points (great-circle distance rounds to 0).
 MIN_WEIGHT = np.finfo(np.float64).tiny
@@ -109,8 +119,10 @@ def great_circle_graph(
     target_degree : float, optional
         Pick the threshold whose mean degree is closest to this
         (:func:`threshold_for_degree`).
-    backend : {"auto", "numpy", "faiss"}
-        Candidate search; both give identical graphs (see the module docstring).
+    backend : {"auto", "numpy", "faiss", "approximate"}
+        Candidate search; "numpy" and "faiss" give identical exact graphs, "approximate"
+        a subset of their edges (module docstring); "auto" is "faiss" (else "numpy")
+        below :data:`.approximate.APPROXIMATE_MIN_N` vertices, "approximate" from there.
     normalize : bool, default False
         L2-normalise the rows first.
     chunk_size : int
@@ -164,7 +176,10 @@ def threshold_for_degree(
         As in :func:`great_circle_graph`.
     """
     X = check_unit_rows(X, normalize=normalize)
-    threshold, _ = _select_threshold(X, target_degree, backend, check_chunk_size(chunk_size))
+    chunk_size = check_chunk_size(chunk_size)
+    if graph_backend(backend, len(X)) == "approximate":
+        return _sampled_threshold(X, target_degree, chunk_size)
+    threshold, _ = _select_threshold(X, target_degree, backend, chunk_size)
     return threshold
 
 
@@ -180,7 +195,12 @@ def build_graph(
     chunk_size = check_chunk_size(chunk_size)
     if (threshold is None) == (target_degree is None):
         raise InputError("give exactly one of threshold and target_degree")
-    if threshold is None:
+    if graph_backend(backend, len(X)) == "approximate":
+        if threshold is None:
+            threshold = _sampled_threshold(X, target_degree, chunk_size)
+        threshold = _check_threshold(threshold)
+        rows, cols, scores, _ = approximate_pairs(X, np.cos(threshold), chunk_size=chunk_size)
+    elif threshold is None:
         threshold, (rows, cols, scores) = _select_threshold(X, target_degree, backend, chunk_size)
     else:
         threshold = _check_threshold(threshold)
@@ -258,6 +278,17 @@ def attach_edges(
     return graph
 
 
+def graph_backend(backend: str, n: int) -> str:
+    """The candidate search a graph of ``n`` vertices gets: numpy, faiss or approximate."""
+    if backend == "approximate":
+        if resolve_backend("auto") != "faiss":
+            raise InputError("backend='approximate' needs the faiss-cpu package")
+        return "approximate"
+    exact = resolve_backend(backend)
+    return "approximate" if backend == "auto" and exact == "faiss" and \
+        n >= APPROXIMATE_MIN_N else exact
+
+
 def mean_degree(graph) -> float:
     """Mean number of stored edges per vertex (``2|E| / |V|`` for a symmetric graph)."""
     if not scipy.sparse.issparse(graph) or graph.shape[0] == 0:
@@ -283,14 +314,7 @@ def _arc_length(scores: np.ndarray) -> np.ndarray:
 def _select_threshold(X, target_degree, backend, chunk_size):
     """Threshold for ``target_degree`` and the scored pairs inside its bracket."""
     n = len(X)
-    try:
-        target = float(target_degree)
-    except (TypeError, ValueError):
-        target = np.nan
-    if not np.isfinite(target) or not 0.0 < target < n - 1:
-        raise InputError(
-            f"target_degree must be in (0, n - 1) = (0, {n - 1}), got {target_degree!r}"
-        )
+    target = _check_target_degree(target_degree, n)
     wanted = int(round(target * n / 2))
     factor = 1.5  # headroom over the sampled estimate; doubled if it falls short
     while True:
@@ -311,6 +335,25 @@ def _select_threshold(X, target_degree, backend, chunk_size):
                 if theta is not None:
                     return theta, (rows, cols, scores)
     raise InputError("no threshold separates the pair distances of X (all points coincide?)")
+
+
+def _check_target_degree(target_degree, n: int) -> float:
+    try:
+        target = float(target_degree)
+    except (TypeError, ValueError):
+        target = np.nan
+    if not np.isfinite(target) or not 0.0 < target < n - 1:
+        raise InputError(
+            f"target_degree must be in (0, n - 1) = (0, {n - 1}), got {target_degree!r}"
+        )
+    return target
+
+
+def _sampled_threshold(X: np.ndarray, target_degree, chunk_size: int) -> float:
+    """A threshold giving about ``target_degree`` on a sample of rows (large graphs)."""
+    target = _check_target_degree(target_degree, len(X))
+    floor = _estimate_cos_floor(X, target, chunk_size) + margin(X.shape[1])
+    return float(np.arccos(np.clip(floor, -1.0, 1.0)))
 
 
 def _estimate_cos_floor(X: np.ndarray, degree: float, chunk_size: int) -> float:

@@ -29,6 +29,7 @@ __all__ = [
     "batch_indices",
     "check_files",
     "iterate_batches",
+    "image_tensor",
     "iterate_images",
     "load_image",
 ]
@@ -50,9 +51,20 @@ def load_image(path: str | Path, size: int) -> torch.Tensor:
         raise MissingFileError(f"{path}: image file not found")
     try:
         with Image.open(path) as image:
-            rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            rgb = image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(f"{path}: unreadable image ({exc})") from None
+    return image_tensor(rgb, size)
+
+
+def image_tensor(image, size: int) -> torch.Tensor:
+    """A PIL image as an ImageNet-normalised (3, size, size) float32 tensor.
+
+    Converted to RGB and resized (bilinear, no crop) as :func:`load_image` does.
+    """
+    from PIL import Image
+
+    rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
     array = np.asarray(rgb, dtype=np.float32) / 255.0
     array = (array - np.asarray(IMAGENET_MEAN, dtype=np.float32)) / np.asarray(
         IMAGENET_STD, dtype=np.float32)

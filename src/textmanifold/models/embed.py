@@ -33,7 +33,7 @@ from .sentence import SentenceTextEncoder
 from .train import resolve_device
 
 __all__ = ["embed_joint_run", "evaluate_compose_run", "gallery_items",
-           "image_features"]
+           "image_encoders", "image_features", "joint_run_and_images", "text_space"]
 
 
 
@@ -75,6 +75,25 @@ def embed_joint_run(collection: str | os.PathLike, run_dir: str | os.PathLike, *
         Space name -> path of its ``.npy`` file.
     """
     dev = resolve_device(device)
+    run, coll, images = joint_run_and_images(collection, run_dir, dev)
+    paths = [coll.image_path(it) for it in images]
+    size, image_ids = run.settings.image_size, [it.id for it in images]
+    opts = dict(device=dev, batch_size=batch_size, workers=workers, progress=progress)
+    spaces: dict[str, tuple[np.ndarray, list[str]]] = {
+        name: (image_features(encode, paths, size, desc=name, **opts), image_ids)
+        for name, encode in image_encoders(run, dev).items()}
+    spaces["text"] = text_space(run, coll, dev, text_cache, progress)
+    written = {}
+    for name, (X, ids) in spaces.items():
+        path = run.root / "embeddings" / f"{name}.npy"
+        save_embedding(path, X, ids)
+        written[name] = path
+    return written
+
+
+def joint_run_and_images(collection: str | os.PathLike, run_dir: str | os.PathLike,
+                         dev: torch.device) -> tuple[Run, Collection, list[Item]]:
+    """A joint run (loaded on ``dev``), its collection and the image items to embed."""
     run = load_run(run_dir, str(dev))
     if run.kind != "joint":
         raise InputError(f"{run.root} is a {run.kind} run; embed exports a joint run")
@@ -82,16 +101,21 @@ def embed_joint_run(collection: str | os.PathLike, run_dir: str | os.PathLike, *
     images = coll.images()
     if not images:
         raise InputError(f"{coll.root}: the collection has no image items")
-    paths = [coll.image_path(it) for it in images]
-    size, image_ids = run.settings.image_size, [it.id for it in images]
-    opts = dict(device=dev, batch_size=batch_size, workers=workers, progress=progress)
-    spaces: dict[str, tuple[np.ndarray, list[str]]] = {}
-    spaces["image"] = image_features(run.model.embed_images, paths, size, desc="image",
-                                     **opts), image_ids
+    return run, coll, images
+
+
+def image_encoders(run: Run, dev: torch.device
+                   ) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """The run's image spaces: name -> images (B, 3, H, W) on ``dev`` -> unit rows."""
     backbone = initial_image_encoder(run).to(dev)
-    pooled = image_features(lambda x: l2_normalize(backbone.pooled(x)), paths, size,
-                            desc="image_pretrained", **opts)
-    spaces["image_pretrained"] = pooled, image_ids
+    return {"image": run.model.embed_images,
+            "image_pretrained": lambda x: l2_normalize(backbone.pooled(x))}
+
+
+def text_space(run: Run, coll: Collection, dev: torch.device,
+               text_cache: str | os.PathLike | None, progress: bool
+               ) -> tuple[np.ndarray, list[str]]:
+    """The run's text rows (see the module docstring) and their ids, shape (n, dim)."""
     text_ids, texts = _text_rows(coll)
     model_cfg = run.config["model"]
     encoder = SentenceTextEncoder(model_cfg["text_model"], cache_dir=text_cache,
@@ -104,13 +128,7 @@ def embed_joint_run(collection: str | os.PathLike, run_dir: str | os.PathLike, *
         rows = [run.model.embed_texts(torch.from_numpy(sentences[i:i + 4096]).to(dev))
                 .float().cpu().numpy() for i in range(0, len(sentences), 4096)]
     text = np.concatenate(rows) if rows else np.zeros((0, model_cfg["dim"]), np.float32)
-    spaces["text"] = text, text_ids
-    written = {}
-    for name, (X, ids) in spaces.items():
-        path = run.root / "embeddings" / f"{name}.npy"
-        save_embedding(path, X, ids)
-        written[name] = path
-    return written
+    return text, text_ids
 
 
 # ----------------------------------------------------------------------------- compose

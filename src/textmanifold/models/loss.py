@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..engines.distributed import gather_rows
 from ..errors import InputError
 
 __all__ = ["info_nce", "l2_normalize"]
@@ -35,6 +36,8 @@ def info_nce(psi: torch.Tensor, phi: torch.Tensor, temperature: float = 1.0) -> 
                          f"{tuple(phi.shape)}")
     if temperature <= 0:
         raise InputError(f"temperature must be positive, got {temperature}")
+    # Under torchrun the batch is the rows of every rank (no-op in one process).
+    psi, phi = gather_rows(psi), gather_rows(phi)
     logits = psi.float() @ phi.float().T / temperature
     # log-softmax of row i at column i, written out as Eq. 1 (the test compares it with
     # F.cross_entropy on the same logits).

@@ -26,6 +26,7 @@ from torch import nn
 
 from .. import io
 from ..collection import Collection, Item, read_collection
+from ..engines import distributed
 from ..errors import InputError, TextManifoldError
 from .compose import METHODS, ComposeModel
 from .data import BatchDataset, batch_indices, check_files, load_image
@@ -61,6 +62,7 @@ def _refuse_existing(out: Path, resume: bool) -> None:
 def _open_run(out: Path, config: dict, resume: bool) -> None:
     """Create the run directory, or check that a resumed run matches ``config``."""
     _refuse_existing(out, resume)
+    distributed.barrier()  # under torchrun: every rank has checked before rank 0 writes
     run_json = out / "run.json"
     if run_json.exists():
         old = io.read_json(run_json)
@@ -83,7 +85,8 @@ def _config(kind: str, collection: Collection, model: dict, data: dict,
 
 
 def _finish(out: Path, result: TrainResult, **extra) -> TrainResult:
-    io.write_json(out / "train_log.json", {**result.to_record(), **extra})
+    if distributed.is_main():
+        io.write_json(out / "train_log.json", {**result.to_record(), **extra})
     return result
 
 
@@ -206,8 +209,13 @@ class ComposeBatches:
         self.queries, self.sides, self.vocab, self.size = queries, sides, vocab, size
         self.side = side
 
-    def __call__(self, idx: np.ndarray, step: int = 0) -> dict:
+    def __call__(self, idx: np.ndarray, step: int = 0,
+                 part: tuple[int, int] | None = None) -> dict:
+        """The batch of pairs ``idx`` at ``step``; ``part=(rank, world)`` takes this
+        rank's contiguous share of the joint term's batch (torchrun)."""
         side = self.side.rows(step) if self.side is not None else np.empty(0, np.int64)
+        if part is not None:
+            side = np.array_split(side, part[1])[part[0]]
         distinct, rows = np.unique(np.concatenate([self.sources[idx], self.targets[idx], side]),
                                    return_inverse=True)
         q_tokens, q_lengths = self.vocab.encode([self.queries[i] for i in idx])

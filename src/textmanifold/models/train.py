@@ -9,6 +9,9 @@ rename): ``format``, ``step`` (batches done; the batch order is a pure function 
 :mod:`textmanifold.models.data`), ``samples_seen``, ``losses`` (one float per step so
 far), ``model``, ``optimizer`` and ``scaler`` state dicts, and the torch CPU / CUDA RNG
 states.
+
+Under ``torchrun`` the same loop runs data-parallel (:mod:`textmanifold.engines.distributed`);
+rank 0 writes the checkpoints.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 from torch import nn
 
 from .. import io
+from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
 from .data import BatchDataset, iterate_batches
 
@@ -212,6 +216,8 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
     settings.validate()
     device = resolve_device(settings.device)
     model.to(device)
+    # Under torchrun: DDP, global batch norm, this rank's slice of each batch (no-op alone).
+    model, step_loss, dataset, world = distributed.prepare(model, loss_of_batch, dataset, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
                                 momentum=settings.momentum,
                                 weight_decay=settings.weight_decay)
@@ -236,20 +242,23 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
     model.train()
     started, images = time.perf_counter(), 0
     bar = tqdm(total=settings.steps, initial=step, desc="training", unit="step",
-               disable=not settings.progress)
+               disable=not settings.progress or not distributed.is_main())
     try:
         for batch in iterate_batches(dataset, step, settings.steps, settings.workers):
-            images += len(batch["images"])
+            images += len(batch["images"]) * world
             batch = _to_device(batch, device)
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr_at(step)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = loss_of_batch(model, batch)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None), \
+                    distributed.sharded_batches():
+                loss = step_loss(batch)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise TextManifoldError(f"the loss became {value} at step {step}; "
                                         "lower the learning rate (--lr)")
+            if world > 1:
+                loss = loss * world  # see textmanifold.engines.distributed
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
@@ -262,7 +271,8 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
             rate = images / (time.perf_counter() - started)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", img_s=f"{rate:.1f}")
-            if step % settings.checkpoint_every == 0 or step == settings.steps:
+            if (step % settings.checkpoint_every == 0 or step == settings.steps) and \
+                    distributed.is_main():
                 _save_checkpoint(path, model, optimizer, scaler, step, settings.batch_size,
                                  losses)
     finally:

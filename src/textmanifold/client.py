@@ -1,0 +1,131 @@
+"""A small Python client for ``textmanifold serve`` (standard library only).
+
+Example
+-------
+>>> from textmanifold.client import Client
+>>> client = Client("http://127.0.0.1:8000")          # doctest: +SKIP
+>>> result = client.search(text="a red circle", k=5)  # doctest: +SKIP
+>>> [hit["id"] for hit in result["geodesic"]]          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from .errors import TextManifoldError
+
+__all__ = ["Client", "ServiceError"]
+
+
+class ServiceError(TextManifoldError):
+    """The server answered with an error; ``status`` is the HTTP status.
+
+    Parameters
+    ----------
+    status : int
+    message : str
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+class Client:
+    """Talk to a running ``textmanifold serve``.
+
+    Parameters
+    ----------
+    url : str
+        Base URL of the server, e.g. ``http://127.0.0.1:8000``.
+    timeout : float
+        Seconds to wait for each answer.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read()).get("error", exc.reason)
+            except (ValueError, AttributeError):
+                message = exc.reason
+            raise ServiceError(exc.code, str(message)) from None
+        except urllib.error.URLError as exc:
+            raise ServiceError(0, f"cannot reach {self.url}: {exc.reason}") from None
+
+    def _json(self, method: str, path: str, body: dict | None = None) -> dict:
+        return json.loads(self._request(method, path, body))
+
+    def search(self, *, text: str | None = None, image: str | Path | bytes | None = None,
+               id: str | None = None, vector=None, modify: str | None = None, k: int = 10,
+               metric: str = "both", paths: bool = True) -> dict:
+        """Search the server's index; the answer of ``POST /search`` as a dict.
+
+        Parameters
+        ----------
+        text, image, id, vector
+            Exactly one query: a sentence, an image (a file path or its bytes), an item
+            id, or a vector (any sequence of floats).
+        modify : str, optional
+            Modification sentence for composed retrieval (with ``image`` or ``id``).
+        k : int
+            Results per ranking.
+        metric : {"geodesic", "euclidean", "both"}
+        paths : bool
+            Ask for each geodesic result's path.
+
+        Returns
+        -------
+        dict
+            ``{"query", "k", "metric", "geodesic": [hit...], "euclidean": [hit...]}``;
+            a hit has ``rank, id, geodesic, euclidean, reachable, caption, image_url,
+            path``.
+
+        Raises
+        ------
+        ServiceError
+            The server refused the query (its one-line message) or cannot be reached.
+        """
+        body: dict = {"k": k, "metric": metric, "paths": paths}
+        if text is not None:
+            body["text"] = text
+        if image is not None:
+            raw = image if isinstance(image, bytes) else Path(image).read_bytes()
+            body["image"] = base64.b64encode(raw).decode("ascii")
+        if id is not None:
+            body["id"] = id
+        if vector is not None:
+            body["vector"] = [float(x) for x in vector]
+        if modify is not None:
+            body["modify"] = modify
+        return self._json("POST", "/search", body)
+
+    def item(self, id: str) -> dict:
+        """``GET /items/{id}``: kind, text, labels, image URL."""
+        return self._json("GET", f"/items/{quote(id, safe='')}")
+
+    def image(self, id: str) -> bytes:
+        """``GET /items/{id}/image``: the image file's bytes."""
+        return self._request("GET", f"/items/{quote(id, safe='')}/image")
+
+    def path(self, source: str, target: str) -> dict:
+        """``GET /path``: the geodesic path between two items."""
+        return self._json("GET", "/path?" + urlencode({"from": source, "to": target}))
+
+    def health(self) -> dict:
+        """``GET /healthz``."""
+        return self._json("GET", "/healthz")

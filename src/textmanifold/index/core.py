@@ -1,0 +1,287 @@
+"""ManifoldIndex: a persistent geodesic search engine over images and sentences.
+
+Build once from a Collection and a trained run (or from embedding arrays), save it as a
+self-describing directory (:mod:`.store`), load it memory-mapped, and query it with an
+image, a sentence, a vector, an indexed item's id, or an image plus a modification
+sentence (the query methods live in :mod:`.searching`); each result can carry the chain
+of images and sentences that connects it to the query.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+from ..errors import InputError, MissingFileError
+from ..manifold.graph import build_graph
+from ..validation import check_graph, check_ids, check_unit_rows
+from . import store
+from .extend import extend_graph
+from .scan import row_norms
+from .searching import METRICS, Searching, UnknownIdError
+from .vertices import Vertices, aligner_from, aligner_state, fit_alignment, gather
+
+__all__ = ["METRICS", "ManifoldIndex", "UnknownIdError"]
+
+
+class ManifoldIndex(Searching):
+    """Geodesic image search on a great-circle graph of image and text vertices.
+
+    Build with :meth:`build` (or :meth:`from_arrays`), reopen with :meth:`load`.
+
+    Attributes
+    ----------
+    vectors : ndarray of shape (n, d), float32
+        Unit rows, image vertices aligned onto the text cloud (memory-mapped on load).
+    graph : scipy.sparse.csr_matrix of shape (n, n), float64
+        Great-circle edges in radians.
+    threshold : float
+        The edge threshold in radians.
+    manifest : dict
+        What ``manifest.json`` holds (see :mod:`.store`).
+    """
+
+    def __init__(self, *, vectors, norms, kinds, ids, graph, manifest, items=None,
+                 align=None, directory=None):
+        self.vectors, self.norms = vectors, norms
+        self.kinds = np.asarray(kinds)
+        self.is_image = self.kinds == store.IMAGE
+        self.graph = graph
+        self.manifest = manifest
+        self.threshold = float(manifest["threshold"])
+        self._ids, self._row, self._items = list(ids), None, items
+        self._align_state, self._aligner = align, aligner_from(align)
+        self.directory = None if directory is None else Path(directory)
+        self._encoder = None
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_arrays(cls, vertices: Vertices, *, threshold=None, target_degree=None,
+                    align: bool = False, graph=None, model=None, collection=None,
+                    seed: int = 0) -> ManifoldIndex:
+        """An index on given rows; the graph is built unless ``graph`` is given.
+
+        Parameters
+        ----------
+        vertices : Vertices
+            Image rows (n_images, d) and text rows (n_texts, d), ids and metadata.
+        threshold, target_degree : float
+            Edge rule (radians, or a mean degree); exactly one unless ``graph`` is given,
+            which needs ``threshold`` (the rule queries are attached by).
+        align : bool
+            Map image rows onto their descriptions (paired ICP) first.
+        graph : sparse matrix of shape (n, n), optional
+            A prebuilt graph on exactly these rows (images then texts).
+        model : dict, optional
+            The run that embeds queries: ``{"run", "kind", "checksum", "dim"}``.
+        """
+        aligner = fit_alignment(vertices) if align else None
+        image = vertices.image if aligner is None else aligner.transform(vertices.image)
+        X = check_unit_rows(np.concatenate([image, vertices.text]), name="embeddings")
+        ids = check_ids(vertices.image_ids + vertices.text_ids, len(X), name="embedding ids")
+        if graph is None:
+            graph, threshold = build_graph(X, threshold=threshold, target_degree=target_degree)
+        else:
+            graph = check_graph(graph)
+            if graph.shape != (len(X), len(X)) or threshold is None:
+                raise InputError("a prebuilt graph must be (n, n) on the rows, with threshold")
+        kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),
+                          [len(vertices.image_ids), len(vertices.text_ids)])
+        manifest = {
+            "format": store.FORMAT, "format_version": store.FORMAT_VERSION,
+            "created_by": store.created_by(), "model": model, "seed": seed,
+            "collection": None if collection is None else
+            str(Path(getattr(collection, "root", collection)).resolve()),
+            "dim": int(X.shape[1]), "threshold": float(threshold),
+            "target_degree": target_degree, "metric": "great-circle radians",
+            "align": None if aligner is None else {"method": "icp-paired",
+                                                   "residual": aligner.residual_},
+        }
+        index = cls(vectors=X, norms=row_norms(X), kinds=kinds, ids=ids, graph=graph,
+                    manifest=manifest, items=vertices.items, align=aligner_state(aligner))
+        index._count()
+        return index
+
+    @classmethod
+    def build(cls, collection, run=None, *, image_embeddings=None, text_embeddings=None,
+              threshold=None, target_degree=None, align: bool = True, seed: int = 0,
+              progress: bool = False, work_dir=None, device: str = "cpu") -> ManifoldIndex:
+        """Embed a Collection with a run (or take embedding files), align, build the graph.
+
+        Parameters
+        ----------
+        collection : path-like or None
+            Its images, descriptions and text items become vertices (with ``run``), and
+            give every vertex's metadata; None with embedding arrays only.
+        run : path-like, optional
+            A joint run, or a compose run trained in Joint (enables ``modify=``). Also
+            embeds text and image queries later.
+        image_embeddings, text_embeddings : path or (array, ids), optional
+            Precomputed rows instead of embedding with ``run``.
+        threshold, target_degree : float
+            The edge rule: radians, or the mean degree to aim for. Exactly one.
+        align : bool, default True
+            Paired ICP of each image onto its description ``text:<image id>``.
+        seed : int
+            Recorded; the build itself has no random step.
+        progress : bool
+        work_dir : path-like, optional
+            Keeps finished embedding blocks so an interrupted build resumes.
+        device : str
+        """
+        encoder, model = None, None
+        if run is not None:
+            from .encoders import RunEncoder, run_checksum
+
+            encoder = RunEncoder(run, device=device, text_cache=None)
+            model = {"run": str(Path(run).resolve()), "kind": encoder.kind,
+                     "checksum": run_checksum(run), "dim": encoder.dim}
+        vertices = gather(collection, None if image_embeddings is not None else encoder,
+                          image_embeddings=image_embeddings, text_embeddings=text_embeddings,
+                          work_dir=work_dir, progress=progress)
+        index = cls.from_arrays(vertices, threshold=threshold, target_degree=target_degree,
+                                align=align, model=model, collection=collection, seed=seed)
+        index._encoder = encoder
+        return index
+
+    def add(self, collection=None, *, image_embeddings=None, text_embeddings=None,
+            progress: bool = False) -> None:
+        """Insert new images and sentences as vertices, with their edges; no rebuild.
+
+        Existing vertices keep their rows, ids and edges; new rows go through the
+        index's stored alignment and edge threshold, so the graph equals the one a
+        build of the union at the same threshold and alignment would give.
+        Parameters as in :meth:`build` (the run is the index's own).
+        """
+        encoder = None if image_embeddings is not None else self._run_encoder()
+        new = gather(collection, encoder, image_embeddings=image_embeddings,
+                     text_embeddings=text_embeddings, progress=progress)
+        clash = set(new.image_ids + new.text_ids) & set(self._ids)
+        if clash:
+            raise InputError(f"id {sorted(clash)[0]!r} is already in the index")
+        image = new.image if self._aligner is None else self._aligner.transform(new.image)
+        rows = np.concatenate([image, new.text])
+        if rows.shape[1] != self.dim:
+            raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
+        X = check_unit_rows(rows, name="new embeddings")
+        self.graph = extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold)
+        kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),
+                          [len(new.image_ids), len(new.text_ids)])
+        self.vectors = np.concatenate([self.vectors, X])
+        self.norms = np.concatenate([self.norms, row_norms(X)])
+        self.kinds = np.concatenate([self.kinds, kinds])
+        self.is_image = self.kinds == store.IMAGE
+        self._items = self._all_items() + new.items
+        self._ids += new.image_ids + new.text_ids
+        self._row = None
+        self._count()
+
+    def _count(self) -> None:
+        n_images = int(np.count_nonzero(self.is_image))
+        self.manifest["counts"] = {"vertices": len(self._ids), "images": n_images,
+                                   "texts": len(self._ids) - n_images,
+                                   "edges": int(self.graph.nnz // 2)}
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory, *, force: bool = False) -> None:
+        """Write the index directory atomically; an existing one only with ``force``."""
+        target = Path(directory)
+        if target.exists() and not force:
+            raise InputError(f"{target} already exists; pass --force (force=True) to replace it")
+        staging = store.staging_directory(target)
+        try:
+            store.write_arrays(staging, vectors=self.vectors, norms=self.norms,
+                               kinds=self.kinds, ids=self._ids, graph=self.graph,
+                               items=self._all_items(), align=self._align_state,
+                               manifest=self.manifest)
+            store.commit_directory(staging, target, force)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.directory = target
+
+    @classmethod
+    def load(cls, directory, *, mmap: bool = True) -> ManifoldIndex:
+        """Open an index directory; vectors are memory-mapped unless ``mmap=False``.
+
+        Item metadata is read on first use (:meth:`item`, paths).
+        """
+        root = Path(directory)
+        manifest = store.read_manifest(root)
+        arrays = store.read_arrays(root, manifest, mmap)
+        return cls(vectors=arrays["vectors"], norms=arrays["norms"], kinds=arrays["kinds"],
+                   ids=arrays["ids"], graph=arrays["graph"], manifest=manifest,
+                   align=arrays["align"], directory=root)
+
+    # ------------------------------------------------------------------ lookup
+
+    @property
+    def ids(self) -> list[str]:
+        """Vertex ids in row order (images and text vertices)."""
+        return self._ids
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["dim"])
+
+    @property
+    def n_images(self) -> int:
+        return int(self.manifest["counts"]["images"])
+
+    @property
+    def n_texts(self) -> int:
+        return int(self.manifest["counts"]["texts"])
+
+    def row(self, id: str) -> int:
+        """The vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
+        if self._row is None:
+            self._row = {v: i for i, v in enumerate(self._ids)}
+        try:
+            return self._row[str(id)]
+        except KeyError:
+            raise UnknownIdError(f"unknown id {id!r}: not in the index") from None
+
+    def _all_items(self) -> list[dict]:
+        if self._items is None:
+            path = self.directory / "items.jsonl"
+            self._items = [record for _, record in io.iter_jsonl(path)]
+            if len(self._items) != len(self._ids):
+                raise InputError(f"{path}: {len(self._items)} records for {len(self._ids)} ids")
+        return self._items
+
+    def item(self, id: str) -> dict:
+        """Metadata of a vertex: ``{"id", "kind", "path", "text", "labels"}``."""
+        return dict(self._all_items()[self.row(id)])
+
+    def image_path(self, id: str) -> Path:
+        """The image file of an indexed image vertex."""
+        record = self.item(id)
+        if record["kind"] != "image":
+            raise InputError(f"{id!r} is a text vertex, not an image")
+        if not record.get("path"):
+            raise MissingFileError(f"{id!r}: the index holds no image path for it")
+        return Path(record["path"])
+
+    def stats(self) -> dict:
+        """Graph statistics: mean degree, connected components, isolated vertices.
+
+        ``images_in_largest`` counts the image vertices of the largest component, the
+        ones a geodesic query entering it can reach.
+        """
+        from scipy.sparse.csgraph import connected_components
+
+        n_comp, labels = connected_components(self.graph, directed=False)
+        sizes = np.bincount(labels)
+        largest = int(np.argmax(sizes))
+        degree = np.diff(self.graph.indptr)
+        return {"vertices": len(self._ids), "edges": int(self.graph.nnz // 2),
+                "mean_degree": float(degree.mean()), "components": int(n_comp),
+                "largest_component": int(sizes[largest]),
+                "images_in_largest": int(np.count_nonzero(self.is_image[labels == largest])),
+                "isolated_vertices": int(np.count_nonzero(degree == 0))}

@@ -1,0 +1,186 @@
+"""The vertices of an index: embeddings from a run or from files, metadata, alignment.
+
+Vertex order is the image rows, then the text rows (an image's description has id
+``text:<image id>``, see :mod:`textmanifold.collection`). Image rows are mapped by ICP
+onto their descriptions (paper Algorithm 1) unless alignment is switched off; the fitted
+map is kept so that query images and added images go through the same map.
+
+Embedding a large collection is resumable: with a ``work_dir`` each block of
+:data:`CHUNK` images is saved as it is done and reused by the next call with the same
+inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+from ..collection import (
+    Collection,
+    description_rows,
+    item_id_of_row,
+    load_embedding,
+    read_collection,
+)
+from ..errors import InputError
+from ..manifold import ICPAligner
+
+__all__ = ["CHUNK", "Vertices", "aligner_from", "aligner_state", "gather"]
+
+CHUNK = 1024  # images embedded (and saved, with a work_dir) at a time
+
+
+@dataclass
+class Vertices:
+    """Rows of a future index, before alignment.
+
+    Attributes
+    ----------
+    image, text : ndarray of shape (n_images, d) and (n_texts, d), float32
+    image_ids, text_ids : list of str
+    items : list of dict
+        Metadata per vertex (images then texts): id, kind, path, text, labels.
+    """
+
+    image: np.ndarray
+    image_ids: list[str]
+    text: np.ndarray
+    text_ids: list[str]
+    items: list[dict]
+
+
+def _as_embedding(value, name: str) -> tuple[np.ndarray, list[str]]:
+    """A ``.npy`` path (ids beside it) or an ``(array, ids)`` pair."""
+    if isinstance(value, str | os.PathLike):
+        return load_embedding(value)
+    try:
+        X, ids = value
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a .npy path or an (array, ids) pair") from None
+    X = np.asarray(X, dtype=np.float32)
+    ids = [str(i) for i in ids]
+    if X.ndim != 2 or len(ids) != len(X):
+        raise InputError(f"{name}: expected (n, d) rows with n ids, got {X.shape} and "
+                         f"{len(ids)} ids")
+    return X, ids
+
+
+def _metadata(coll: Collection | None, where: dict[str, int], row_id: str, kind: str) -> dict:
+    """A vertex's record; ``where`` maps item id -> position in ``coll.items``."""
+    record = {"id": row_id, "kind": kind, "path": None, "text": None, "labels": []}
+    position = where.get(item_id_of_row(row_id))
+    if position is not None:
+        item = coll.items[position]
+        record.update(text=item.text, labels=list(item.labels))
+        if kind == "image" and item.path:
+            record["path"] = str(coll.image_path(item).resolve())
+    return record
+
+
+class _Work:
+    """Resumable intermediate files, discarded when the inputs change."""
+
+    def __init__(self, path: str | os.PathLike | None, key: dict):
+        self.path = None if path is None else Path(path)
+        if self.path is None:
+            return
+        stamp = self.path / "work.json"
+        if self.path.exists() and (not stamp.is_file() or io.read_json(stamp) != key):
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        io.write_json(stamp, key)
+
+    def array(self, name: str, compute) -> np.ndarray:
+        if self.path is not None and (self.path / name).is_file():
+            return io.load_npy(self.path / name)
+        value = compute()
+        if self.path is not None:
+            io.save_npy(self.path / name, value)
+        return value
+
+
+def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddings=None,
+           work_dir=None, progress: bool = False) -> Vertices:
+    """Collect image and text rows with their metadata.
+
+    Parameters
+    ----------
+    collection : path-like or Collection, optional
+        Gives each row's metadata; with ``encoder`` and no embedding files, its images,
+        descriptions and text items are embedded.
+    encoder : RunEncoder, optional
+        The run that embeds the collection.
+    image_embeddings, text_embeddings : path or (array, ids), optional
+        Precomputed rows (``embed`` writes them); ids as in the embedding files.
+    work_dir : path-like, optional
+        Where to keep finished blocks of a run's embedding (resume).
+    progress : bool
+    """
+    coll = None
+    if collection is not None:
+        coll = collection if isinstance(collection, Collection) else read_collection(collection)
+    if image_embeddings is not None:
+        image, image_ids = _as_embedding(image_embeddings, "image embeddings")
+        text, text_ids = (np.zeros((0, image.shape[1]), np.float32), []) \
+            if text_embeddings is None else _as_embedding(text_embeddings, "text embeddings")
+    elif encoder is not None and coll is not None:
+        image, image_ids, text, text_ids = _embed(coll, encoder, work_dir, progress)
+    else:
+        raise InputError("give image embeddings, or a collection and a run to embed it")
+    if text.shape[1] != image.shape[1] and len(text):
+        raise InputError(f"text embeddings have dimension {text.shape[1]}, image "
+                         f"embeddings {image.shape[1]}")
+    where = coll.index() if coll is not None else {}
+    items = [_metadata(coll, where, i, "image") for i in image_ids] + \
+        [_metadata(coll, where, t, "text") for t in text_ids]
+    return Vertices(image, image_ids, text, text_ids, items)
+
+
+def _embed(coll: Collection, encoder, work_dir, progress):
+    from ..models.embed import _text_rows
+
+    images = coll.images()
+    if not images:
+        raise InputError(f"{coll.root}: the collection has no image items")
+    paths = [coll.image_path(it) for it in images]
+    from .encoders import run_checksum
+
+    work = _Work(work_dir, {"collection": str(coll.root.resolve()), "n_images": len(paths),
+                            "run": run_checksum(encoder.run.root)})
+    blocks = [work.array(f"image-{start:09d}.npy",
+                         lambda s=start: encoder.images(paths[s:s + CHUNK], progress=progress))
+              for start in range(0, len(paths), CHUNK)]
+    text_ids, texts = _text_rows(coll)
+    text = work.array("text.npy", lambda: encoder.texts(texts, progress=progress))
+    return np.concatenate(blocks), [it.id for it in images], text, text_ids
+
+
+def fit_alignment(vertices: Vertices) -> ICPAligner:
+    """Paired ICP from every image row onto its description row."""
+    rows = description_rows(vertices.image_ids, vertices.text_ids)
+    return ICPAligner(correspondence="paired").fit(vertices.image, vertices.text[rows])
+
+
+def aligner_state(aligner: ICPAligner | None) -> dict | None:
+    """The arrays that :func:`aligner_from` needs (saved as ``align.npz``)."""
+    if aligner is None:
+        return None
+    return {"rotation": aligner.rotation_, "mean_source": aligner.mean_source_,
+            "mean_target": aligner.mean_target_}
+
+
+def aligner_from(state: dict | None) -> ICPAligner | None:
+    """A fitted :class:`ICPAligner` rebuilt from :func:`aligner_state`'s arrays."""
+    if state is None:
+        return None
+    aligner = ICPAligner(correspondence="paired")
+    aligner.rotation_ = np.asarray(state["rotation"], dtype=np.float64)
+    aligner.mean_source_ = np.asarray(state["mean_source"], dtype=np.float64)
+    aligner.mean_target_ = np.asarray(state["mean_target"], dtype=np.float64)
+    aligner.translation_ = aligner.mean_target_ - aligner.rotation_ @ aligner.mean_source_
+    return aligner

@@ -1,0 +1,109 @@
+"""The approximate (IVF) sphere graph against the exact graph and brute-force arccos."""
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from textmanifold.errors import InputError
+from textmanifold.manifold import graph as graph_module
+from textmanifold.manifold.approximate import (
+    approximate_pairs,
+    edge_recall,
+    sampled_edge_recall,
+)
+from textmanifold.manifold.graph import great_circle_graph, threshold_for_degree
+
+pytest.importorskip("faiss")
+
+
+def planted_manifold(n=6000, d=32, clusters=12, intrinsic=3, seed=0):
+    """Points near ``clusters`` random low-dimensional patches of the sphere in R^d."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, d))
+    bases = rng.normal(size=(clusters, intrinsic, d))
+    which = rng.integers(clusters, size=n)
+    coords = rng.normal(size=(n, intrinsic)) * 0.6
+    X = centres[which] + np.einsum("ni,nid->nd", coords, bases[which])
+    X += 0.02 * rng.normal(size=(n, d))
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+
+
+def brute_force_edges(X, threshold):
+    X64 = X.astype(np.float64)
+    X64 /= np.linalg.norm(X64, axis=1, keepdims=True)
+    dist = np.arccos(np.clip(X64 @ X64.T, -1.0, 1.0))
+    np.fill_diagonal(dist, np.inf)
+    return dist < threshold, dist
+
+
+@pytest.fixture(scope="module")
+def planted():
+    X = planted_manifold()
+    threshold = threshold_for_degree(X, 10, backend="numpy")
+    exact = great_circle_graph(X, threshold=threshold, backend="numpy")
+    approx = great_circle_graph(X, threshold=threshold, backend="approximate")
+    return X, threshold, exact, approx
+
+
+def test_approximate_edges_are_exact_edges_with_high_recall(planted):
+    X, threshold, exact, approx = planted
+    truth, dist = brute_force_edges(X, threshold)
+    a = approx.tocoo()
+    # Every approximate edge is a true edge, with the true great-circle weight.
+    assert truth[a.row, a.col].all()
+    np.testing.assert_allclose(a.data, dist[a.row, a.col], atol=1e-6)
+    assert (approx != approx.T).nnz == 0
+    # Recall against the brute-force edge set, counted independently of edge_recall.
+    true_pairs = set(zip(*np.nonzero(np.triu(truth)), strict=True))
+    found = set(zip(a.row[a.row < a.col].tolist(), a.col[a.row < a.col].tolist(), strict=True))
+    assert found <= true_pairs
+    recall = len(found) / len(true_pairs)
+    assert recall >= 0.99
+    assert edge_recall(approx, exact) == pytest.approx(recall)
+    assert exact.nnz // 2 == len(true_pairs)  # the exact graph is the reference
+
+
+def test_sampled_recall_over_all_rows_is_the_edge_recall(planted):
+    X, threshold, exact, approx = planted
+    everything = sampled_edge_recall(X, approx, threshold, rows=len(X))
+    assert everything == pytest.approx(edge_recall(approx, exact))
+    assert sampled_edge_recall(X, exact, threshold, rows=500) == 1.0
+
+
+def test_too_few_probes_lose_edges_and_calibration_recovers_them(planted):
+    X, threshold, exact, _ = planted
+    truth, _ = brute_force_edges(X, threshold)
+    n_true = int(np.triu(truth).sum())
+    cos_t = np.cos(threshold)
+    rows, cols, _, one = approximate_pairs(X, cos_t, nlist=200, nprobe=1)
+    assert one.nprobe == 1 and np.isnan(one.sample_recall)
+    assert truth[rows, cols].all() and len(rows) < n_true  # a subset that misses edges
+    rows, cols, _, tuned = approximate_pairs(X, cos_t, nlist=200)
+    assert tuned.nprobe > 1 and tuned.sample_recall >= 0.995
+    assert truth[rows, cols].all() and len(rows) / n_true >= 0.99
+
+
+def test_auto_switches_to_approximate_above_the_size(planted, monkeypatch):
+    X, threshold, exact, approx = planted
+    assert graph_module.graph_backend("auto", len(X)) == "faiss"
+    monkeypatch.setattr(graph_module, "APPROXIMATE_MIN_N", 1000)
+    assert graph_module.graph_backend("auto", len(X)) == "approximate"
+    assert graph_module.graph_backend("numpy", len(X)) == "numpy"
+    auto = great_circle_graph(X, threshold=threshold)
+    assert (auto != approx).nnz == 0
+
+
+def test_target_degree_on_the_approximate_backend_is_near_the_target(planted):
+    X = planted[0]
+    graph = great_circle_graph(X, target_degree=10, backend="approximate")
+    assert 7 <= graph.nnz / len(X) <= 13
+
+
+def test_bad_settings_are_input_errors(planted):
+    X = planted[0]
+    with pytest.raises(InputError, match="nlist"):
+        approximate_pairs(X, 0.9, nlist=0)
+    with pytest.raises(InputError, match="nprobe"):
+        approximate_pairs(X, 0.9, nlist=10, nprobe=11)
+    with pytest.raises(InputError, match="shape"):
+        edge_recall(scipy.sparse.eye(3), scipy.sparse.eye(4))
