@@ -83,11 +83,11 @@ class DemoConfig:
     image_size: int = 64
     dim: int = 128
     joint_steps: int = 200
-    compose_steps: int = 100
+    compose_steps: int = 60
     batch_size: int = 50
-    compose_batch_size: int = 50
-    compositors: tuple[str, ...] = ("tirg", "tirg+joint", "tirg-conv", "tirg-conv+joint",
-                                    "relation", "relation+joint")
+    compose_batch_size: int = 32
+    compositors: tuple[str, ...] = ("tirg", "tirg+joint", "tirg-conv", "relation",
+                                    "relation+joint")
     learn_scale: bool = False
     lr: float = 0.01
     temperature: float = 0.1
@@ -125,6 +125,9 @@ def full_config(**changes) -> DemoConfig:
     return replace(DemoConfig(cci_depth=4, cci_text_only=10000, cci_train_branches=0,
                               joint_steps=2000,
                               compose_steps=2000, image_size=128, dim=512,
+                              compose_batch_size=50,
+                              compositors=("tirg", "tirg+joint", "tirg-conv",
+                                           "tirg-conv+joint", "relation", "relation+joint"),
                               images_per_class=20, texts_per_class=200, classes=32),
                    **changes)
 
