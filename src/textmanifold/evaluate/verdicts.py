@@ -159,9 +159,9 @@ def label_draws_verdict(estimate: dict, min_se: float = 2.0) -> str:
         noise = (f"{'beyond' if abs(diff) > min_se * se else 'within'} noise" if se_ok
                  else "no spread")
         parts.append(
-            f"{_CLAIMS.get((c['better'], c['worse']), 'comparison')} "
-            f"({c['better']} - {c['worse']} {c['quantity']} = {diff:+.3f} +/- "
-            f"{se if se_ok else 0:.3f}, holds in {c['holds']} of {c['draws']} draws, {noise})")
+            f"{c['better']} vs {c['worse']} ({_CLAIMS.get((c['better'], c['worse']), '')}): "
+            f"{c['quantity']} difference {diff:+.3f} +/- {se if se_ok else 0:.3f}, holds in "
+            f"{c['holds']} of {c['draws']} draws, {noise}")
     return (f"Over {estimate.get('draws', '?')} target draws: " + "; ".join(parts)
             + f": the paper's effect {_tally(hits, len(comparisons))}.")
 
@@ -183,7 +183,20 @@ def smooth_controls_verdict(rows: Sequence[dict]) -> str:
     if all(_finite(d) for d in joined):
         text += (f" (each random point has {min(joined):.2f}-{max(joined):.2f} edges on "
                  "average, so the control is not isolated)")
-    return f"{text}: the paper's effect (text > random) {_tally(over_random, n)}."
+    text += _gains(rows, "image_text", "image_random", "text over random")
+    text += _gains(rows, "image_random", "image", "random over images alone")
+    return f"{text}: the paper's ordering (text > random) {_tally(over_random, n)}."
+
+
+def _gains(rows: Sequence[dict], better: str, worse: str, what: str) -> str:
+    """``; <what>: +a to +b in log(1 + paths) (the paper: +c to +d)`` over the thresholds."""
+    from .paper_numbers import TABLE3
+
+    column = {"image": 0, "image_random": 1, "image_text": 2}
+    diffs = [r[better] - r[worse] for r in rows]
+    paper = [v[column[better]] - v[column[worse]] for v in TABLE3.values()]
+    return (f"; {what}: {min(diffs):+.2f} to {max(diffs):+.2f} in log(1 + paths) (the "
+            f"paper: {min(paper):+.2f} to {max(paper):+.2f})")
 
 
 def memorisation_note(rows: Sequence[dict]) -> str:
