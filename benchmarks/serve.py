@@ -26,11 +26,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from textmanifold.client import Client, ServiceError
 from textmanifold.index import ManifoldIndex
 
 HOST = "127.0.0.1"  # loopback only, never configurable
@@ -68,16 +68,13 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-c", "from textmanifold.cli import main; main()", "serve",
          str(index_dir), "--host", HOST, "--port", str(port), "--log-level", "warning"])
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2):
-                return process
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit("the server did not come up") from None
-            time.sleep(0.2)
+    try:
+        Client(f"http://{HOST}:{port}").wait_until_ready(
+            300, give_up=lambda: process.poll() is not None)
+    except ServiceError as exc:
+        process.kill()
+        raise SystemExit(f"the server did not come up: {exc}") from None
+    return process
 
 
 def load_test(url: str, bodies: list[dict], clients: int, time_bound: float):

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -129,3 +131,32 @@ class Client:
     def health(self) -> dict:
         """``GET /healthz``."""
         return self._json("GET", "/healthz")
+
+    def wait_until_ready(self, timeout: float = 60.0, *, interval: float = 0.2,
+                         give_up: Callable[[], bool] | None = None) -> dict:
+        """Poll ``/healthz`` until the server answers; its answer.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to keep trying.
+        interval : float
+            Seconds between tries.
+        give_up : callable, optional
+            Checked between tries; True stops waiting (e.g. the server process exited).
+
+        Raises
+        ------
+        ServiceError
+            No answer within ``timeout``, or ``give_up()`` said so.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.health()
+            except ServiceError as exc:
+                if exc.status != 0:
+                    raise
+                if (give_up is not None and give_up()) or time.monotonic() > deadline:
+                    raise ServiceError(0, f"{self.url} is not answering") from None
+            time.sleep(interval)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,46 +27,22 @@ import scipy.sparse
 
 from . import io
 from . import shards as _shards
-from .errors import DataFormatError, InputError, MissingFileError
+from .errors import DataFormatError, MissingFileError
+from .items import (  # noqa: F401 (the Collection's records, re-exported)
+    DESCRIPTION_PREFIX,
+    MODALITIES,
+    Item,
+    Pair,
+    _pair_from_record,
+    description_id,
+    description_rows,
+    item_id_of_row,
+    item_of_row,
+    read_items,
+)
+from .validation import check_ids
 
 FORMAT_VERSION = 1
-MODALITIES = ("image", "text")
-# In embedding files, the row of an image's description is ``text:<image id>``.
-DESCRIPTION_PREFIX = "text:"
-
-
-@dataclass
-class Item:
-    """One image or text record of ``items.jsonl``.
-
-    ``path`` is relative to the collection's image root; ``scene`` indexes
-    ``scenes.json`` (synthetic sets); ``labels`` may hold several labels.
-    """
-
-    id: str
-    modality: str
-    path: str | None = None
-    text: str | None = None
-    labels: list[str] = field(default_factory=list)
-    scene: int | None = None
-    split: str | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON record, without empty optional fields."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-@dataclass
-class Pair:
-    """One composed-retrieval triplet: ``source`` image + ``text`` -> ``target`` image."""
-
-    source: str
-    target: str
-    text: str
-    split: str
-
-    def to_record(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -186,42 +162,6 @@ def write_collection(
 # ----------------------------------------------------------------------------- reading
 
 
-def _item_from_record(record: dict, where: str) -> Item:
-    missing = [k for k in ("id", "modality") if k not in record]
-    if missing:
-        raise DataFormatError(f"{where}: missing field {missing[0]!r}")
-    modality = record["modality"]
-    if modality not in MODALITIES:
-        raise DataFormatError(f"{where}: modality must be 'image' or 'text', got {modality!r}")
-    if modality == "image" and not isinstance(record.get("path"), str):
-        raise DataFormatError(f"{where}: image item needs a string 'path'")
-    if modality == "text" and not isinstance(record.get("text"), str):
-        raise DataFormatError(f"{where}: text item needs a string 'text'")
-    labels = record.get("labels", [])
-    if not isinstance(labels, list):
-        raise DataFormatError(f"{where}: 'labels' must be a list")
-    scene = record.get("scene")
-    if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
-        raise DataFormatError(f"{where}: 'scene' must be an integer")
-    return Item(
-        id=str(record["id"]),
-        modality=modality,
-        path=record.get("path"),
-        text=record.get("text"),
-        labels=[str(label) for label in labels],
-        scene=scene,
-        split=record.get("split"),
-    )
-
-
-def _pair_from_record(record: dict, where: str) -> Pair:
-    for key in ("source", "target", "text", "split"):
-        if key not in record:
-            raise DataFormatError(f"{where}: missing field {key!r}")
-    return Pair(str(record["source"]), str(record["target"]), str(record["text"]),
-                str(record["split"]))
-
-
 def read_collection(path: str | os.PathLike) -> Collection:
     """Read a Collection directory, checking its structure (not its image files).
 
@@ -245,12 +185,8 @@ def read_collection(path: str | os.PathLike) -> Collection:
             f"{root / 'collection.json'}: format_version {version!r} is not {FORMAT_VERSION}"
         )
     items_path = root / "items.jsonl"
-    items = [_item_from_record(r, f"{items_path}:{n}") for n, r in io.iter_jsonl(items_path)]
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise DataFormatError(f"{items_path}: duplicate item id {item.id!r}")
-        seen.add(item.id)
+    items = read_items(items_path)
+    seen = {item.id for item in items}
     pairs_path = root / "pairs.jsonl"
     pairs: list[Pair] = []
     if pairs_path.exists():
@@ -345,37 +281,6 @@ load_embedding = _shards.load_embedding
 def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -> None:
     """Save an embedding and its row ids (``<space>.npy`` + ``<space>.ids.json``)."""
     path = Path(path)
-    if len(X) != len(ids):
-        raise ValueError(f"{len(X)} rows but {len(ids)} ids")
+    ids = check_ids([str(i) for i in ids], len(X), name=f"ids for {path}")
     io.save_npy(path, np.ascontiguousarray(X, dtype=np.float32))
     io.write_json(path.with_suffix(".ids.json"), [str(i) for i in ids])
-
-
-# ----------------------------------------------------------------------------- row ids
-
-
-def description_id(image_id: str) -> str:
-    """The embedding-row id of an image's paired description: ``text:<image id>``."""
-    return DESCRIPTION_PREFIX + image_id
-
-
-def item_id_of_row(row_id: str) -> str:
-    """The item an embedding row shows: ``text:<id>`` -> ``<id>``; other ids unchanged."""
-    return row_id[len(DESCRIPTION_PREFIX):] if row_id.startswith(DESCRIPTION_PREFIX) else row_id
-
-
-def description_rows(image_ids: Sequence[str], text_ids: Sequence[str],
-                     where: str = "text embedding") -> np.ndarray:
-    """For each image id, the row of ``text_ids`` holding its description, shape (n,).
-
-    Raises
-    ------
-    InputError
-        Naming the first image without a description row in ``where``.
-    """
-    row = {tid: i for i, tid in enumerate(text_ids)}
-    missing = [i for i in image_ids if description_id(i) not in row]
-    if missing:
-        raise InputError(f"{where}: no description row {description_id(missing[0])!r} for "
-                         f"image {missing[0]!r} ({len(missing)} of {len(image_ids)} missing)")
-    return np.array([row[description_id(i)] for i in image_ids], dtype=np.int64)

@@ -11,6 +11,8 @@ import io
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,8 +118,13 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(f"{path}:{number}: not UTF-8 text (byte {exc.start + 1} "
+                                      "of the line)") from None
             if not line.strip():
                 continue
             try:
@@ -160,7 +167,8 @@ def load_sparse(path: str | os.PathLike) -> scipy.sparse.csr_matrix:
         raise MissingFileError(f"{path}: file not found")
     try:
         return scipy.sparse.load_npz(path).tocsr()
-    except (ValueError, OSError, KeyError, EOFError) as exc:
+    except (ValueError, OSError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
+            zlib.error) as exc:  # TypeError: a .npy given where the .npz goes
         raise DataFormatError(f"{path}: not a valid sparse .npz matrix ({exc})") from None
 
 

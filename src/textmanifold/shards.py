@@ -28,6 +28,7 @@ import numpy as np
 
 from . import io
 from .errors import DataFormatError, InputError, MissingFileError
+from .validation import check_ids
 
 #: ``manifest.json``'s ``format`` field.
 SHARDS_FORMAT = "textmanifold-shards/1"
@@ -146,19 +147,37 @@ def load_embedding(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     Returns
     -------
     X : ndarray of shape (n, d), float32
-    ids : list of str, length n
+    ids : list of str, length n, all different
+
+    Raises
+    ------
+    MissingFileError, DataFormatError
+        A file is missing or unreadable; the array is not a non-empty 2-D array of real
+        numbers (the ``.npy`` file is named); the ids are not one string per row, or repeat
+        (the ``.ids.json`` file is named).
     """
     path = Path(path)
     if path.is_dir():
-        return read_sharded(path)
+        X, ids = read_sharded(path)
+        return X, _checked_ids(ids, len(X), path / "metadata", path.name)
     X = io.load_npy(path)
+    if X.ndim != 2 or X.size == 0 or not np.issubdtype(X.dtype, np.number):
+        raise DataFormatError(f"{path}: expected a non-empty 2-D array of numbers (n, d), "
+                              f"got shape {X.shape} of {X.dtype}")
     ids_path = path.with_suffix(".ids.json")
     ids = io.read_json(ids_path)
-    if not isinstance(ids, list) or len(ids) != len(X):
-        raise DataFormatError(
-            f"{ids_path}: expected a list of {len(X)} ids matching {path.name}'s rows"
-        )
-    return X.astype(np.float32, copy=False), [str(i) for i in ids]
+    if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool)
+                                     for i in ids):
+        ids = [str(i) for i in ids]  # numeric ids, as earlier versions accepted
+    return X.astype(np.float32, copy=False), _checked_ids(ids, len(X), ids_path, path.name)
+
+
+def _checked_ids(ids, n_rows: int, where: Path, rows_of: str) -> list[str]:
+    """:func:`textmanifold.validation.check_ids` as a DataFormatError naming the file."""
+    try:
+        return check_ids(ids, n_rows, name=str(where))
+    except InputError as exc:
+        raise DataFormatError(f"{exc} (for the rows of {rows_of})") from None
 
 
 def load_vectors(path: str | os.PathLike) -> np.ndarray:

@@ -31,6 +31,10 @@ __all__ = ["UNIT_NORM_TOL", "NotFittedError", "check_graph", "check_ids", "check
 #: Rows whose norm differs from 1 by more than this are not on the unit sphere.
 UNIT_NORM_TOL = 1e-3
 
+# Rows of X checked at once by check_unit_rows (float64 copies of one block, never of X:
+# 4M x 128 float32 rows fit in memory, their float64 copy beside them would not).
+_CHECK_ROWS = 65_536
+
 
 def check_points(X, name: str = "X", dim: int | None = None, dtype=np.float32) -> np.ndarray:
     """Validate a non-empty, finite, real ``(n, d)`` array.
@@ -57,17 +61,23 @@ def check_points(X, name: str = "X", dim: int | None = None, dtype=np.float32) -
         Not 2-D, empty, non-numeric or complex, a row with NaN / inf (the first is named),
         or a width other than ``dim``.
     """
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise InputError(f"{name} must be a non-empty 2-D array (n, d), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    X = _check_real_matrix(X, name)
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
         raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
     if dim is not None and X.shape[1] != dim:
         raise InputError(f"{name} has dimension {X.shape[1]} but the model was fitted on {dim}")
     return np.ascontiguousarray(X, dtype=dtype)
+
+
+def _check_real_matrix(X, name: str) -> np.ndarray:
+    """``X`` as an array, refused unless it is a non-empty 2-D array of real numbers."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise InputError(f"{name} must be a non-empty 2-D array (n, d), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    return X
 
 
 def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarray:
@@ -92,17 +102,24 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarra
     InputError
         As :func:`check_points`, or naming the first zero row or row off the sphere.
     """
-    X = check_points(X, name, dtype=np.float64)
-    norms = np.linalg.norm(X, axis=1)
-    if (norms == 0).any():
-        raise InputError(f"{name} row {int(np.argmax(norms == 0))} is a zero vector")
-    if not normalize:
+    X = _check_real_matrix(X, name)
+    out = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, len(X), _CHECK_ROWS):  # float64 one block at a time: memory O(n d)
+        block = X[start:start + _CHECK_ROWS].astype(np.float64)
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            raise InputError(f"{name} row {start + int(np.argmax(bad))} holds NaN or inf")
+        norms = np.linalg.norm(block, axis=1)
+        if (norms == 0).any():
+            raise InputError(f"{name} row {start + int(np.argmax(norms == 0))} is a zero vector")
         off = np.abs(norms - 1.0) > UNIT_NORM_TOL
-        if off.any():
+        if not normalize and off.any():
             row = int(np.argmax(off))
-            raise InputError(f"{name} row {row} is not unit norm (norm {norms[row]:.6g}); "
+            raise InputError(f"{name} row {start + row} is not unit norm "
+                             f"(norm {norms[row]:.6g}); "
                              "L2-normalise the rows or pass normalize=True")
-    return np.ascontiguousarray(X / norms[:, None], dtype=np.float32)
+        out[start:start + len(block)] = block / norms[:, None]
+    return out
 
 
 def check_positive_int(value, name: str) -> int:

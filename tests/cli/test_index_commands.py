@@ -61,6 +61,7 @@ def test_build_search_info(capsys, files):
     index = ManifoldIndex.load(out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["dim"] == 3
+    assert manifest["collection"] == str(files["coll"].resolve())
     assert manifest["threshold"] == float(THRESHOLD) and manifest["align"]["method"]
     assert index.item("img4") == {"id": "img4", "kind": "image", "labels": ["b"],
                                   "path": str((files["coll"] / "images/img4.png").resolve()),
@@ -158,3 +159,20 @@ def test_bad_inputs_end_with_one_error_line(capsys, files):
     fails("search", out, "--id", "img1", match="not a textmanifold index manifest")
     code, _, _ = build(capsys, files, out, "--force")
     assert code == 0 and ManifoldIndex.load(out).n_images == 60
+
+
+def test_alignment_needs_every_description(capsys, files):
+    image, _ = files["first"]
+    notes = files["root"] / "notes"
+    notes.mkdir()
+    _, text = write_set(notes, ["t1"], ["note1"], seed=4)
+    code, _, stderr = cli(capsys, "index", "build", files["coll"], "--out",
+                          files["root"] / "x", "--image-embeddings", image,
+                          "--text-embeddings", text, "--threshold", THRESHOLD)
+    assert code == 2 and "--no-align" in stderr and stderr.count("\n") == 1
+    code, stdout, _ = cli(capsys, "index", "build", files["coll"], "--out",
+                          files["root"] / "x", "--image-embeddings", image,
+                          "--text-embeddings", text, "--threshold", THRESHOLD, "--no-align",
+                          "--no-progress")
+    assert code == 0 and "60 images, 1 texts" in stdout
+    assert ManifoldIndex.load(files["root"] / "x").manifest["align"] is None

@@ -170,7 +170,7 @@ def test_label_retrieval_writes_rows(labelled, capsys):
 )
 def test_bad_input_is_one_line_and_exit_2(labelled, capsys, args, message):
     path = labelled[0]
-    (path / "bad.jsonl").write_text('{"id": "a"}\n{"id": \n')
+    (path / "bad.jsonl").write_text('{"id": "a", "modality": "image"}\n{"id": \n')
     np.save(path / "zero.npy", np.array([[1.0, 0.0], [0.0, 0.0]]))
     scipy.sparse.save_npz(path / "r.npz", scipy.sparse.csr_matrix(np.eye(2, dtype=bool)))
     assert run(*[a.format(p=path) for a in args]) == 2

@@ -111,6 +111,24 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
     assert (report_dir / "report.md").read_text().startswith("# ")
 
 
+def test_index_stage_writes_a_searchable_index_of_the_cci_run(tiny_run):
+    from textmanifold.collection import read_collection
+    from textmanifold.index import ManifoldIndex
+
+    out = tiny_run["out"]
+    summary = tiny_run["results"]["index"]
+    index = ManifoldIndex.load(out / "index")
+    coll = read_collection(out / "data" / "cci")
+    described = [it for it in coll.images() if it.text]
+    assert (index.n_images, index.n_texts) == (len(coll.images()),
+                                               len(described) + len(coll.texts()))
+    assert index.manifest["model"]["run"] == str((out / "runs" / "joint_cci").resolve())
+    sentence = summary["text_query"]["query"]
+    hits = index.search(text=sentence, k=3).geodesic
+    assert summary["text_query"]["top"] == [[h.id, h.to_dict()["geodesic"]] for h in hits]
+    assert len(summary["image_query"]["top"]) == 3
+
+
 def test_directory_guards(tiny_run, tmp_path):
     with pytest.raises(InputError, match="not empty"):
         run_demo(tiny_run["out"], tiny_config(), stage="cci", progress=False)

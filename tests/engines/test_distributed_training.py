@@ -83,6 +83,13 @@ def test_torchrun_train_joint_cli(tmp_path):
     assert state["step"] == 3 and not any(k.startswith("module.") for k in state["model"])
     run = load_run(tmp_path / "two")
     assert run.model.state_dict().keys() == load_run(tmp_path / "one").model.state_dict().keys()
+    # train compose in Joint: ranks hold different numbers of side rows (distinct sources)
+    launch("train", "compose", str(coll), "--out", str(tmp_path / "compose"), "--method",
+           "tirg", "--in-joint", "--dim", "8", "--batch-size", "4", "--image-size", "32",
+           "--device", "cpu", "--steps", "2", "--no-progress")
+    log = io.read_json(tmp_path / "compose" / "train_log.json")
+    assert len(log["losses"]) == 2 and np.isfinite(log["losses"]).all()
+    assert load_run(tmp_path / "compose").kind == "compose"
 
 
 def test_rank_slices_concatenate_to_the_global_batch():

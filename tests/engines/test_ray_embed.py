@@ -98,6 +98,13 @@ def test_cli_engine_ray_and_readers_take_the_sharded_form(ray_local, joint, tmp_
     assert code.value.code == 0
     aligned, ids = load_embedding(tmp_path / "aligned.npy")
     assert ids == local["image"][1] and aligned.shape == local["image"][0].shape
+    # and so does the index
+    from textmanifold.index import ManifoldIndex
+
+    index = ManifoldIndex.build(coll, image_embeddings=run / "embeddings" / "image",
+                                text_embeddings=run / "embeddings" / "text.npy",
+                                threshold=0.5)
+    assert index.n_images == 21 and index.ids[:21] == local["image"][1]
 
 
 def test_resume_with_another_shard_size_is_refused(ray_local, joint):

@@ -82,7 +82,7 @@ def test_bad_input_is_a_clear_error(Q, G, target, exclude, message):
 
 
 def test_bad_k_and_no_queries():
-    with pytest.raises(InputError, match="K must be >= 1"):
+    with pytest.raises(InputError, match="K must be a positive integer, got 0"):
         recall_at_k(np.ones((1, 2)), np.ones((2, 2)), [0], [1], ks=(0,))
     with pytest.raises(InputError, match="no queries"):
         recall_at_k(np.ones((0, 2)), np.ones((2, 2)), [], [])

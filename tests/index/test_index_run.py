@@ -98,6 +98,24 @@ def test_build_resumes_from_finished_blocks(shapes, joint_run, joint_index, tmp_
     np.testing.assert_array_equal(again.vectors, joint_index.vectors)
 
 
+def test_add_from_a_run_equals_a_build_of_the_whole_collection(shapes, joint_run, tmp_path):
+    from textmanifold.collection import write_collection
+
+    coll = read_collection(shapes)
+    part = write_collection(tmp_path / "part", name="part", items=coll.items[:15],
+                            image_root=coll.image_root)
+    grown = ManifoldIndex.build(part, joint_run, threshold=0.8, align=False)
+    assert grown.add(shapes) == 6 + 6 + 2  # images, their descriptions, text items
+    assert grown.add(shapes) == 0  # already indexed: skipped
+    whole = ManifoldIndex.build(shapes, joint_run, threshold=0.8, align=False)
+    assert sorted(grown.ids) == sorted(whole.ids)
+    for query in ("img0018", "text:img0020", "txt0001", "img0002"):
+        assert grown.search(id=query, metric="both") == whole.search(id=query, metric="both")
+    sentence = "there is a blue square at the top right."
+    assert grown.search(text=sentence, metric="both") == whole.search(text=sentence,
+                                                                      metric="both")
+
+
 def test_modify_needs_a_compose_run(joint_index):
     with pytest.raises(InputError, match="no compositor"):
         joint_index.search(id="img0001", modify="make it red")
@@ -162,3 +180,34 @@ def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_ind
         code, _, stderr = cli("search", out, *args)
         assert code == 2 and stderr.startswith("error: ") and match in stderr
         assert stderr.count("\n") == 1
+
+
+def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, monkeypatch,
+                                                 capsys):
+    from textmanifold.cli import main
+    from textmanifold.index import core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "idx"
+    args = ["index", "build", str(shapes), str(joint_run), "--out", str(out),
+            "--target-degree", "4", "--no-progress"]
+    with monkeypatch.context() as patch:
+        patch.setattr(core, "build_graph", interrupted)
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+    assert exit_info.value.code == 130 and not out.exists()
+    partial = tmp_path / "idx.partial"
+    assert (partial / "image-000000000.npy").is_file() and (partial / "text.npy").is_file()
+
+    def refuse(*a, **k):
+        raise AssertionError("embedded again")
+
+    monkeypatch.setattr(index_encoders.RunEncoder, "images", refuse)
+    monkeypatch.setattr(index_encoders.RunEncoder, "texts", refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0 and not partial.exists()
+    assert ManifoldIndex.load(out).n_images == 21
+    capsys.readouterr()

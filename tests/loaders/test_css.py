@@ -128,7 +128,7 @@ def test_cli_load_refuses_a_non_empty_out_unless_forced(tmp_path, capsys):
     assert "css: wrote 3 images, 3 pairs" in capsys.readouterr().out
     assert read_collection(out).meta["config"]["splits"] == ["train"]
     assert cli("load", "css", str(root), str(out)) == 2
-    assert "output directory is not empty (use --force" in capsys.readouterr().err
+    assert "directory is not empty (use --force to overwrite it)" in capsys.readouterr().err
     (out / "scenes.json").write_text("{}")  # a stale file from some other collection
     (out / "notes.txt").write_text("mine")
     assert cli("load", "css", str(root), str(out), "--force") == 0

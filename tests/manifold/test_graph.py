@@ -146,7 +146,7 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_empty_and_misshapen_input():
-    with pytest.raises(InputError, match="X is empty"):
+    with pytest.raises(InputError, match="X must be a non-empty 2-D array"):
         great_circle_graph(np.zeros((0, 4)), threshold=0.3)
     with pytest.raises(InputError, match="2-D"):
         great_circle_graph(np.ones(4), threshold=0.3)

@@ -107,3 +107,20 @@ def test_bad_settings_are_input_errors(planted):
         approximate_pairs(X, 0.9, nlist=10, nprobe=11)
     with pytest.raises(InputError, match="shape"):
         edge_recall(scipy.sparse.eye(3), scipy.sparse.eye(4))
+
+
+def test_graph_build_cli_reports_backend_and_sampled_recall(planted, tmp_path, capsys):
+    import json
+
+    from textmanifold.cli import main
+
+    X, threshold, exact, _ = planted
+    np.save(tmp_path / "x.npy", X)
+    with pytest.raises(SystemExit) as code:
+        main(["graph", "build", str(tmp_path / "x.npy"), "--out", str(tmp_path / "g.npz"),
+              "--threshold", repr(threshold), "--backend", "approximate"])
+    assert code.value.code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["backend"] == "approximate"
+    assert 0.99 <= report["sampled_edge_recall"] <= 1.0
+    assert 0.99 * (exact.nnz // 2) <= report["edges"] <= exact.nnz // 2

@@ -117,14 +117,30 @@ def test_is_smooth_definition():
         (scipy.sparse.eye(2, format="csr"), [0, 5], [True, True], np.eye(2), r"\[0, 2\)"),
         (scipy.sparse.eye(2, format="csr"), [0, 1], [True, True], np.triu(np.ones((2, 2))),
          "symmetric"),
-        (-scipy.sparse.csr_matrix(np.ones((2, 2))), [0, 0], [True, True], np.eye(1), ">= 0"),
-        (np.ones((2, 2)), [0, 0], [True, True], np.eye(1), "sparse"),
+        (-scipy.sparse.csr_matrix(np.ones((2, 2))), [0, 0], [True, True], np.eye(1),
+         "negative edge lengths"),
+        ([[0, 1], [1, 0]], [0, 0], [True, True], np.eye(1), "sparse matrix or a 2-D array"),
         (scipy.sparse.eye(2, format="csr"), [0.5, 0.0], [True, True], np.eye(1), "integers"),
     ],
 )
 def test_bad_input(graph, scene, is_image, reach, message):
     with pytest.raises(InputError, match=message):
         count_smooth_paths(graph, np.asarray(scene), np.asarray(is_image), reach)
+
+
+@pytest.mark.parametrize("batch_size", [1.5, 0, True, "2"])
+def test_batch_size_must_be_a_positive_integer(batch_size):
+    graph, scene, is_image, reach = random_case(0)
+    with pytest.raises(InputError, match="batch_size must be a positive integer"):
+        count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size)
+
+
+def test_dense_graph_counts_as_its_sparse_copy():
+    """One graph rule: a dense array (0 = no edge) is the same graph as its CSR copy."""
+    graph, scene, is_image, reach = random_case(1)
+    expected = reference_counts(graph, scene, is_image, reach)
+    dense = count_smooth_paths(graph.toarray(), scene, is_image, reach)
+    np.testing.assert_array_equal(dense.per_source, expected)
 
 
 def test_ties_do_not_depend_on_batching():

@@ -8,17 +8,12 @@ directory.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from _models_fixtures import shapes_collection
-from _service_fixtures import free_port
+from _service_fixtures import serving
 
 
 @pytest.fixture(scope="session")
@@ -53,36 +48,5 @@ def tiny_index(tiny_index_dir):
 @pytest.fixture(scope="session")
 def live_server(tiny_index_dir, tmp_path_factory):
     """``textmanifold serve`` on a free loopback port, as a subprocess; yields its URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    import textmanifold
-
-    # the server imports the same textmanifold as this test process
-    source = str(Path(textmanifold.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [source, os.environ.get("PYTHONPATH", "")])}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from textmanifold.cli import main; main()", "serve",
-             str(tiny_index_dir), "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"], stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("textmanifold serve did not come up:\n"
-                                       + log.read_text(errors="replace")) from None
-                time.sleep(0.2)
+    with serving(tiny_index_dir, tmp_path_factory.mktemp("server") / "serve.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

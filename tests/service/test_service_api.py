@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import math
 
 import numpy as np
@@ -125,6 +126,15 @@ def test_healthz(client, tiny_index):
     assert health["n_images"] == len(_image_ids(tiny_index)) == 21
 
 
+def _png(width: int, height: int) -> str:
+    """A base64 PNG of one colour: a few kB that decode to width x height pixels."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 @pytest.mark.parametrize("method, url, body, status, message", [
     ("post", "/search", {"id": "no-such-image"}, 404, "unknown id 'no-such-image'"),
     ("post", "/search", {"id": "../img0000"}, 404, "unknown id '../img0000'"),
@@ -134,6 +144,10 @@ def test_healthz(client, tiny_index):
     ("post", "/search", {"image": "not base64!"}, 400, "image: not valid base64"),
     ("post", "/search", {"image": base64.b64encode(b"GIF89a garbage").decode()}, 400,
      "not an image"),
+    ("post", "/search", {"image": _png(9000, 5000)}, 400, "9000x5000 pixels is more than"),
+    ("post", "/search", {"id": "img0000", "modify": "make it red"}, 400,
+     "is a joint run with no compositor"),
+    ("post", "/search", {"text": "a", "modify": "make it red"}, 422, "modify goes with"),
     ("post", "/search", {"text": "a", "k": 0}, 422, "k: Input should be greater than"),
     ("post", "/search", {"text": "a", "k": 1000}, 422, "k: Input should be less than"),
     ("post", "/search", {"text": "a", "id": "img0000"}, 422, "exactly one of"),
@@ -227,3 +241,31 @@ def test_the_api_is_documented_and_the_page_is_served(client):
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert client.get("/static/../app.py").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def compose_index(tiny_index_dir, tmp_path_factory):
+    """An index of a TIRG run trained in Joint on the same shapes: answers ``modify``."""
+    from textmanifold.index import ManifoldIndex
+    from textmanifold.models.runs import train_compose
+    from textmanifold.models.train import TrainSettings
+
+    collection = tiny_index_dir.parent / "shapes"
+    out = tmp_path_factory.mktemp("compose") / "run"
+    train_compose(collection, out, method="tirg", in_joint=True, dim=8,
+                  settings=TrainSettings(steps=2, batch_size=4, image_size=32, lr=0.01,
+                                         device="cpu", progress=False))
+    return ManifoldIndex.build(collection, out, target_degree=6)
+
+
+def test_composed_search_equals_the_library(compose_index):
+    client = TestClient(create_app(compose_index))
+    modify = "make the red circle blue"
+    got = _search(client, compose_index, {"id": "img0002", "modify": modify},
+                  id="img0002", modify=modify)
+    assert got["query"]["kind"] == "composed" and got["query"]["modify"] == modify
+    assert "image" not in got["query"]  # the server's file path is not sent
+    path = compose_index.image_path("img0002")
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    _search(client, compose_index, {"image": encoded, "modify": modify},
+            image=path, modify=modify)

@@ -22,7 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL = "sudo apt-get install chromium chromium-driver"
 SENTENCE = "there is a red circle at the middle left, a blue square at the middle right."
-WAIT = 60  # seconds; the first text query loads the run's text encoder in the server
+WAIT = 60  # seconds; generous: CI machines are slow and shared
 
 
 def _browser_or_skip():

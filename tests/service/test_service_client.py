@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from _service_fixtures import free_port
 
+from _service_fixtures import free_port, serving
 from textmanifold.cli import main
 from textmanifold.client import Client, ServiceError
 
@@ -56,6 +56,7 @@ def test_serve_cli_refuses_bad_input(tmp_path, tiny_index_dir, capsys):
     port = str(taken.getsockname()[1])
     cases = [([str(tmp_path / "missing")], "index directory not found"),
              ([str(tmp_path), "--port", "70000"], "--port: 70000"),
+             ([str(tmp_path), "--blas-threads", "0"], "--blas-threads must be a positive"),
              ([str(tiny_index_dir), "--port", port], f"cannot listen on 127.0.0.1:{port}")]
     with taken:
         _refused(cases, capsys)
@@ -68,3 +69,23 @@ def _refused(cases, capsys) -> None:
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_serve_without_its_run_still_answers_id_queries(tiny_index_dir, tiny_index, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "index"
+    shutil.copytree(tiny_index_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["model"]["run"] = str(tmp_path / "moved-away")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with serving(copy, tmp_path / "serve.log") as url:
+        client = Client(url)
+        hits = client.search(id="img0000", k=3)["geodesic"]
+        assert _ids(hits) == _ids(tiny_index.search(id="img0000", k=3).geodesic)
+        with pytest.raises(ServiceError, match="HTTP 400: .*moved-away") as info:
+            client.search(text="a red circle")
+        assert info.value.status == 400
+    log = (tmp_path / "serve.log").read_text()
+    assert "warning: text and image queries will fail" in log

@@ -130,7 +130,8 @@ def test_cli_generate_resume_and_errors(tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("n_classes", 0, "n_classes must be >= 1"),
+    ("n_classes", 0, "n_classes must be a positive integer, got 0"),
+    ("images_per_class", 1.5, "images_per_class must be a positive integer, got 1.5"),
     ("member_edits", (2, 1), "member_edits"),
     ("width", 20, "too small"),
 ])

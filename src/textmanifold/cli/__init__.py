@@ -3,7 +3,9 @@
 Each area has its own module with a ``register(app)`` function, so the command groups
 grow independently (one module, one idea). Errors a user can cause are
 :class:`~textmanifold.errors.TextManifoldError`: :func:`main` prints them in one line
-and exits with status 2.
+and exits with status 2, and so it does for a usage error (an unknown option, a value
+out of range) and for any ``OSError`` on a path (a file that cannot be read or written),
+naming the path, so that no path problem ends in a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ import re
 import sys
 
 import typer
+
+try:  # recent Typer carries its own copy of click; its exceptions are what it raises
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - Typer on the click package
+    from click import exceptions as click_exceptions
 
 from ..errors import TextManifoldError
 
@@ -61,13 +68,36 @@ _register_all()
 _reflow_help(app)
 
 
+def _os_error_line(exc: OSError) -> str:
+    """``<path>: <reason>`` for an OSError on a named path (both paths for a rename)."""
+    reason = exc.strerror or str(exc)
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(str(p) for p in paths)}: {reason}" if paths else reason
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, turning user errors into one line."""
+    """Console-script entry point: run the app, turning user errors into one line.
+
+    A :class:`TextManifoldError`, a usage error or an ``OSError`` prints one line
+    ``error: ...`` on stderr and exits with status 2; Ctrl-C exits with 130.
+    """
     try:
-        app(args=argv, prog_name="textmanifold")
+        status = app(args=argv, prog_name="textmanifold", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # a group called alone: its help, as before
+        sys.exit(exc.exit_code)
+    except click_exceptions.ClickException as exc:
+        _fail(" ".join(exc.format_message().split()))
     except TextManifoldError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
-    except KeyboardInterrupt:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error_line(exc))
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)

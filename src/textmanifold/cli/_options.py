@@ -1,4 +1,14 @@
-"""Options and option parsing that several commands share."""
+"""Every option that more than one command takes, defined once, and their parsing.
+
+- ``--seed``: fixes every random choice of the command;
+- ``--force``: overwrite a non-empty OUT, removing only what the command writes there;
+- ``--resume``: continue the interrupted run in OUT, keeping the work it finished (and
+  removing the temporary files the interruption left);
+- ``--progress/--no-progress``: progress bars on stderr;
+- ``--workers``: worker processes; 0 (the default) lets the command choose: one per CPU
+  where the work is CPU-bound (generating, rendering), none beside the main process for
+  image loading. The results never depend on it.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +19,16 @@ import typer
 
 from ..errors import InputError
 
-# The generators' options (cci generate, classes generate).
 SEED = typer.Option(0, "--seed", help="Fixes every random choice: the same seed, the same bytes.")
-WORKERS = typer.Option(0, "--workers", show_default=False,
-                       help="Processes for planning and rendering (default 0: one per CPU; "
-                            "the output does not depend on it).")
-RESUME = typer.Option(False, "--resume", help="Keep the valid images already in OUT.")
-FORCE = typer.Option(False, "--force", help="Overwrite a non-empty OUT.")
+FORCE = typer.Option(False, "--force", help="Overwrite a non-empty OUT (only the files this "
+                                            "command writes there are replaced).")
+RESUME = typer.Option(False, "--resume", help="Continue the interrupted run in OUT, keeping "
+                                              "the work it finished.")
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+WORKERS = typer.Option(0, "--workers", min=0, show_default=False,
+                       help="Worker processes (default 0: one per CPU for generation, none "
+                            "beside the main process for image loading; the output does "
+                            "not depend on it).")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -27,7 +40,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def worker_count(workers: int) -> int:
-    """``--workers``: a positive count as given, 0 for one process per CPU."""
+    """``--workers`` for CPU-bound work: a positive count as given, 0 for one per CPU."""
     if workers < 0:
         raise InputError(f"--workers must be >= 0, got {workers}")
     return workers or os.cpu_count() or 1

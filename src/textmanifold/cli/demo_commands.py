@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ..demo import STAGES
+from ._options import FORCE, PROGRESS, RESUME, SEED, WORKERS, worker_count
 
 
 def demo(
@@ -19,11 +20,8 @@ def demo(
     tiny: bool = typer.Option(False, "--tiny", help="A smoke-test size (about a minute)."),
     stage: str = typer.Option(None, "--stage",
                               help="Stop after this stage, one of: " + ", ".join(STAGES) + "."),
-    resume: bool = typer.Option(False, "--resume", help="Skip stages already done in OUT."),
-    force: bool = typer.Option(False, "--force", help="Start OUT over."),
-    seed: int = typer.Option(0, "--seed", help="Fixes every random choice."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Generation processes."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
+    resume: bool = RESUME, force: bool = FORCE, seed: int = SEED, workers: int = WORKERS,
+    progress: bool = PROGRESS,
 ) -> None:
     """Reproduce the paper's experiments on generated data and write a report.
 
@@ -35,12 +33,14 @@ def demo(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download
     from ..demo import default_config, full_config, run_demo, tiny_config
     from ..errors import InputError
+    from ..outputs import check_output_dir
 
     if full and tiny:
         raise InputError("choose one of --full and --tiny")
+    check_output_dir(out, "--out", force=force, resume=resume, allow_nonempty=True)
     make = full_config if full else tiny_config if tiny else default_config
-    results = run_demo(out, make(seed=seed, workers=workers), stage=stage, resume=resume,
-                       force=force, progress=progress)
+    config = make(seed=seed, workers=worker_count(workers))
+    results = run_demo(out, config, stage=stage, resume=resume, force=force, progress=progress)
     total = sum(r["seconds"] for r in results.values())
     typer.echo(f"{len(results)} of {len(STAGES)} stages done in {out} ({total:.0f} s)")
     if "report" in results:

@@ -14,11 +14,12 @@ import typer
 
 from .. import io
 from ..errors import InputError
+from ..outputs import check_output_dir
+from ._options import FORCE, PROGRESS
 
 index_app = typer.Typer(help="Build and inspect search indexes (a persistent manifold).",
                         no_args_is_help=True)
 
-PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
 IMAGE_EMB = typer.Option(None, "--image-embeddings",
                          help="Image embeddings .npy (ids in .ids.json) instead of embedding "
                               "with the run.")
@@ -48,7 +49,7 @@ def build(
     text_embeddings: Path = TEXT_EMB,
     align: bool = typer.Option(True, "--align/--no-align",
                                help="ICP-align images onto their descriptions."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing index at --out."),
+    force: bool = FORCE,
     device: str = typer.Option("cpu", "--device", help="Torch device for embedding."),
     progress: bool = PROGRESS,
 ) -> None:
@@ -59,6 +60,8 @@ def build(
     """
     from ..index import ManifoldIndex
 
+    check_output_dir(out, "--out", force=force, resume=None, allow_nonempty=True)
+    check_output_dir(out.with_name(out.name + ".partial"), "--out", allow_nonempty=True)
     if out.exists() and not force:
         raise InputError(f"{out} already exists; pass --force to replace it")
     if threshold is not None and target_degree is not None:
@@ -90,17 +93,20 @@ def add(
 ) -> None:
     """Add images and sentences to an index: new vertices and edges, no rebuild.
 
-    Existing ids keep their vectors and edges; the index directory is replaced
-    atomically.
+    Existing ids keep their vectors and edges, and items already indexed are skipped;
+    the index directory is replaced atomically.
     """
     from ..index import ManifoldIndex
 
+    check_output_dir(index_dir, "INDEX", allow_nonempty=True)
     index = ManifoldIndex.load(index_dir, mmap=False)
     before = index.manifest["counts"]
     if collection is None and image_embeddings is None:
         raise InputError("give a COLLECTION or --image-embeddings to add")
-    index.add(collection, progress=progress, **_embeddings(image_embeddings, text_embeddings))
-    index.save(index_dir, force=True)
+    added = index.add(collection, progress=progress,
+                      **_embeddings(image_embeddings, text_embeddings))
+    if added:
+        index.save(index_dir, force=True)
     after = index.manifest["counts"]
     typer.echo(f"{index_dir}: +{after['images'] - before['images']} images, "
                f"+{after['texts'] - before['texts']} texts, "

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from ._options import PROGRESS, RESUME, SEED, WORKERS
+
 train_app = typer.Typer(help="Train the joint embedding or a composed-retrieval model.",
                         no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate a trained run.", no_args_is_help=True)
@@ -19,13 +21,10 @@ eval_app = typer.Typer(help="Evaluate a trained run.", no_args_is_help=True)
 # Options shared by several commands (one definition, several signatures).
 OUT = typer.Option(..., "--out", help="Run directory (created; never overwritten).")
 DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
-RESUME = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.")
-WORKERS = typer.Option(0, "--workers", min=0, help="Image-loading worker processes.")
 DIM = typer.Option(512, "--dim", min=1, help="Width d of the learned features.")
 WEIGHTS = typer.Option(None, "--weights",
                        help="ResNet-18 start: 'imagenet' (torchvision's cache, no download) "
                             "or a state-dict path; default: random.")
-PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
 TEXT_CACHE = typer.Option(None, "--text-cache",
                           help="Sentence-embedding cache directory "
                                "(default: $TEXTMANIFOLD_CACHE or ~/.cache/textmanifold).")
@@ -46,8 +45,7 @@ TRAINING_OPTIONS: dict[str, tuple[type, typer.models.OptionInfo]] = {
                                      help="Images are resized to SIZE x SIZE.")),
     "device": (str, DEVICE),
     "amp": (bool, typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA.")),
-    "seed": (int, typer.Option(0, "--seed",
-                               help="Seeds the initial weights and the batch order.")),
+    "seed": (int, SEED),
     "checkpoint_every": (int, typer.Option(500, "--checkpoint-every", min=1,
                                            help="Steps between checkpoints.")),
     "workers": (int, WORKERS),
@@ -79,6 +77,16 @@ def with_training_options(command: Callable) -> Callable:
     return run
 
 
+def _check_run_outputs(out: Path, resume: bool, text_cache: Path | None = None) -> None:
+    """The output gate of the training commands: --out a (run) directory, --text-cache
+    a directory, both writable (a non-empty --out is for ``models.runs`` to judge)."""
+    from ..outputs import check_output_dir
+
+    check_output_dir(out, "--out", resume=resume, allow_nonempty=True)
+    if text_cache is not None:
+        check_output_dir(text_cache, "--text-cache", allow_nonempty=True)
+
+
 def _print_result(out: Path, result) -> None:
     from ..io import dumps_json
 
@@ -105,6 +113,7 @@ def train_joint_command(
     """Train the two-branch joint image-text embedding (Eq. 1) on described images."""
     from ..models.runs import train_joint
 
+    _check_run_outputs(out, resume, text_cache)
     result = train_joint(collection, out, dim=dim, weights=weights,
                          text_model=None if text_model is None else str(text_model),
                          text_cache=text_cache, split=split, settings=settings,
@@ -136,6 +145,7 @@ def train_compose_command(
     """Train TIRG, TIRG-conv or Relation for composed retrieval, plain or in Joint."""
     from ..models.runs import train_compose
 
+    _check_run_outputs(out, resume)
     result = train_compose(collection, out, method=method, in_joint=in_joint, dim=dim,
                            weights=weights, split=split, learn_scale=learn_scale,
                            balanced_init=balanced_init, settings=settings, resume=resume)
@@ -155,7 +165,9 @@ def eval_compose_command(
     """Print R@1, R@10, R@50 of composed queries as JSON (also saved in RUN)."""
     from ..io import dumps_json, write_json
     from ..models.embed import evaluate_compose_run
+    from ..outputs import check_output_file
 
+    check_output_file(run / f"eval_compose_{split}.json", "RUN")
     result = evaluate_compose_run(run, collection, split=split, device=device,
                                   workers=workers, batch_size=batch_size, progress=progress)
     write_json(run / f"eval_compose_{split}.json", result)
@@ -184,22 +196,27 @@ def embed_command(
     """Write RUN/embeddings/{image,text,image_pretrained}: .npy with *.ids.json, or with
     --engine ray sharded image spaces (image_emb/*.npy, metadata/*.parquet, manifest.json).
     """
+    from ..outputs import check_output_dir
+
+    if engine not in ("local", "ray"):
+        from ..errors import InputError
+
+        raise InputError(f"--engine must be local or ray, got {engine!r}")
+    check_output_dir(run / "embeddings", "RUN/embeddings", allow_nonempty=True)
+    if text_cache is not None:
+        check_output_dir(text_cache, "--text-cache", allow_nonempty=True)
     if engine == "local":
         from ..models.embed import embed_joint_run
 
         written = embed_joint_run(collection, run, batch_size=batch_size, workers=workers,
                                   device=device, text_cache=text_cache, progress=progress)
-    elif engine == "ray":
+    else:
         from ..engines.ray_embed import embed_joint_run_ray
 
         written = embed_joint_run_ray(collection, run, address=address, shard_size=shard_size,
                                       gpus_per_worker=gpus_per_worker, workers=actors or None,
                                       batch_size=batch_size, device=device,
                                       text_cache=text_cache, progress=progress)
-    else:
-        from ..errors import InputError
-
-        raise InputError(f"--engine must be local or ray, got {engine!r}")
     for name, path in written.items():
         typer.echo(f"{name}: {path}")
 

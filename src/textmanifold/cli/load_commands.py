@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from ._options import FORCE, PROGRESS
+
 load_app = typer.Typer(
     help="Read a real dataset (ADE20K, Open Images, Fashion-IQ, CSS, CLEVR) into a "
          "Collection. Images stay where they are; the Collection records ROOT.",
@@ -20,16 +22,16 @@ load_app = typer.Typer(
 
 ROOT = typer.Argument(..., help="The dataset's directory, as released.")
 OUT = typer.Argument(..., help="The Collection directory to write (empty or absent).")
-FORCE = typer.Option(False, "--force", help="Overwrite the Collection files in a non-empty OUT.")
 SKIP_MISSING = typer.Option(False, "--skip-missing-images",
                             help="Drop records whose image file is missing instead of failing.")
-PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
 
 
 def _run(dataset: str, root: Path, out: Path, force: bool, **options: Any) -> None:
     from ..collection import read_collection
     from ..loaders import load_dataset
+    from ..outputs import check_output_dir
 
+    check_output_dir(out, "OUT", force=force, resume=None)
     path = load_dataset(dataset, root, out, force=force, **options)
     coll = read_collection(path)
     counts = coll.meta["config"].get("counts", {})
@@ -48,7 +50,8 @@ def ade20k(
     index: Path | None = typer.Option(None, help="index_ade20k.mat / .pkl if not in ROOT."),
     split: str = typer.Option("train,val", help="Splits to keep, comma-separated."),
     names: str = typer.Option("wordnet", help="Object names: wordnet (first term) or raw."),
-    max_objects: int | None = typer.Option(None, help="Keep at most this many object names."),
+    max_objects: int | None = typer.Option(None, min=1,
+                                           help="Keep at most this many object names."),
     exclude_scenes: str = typer.Option("outliers,misc", help="Scene words to exclude."),
     force: bool = FORCE,
     skip_missing_images: bool = SKIP_MISSING,

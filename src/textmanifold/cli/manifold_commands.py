@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from .. import io
-from ..collection import item_id_of_row
-from ..errors import DataFormatError, InputError, MissingFileError
+from .. import collection, io
+from ..collection import Item
+from ..errors import InputError, MissingFileError
+from ..outputs import check_output_file
+from ._options import PROGRESS, SEED
 
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
 paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
@@ -35,25 +37,10 @@ NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
 # ----------------------------------------------------------------------------- files
 
 
-def read_items(path: Path) -> dict[str, dict]:
-    """``items.jsonl`` as ``{id: {"modality", "labels", "scene"}}``; errors name file:line."""
-    items: dict[str, dict] = {}
-    for number, record in io.iter_jsonl(path):
-        where = f"{path}:{number}"
-        if "id" not in record:
-            raise DataFormatError(f"{where}: missing field 'id'")
-        item_id = str(record["id"])
-        if item_id in items:
-            raise DataFormatError(f"{where}: duplicate item id {item_id!r}")
-        labels = record.get("labels", [])
-        if not isinstance(labels, list) or not all(isinstance(x, str | int) for x in labels):
-            raise DataFormatError(f"{where}: 'labels' must be a list of strings")
-        scene = record.get("scene")
-        if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
-            raise DataFormatError(f"{where}: 'scene' must be an integer")
-        items[item_id] = {"modality": record.get("modality", "image"),
-                          "labels": [str(x) for x in labels], "scene": scene}
-    return items
+def read_items(path: Path) -> dict[str, Item]:
+    """``items.jsonl`` by id (:func:`textmanifold.collection.read_items`; image paths
+    optional: only labels, modality and scene are used here)."""
+    return {item.id: item for item in collection.read_items(path, require_paths=False)}
 
 
 def load_space(path: Path, normalize: bool = False) -> tuple[np.ndarray, list[str]]:
@@ -73,14 +60,26 @@ def read_ids(path: Path) -> list[str]:
             if line.strip()]
 
 
-def item_of(items: dict[str, dict], row_id: str, source: Path) -> dict:
-    """The item of an embedding row (``text:<id>`` rows map to image ``<id>`` as text)."""
-    if row_id in items:
-        return items[row_id]
-    described = item_id_of_row(row_id)
-    if described in items:
-        return {**items[described], "modality": "text"}
-    raise InputError(f"{source.with_suffix('.ids.json')}: id {row_id!r} is not in items.jsonl")
+def item_of(items: dict[str, Item], row_id: str, source: Path) -> Item:
+    """The item of an embedding row of ``source`` (:func:`.collection.item_of_row`)."""
+    return collection.item_of_row(items, row_id, str(source.with_suffix(".ids.json")))
+
+
+def load_spaces(paths: list[Path], normalize: bool) -> list[tuple[np.ndarray, list[str]]]:
+    """Several embeddings that are vertices of one graph: same width, no id twice."""
+    spaces = [load_space(path, normalize) for path in paths]
+    for path, (X, _) in zip(paths[1:], spaces[1:], strict=True):
+        if X.shape[1] != spaces[0][0].shape[1]:
+            raise InputError(f"{path} has dimension {X.shape[1]} but {paths[0]} has "
+                             f"{spaces[0][0].shape[1]}")
+    seen: dict[str, Path] = {}
+    for path, (_, ids) in zip(paths, spaces, strict=True):
+        for row_id in ids:
+            if row_id in seen:
+                raise InputError(f"{path}: row id {row_id!r} is also a row of {seen[row_id]} "
+                                 "(the same vertex given twice?)")
+            seen[row_id] = path
+    return spaces
 
 
 def _threshold_or_degree(threshold, target_degree) -> None:
@@ -114,6 +113,7 @@ def align(
     from ..collection import description_id, description_rows, save_embedding
     from ..manifold.align import CORRESPONDENCES, align_to_descriptions
 
+    check_output_file(out, "--out")
     if correspondence not in CORRESPONDENCES:
         raise InputError(f"--correspondence must be one of {', '.join(CORRESPONDENCES)}, "
                          f"got {correspondence!r}")
@@ -146,6 +146,7 @@ def graph_build(
     from ..manifold.graph import build_graph, check_unit_rows, graph_backend, mean_degree
     from ..shards import load_vectors
 
+    check_output_file(out, "--out")
     _threshold_or_degree(threshold, target_degree)
     X = check_unit_rows(load_vectors(embeddings), normalize=normalize, name=str(embeddings))
     graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
@@ -180,8 +181,9 @@ def retrieve(
 
     _threshold_or_degree(threshold, target_degree)
     items = read_items(items_path)
-    X, ids = load_space(embeddings, normalize)
-    labels = [item_of(items, i, embeddings)["labels"] for i in ids]
+    spaces = load_spaces([embeddings] + ([aux] if aux is not None else []), normalize)
+    X, ids = spaces[0]
+    labels = [item_of(items, i, embeddings).labels for i in ids]
     row = {row_id: r for r, row_id in enumerate(ids)}
     wanted = list(query or [])
     if queries_file is not None:
@@ -198,8 +200,7 @@ def retrieve(
         raise InputError("need at least one labelled target and one query")
     passthrough = [X[~is_target]]
     if aux is not None:
-        A, _ = load_space(aux, normalize)
-        passthrough.append(A)
+        passthrough.append(spaces[1][0])
     model = GeodesicKNNClassifier(n_neighbors=k, threshold=threshold,
                                   target_degree=target_degree, backend=backend)
     targets = np.flatnonzero(is_target)
@@ -236,23 +237,25 @@ def paths_count(
         "literal", help="Smooth-path rule: 'literal' (every step one change; a step "
         "between two vertices of the same scene breaks the path) or 'merged' (consecutive "
         "vertices of one scene are merged)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = PROGRESS,
 ) -> None:
     """Count smooth shortest paths between image vertices (both directions)."""
     from ..manifold.graph import build_graph, mean_degree
     from ..manifold.paths import count_smooth_paths
 
+    if out is not None:
+        check_output_file(out, "--out")
     items = read_items(items_path)
-    spaces = [load_space(path, normalize) for path in embeddings]
+    spaces = load_spaces(list(embeddings), normalize)
     ids = [i for _, space_ids in spaces for i in space_ids]
     vertex_items = [item_of(items, i, path)
                     for path, (_, space_ids) in zip(embeddings, spaces, strict=True)
                     for i in space_ids]
-    no_scene = [i for i, it in zip(ids, vertex_items, strict=True) if it["scene"] is None]
+    no_scene = [i for i, it in zip(ids, vertex_items, strict=True) if it.scene is None]
     if no_scene:
         raise InputError(f"{items_path}: item {no_scene[0]!r} has no 'scene'")
-    scene = np.array([it["scene"] for it in vertex_items], dtype=np.int64)
-    is_image = np.array([it["modality"] == "image" for it in vertex_items])
+    scene = np.array([it.scene for it in vertex_items], dtype=np.int64)
+    is_image = np.array([it.modality == "image" for it in vertex_items])
     used = threshold
     if graph_path is not None:
         graph = io.load_sparse(graph_path)
@@ -287,7 +290,7 @@ def label_retrieval(
     resnet: Path = typer.Option(None, "--resnet", help="Psi': pretrained features (row B)."),
     threshold: float = THRESHOLD,
     target_degree: float = DEGREE,
-    seed: int = typer.Option(0, "--seed", help="Seeds the target sampling."),
+    seed: int = SEED,
     backend: str = BACKEND,
     normalize: bool = NORMALIZE,
     out: Path = typer.Option(None, "--out", help="Write the rows as JSON."),
@@ -295,10 +298,12 @@ def label_retrieval(
     """Table 1 rows A-F. Each image is sampled under its first label (labels[0])."""
     from ..evaluate.label_retrieval import label_retrieval_table, table_to_markdown, write_table
 
+    if out is not None:
+        check_output_file(out, "--out")
     _threshold_or_degree(threshold, target_degree)
     items = read_items(items_path)
     X, ids = load_space(image, normalize)
-    labels = [item_of(items, i, image)["labels"] for i in ids]
+    labels = [item_of(items, i, image).labels for i in ids]
     unlabelled = [i for i, lab in zip(ids, labels, strict=True) if not lab]
     if unlabelled:
         raise InputError(f"{items_path}: {len(unlabelled)} image rows have no labels "

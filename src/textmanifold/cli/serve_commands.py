@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, TextManifoldError
+from ..validation import check_positive_int
 
 
 def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold index build)."),
@@ -20,8 +21,7 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
                                         "otherwise idle machine with few concurrent clients.")):
     """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
     at /docs) and a search page at /."""
-    if blas_threads < 1:
-        raise InputError(f"--blas-threads: {blas_threads} is not a positive integer")
+    check_positive_int(blas_threads, "--blas-threads")
     if not 1 <= port <= 65535:
         raise InputError(f"--port: {port} is not a TCP port (1-65535)")
     try:
@@ -33,13 +33,28 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     from ..index import ManifoldIndex
     from ..service import create_app
 
-    app = create_app(ManifoldIndex.load(index))
+    loaded = ManifoldIndex.load(index)
     _check_bindable(host, port)
+    _warm_up(loaded)
+    app = create_app(loaded)
     typer.echo(f"serving {index} at http://{host}:{port}/  (Ctrl-C stops)")
     # Concurrent requests each run a BLAS product: BLAS's own threads on top of the
     # server's oversubscribe the cores, and under load a search gets many times slower.
     with threadpool_limits(limits=blas_threads, user_api="blas"):
         uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _warm_up(index) -> None:
+    """Load the run's encoders now, so that the first sentence or image query is not the
+    one that waits for them; a run that cannot load leaves id and vector queries working."""
+    if not (index.manifest.get("model") or {}).get("run"):
+        return
+    typer.echo("loading the index's run (text and image encoders)...")
+    try:
+        index.search(text="warm up", k=1, metric="euclidean")
+    except TextManifoldError as exc:
+        typer.secho(f"warning: text and image queries will fail: {exc}", err=True,
+                    fg=typer.colors.YELLOW)
 
 
 def _check_bindable(host: str, port: int) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._options import FORCE, RESUME, SEED, WORKERS, parse_size, worker_count
+from ._options import FORCE, PROGRESS, RESUME, SEED, WORKERS, parse_size, worker_count
 
 cci_app = typer.Typer(help="CLEVR-Change-Iterative (CCI): generate the dataset.",
                       no_args_is_help=True)
@@ -33,16 +33,19 @@ def cci_generate(
     train_branches: int = typer.Option(
         0, help="Extra rendered children of random non-leaf scenes, each a training pair."),
     seed: int = SEED, workers: int = WORKERS, resume: bool = RESUME, force: bool = FORCE,
+    progress: bool = PROGRESS,
 ) -> None:
     """Render CCI: a tree of scene changes with instructions, descriptions, splits."""
+    from ..outputs import check_output_dir
     from ..synth.cci import generate_cci
 
+    check_output_dir(out, "OUT", force=force, resume=resume)
     width, height = parse_size(size)
     path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
                         seed=seed, workers=worker_count(workers),
                         text_only_scenes=text_only_scenes, changes=changes,
                         repeat_scenes=repeat_scenes, train_branches=train_branches,
-                        resume=resume, force=force)
+                        resume=resume, force=force, progress=progress)
     _print_info(path)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .. import io
-from ..collection import Collection, item_id_of_row, load_embedding, read_collection
+from ..collection import Collection, item_id_of_row, item_of_row, load_embedding, read_collection
 from ..synth.render import render
 from ..synth.scene import Scene
 from ..viz.curves import plot_degree_vs_threshold, plot_retrievable_vs_threshold
@@ -40,10 +40,8 @@ class VertexTiles:
         self.width, self.height = width, height
 
     def __call__(self, vertex: int, caption_images: bool = False) -> Tile:
-        vid = self.ids[vertex]
-        item = self.items[item_id_of_row(vid)]
-        is_description = item.id != vid  # row "text:<id>": the image's description
-        if item.modality == "image" and not is_description:
+        item = item_of_row(self.items, self.ids[vertex], str(self.coll.root))
+        if item.modality == "image":  # a "text:<id>" row comes back as a text item
             with Image.open(self.coll.image_path(item)) as picture:
                 pixels = np.asarray(picture.convert("RGB"))
             label = f"{item.id}" + (f" ({item.labels[0]})" if item.labels else "")

@@ -11,6 +11,7 @@ Layout of the run directory::
                                       image_pretrained (Psi'), and random (CCI)
     graphs/                           the CCI graphs of Table 3
     report/                           report.md, report.json, index.html, figures/
+    index/                            the search index of the CCI joint run
     cache/sentences                   the sentence encoder's cache
 """
 
@@ -23,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..collection import Collection, item_id_of_row, load_embedding, read_collection
+from ..collection import Collection, item_of_row, load_embedding, read_collection
 from ..errors import InputError
 from .config import DemoConfig
 
 # What --force removes: only what the demo itself writes, never the whole directory.
-OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache")
+OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache",
+         "index")
 DATASETS = ("cci", "classes")
 
 
@@ -80,8 +82,9 @@ def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
     """
     from ..synth.reachability import content_scene_index
 
-    scene = {it.id: it.scene for it in coll.items}
-    rows = np.array([scene[item_id_of_row(i)] for i in ids], dtype=np.int64)
+    items = {it.id: it for it in coll.items}
+    rows = np.array([item_of_row(items, i, str(coll.root)).scene for i in ids],
+                    dtype=np.int64)
     return content_scene_index(coll.scenes)[rows] if coll.scenes else rows
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import io
 from ..errors import InputError
+from ..outputs import check_output_dir, clear_owned
 from .config import DemoConfig, default_config
 from .layout import OWNED, Demo
 from .stages import STAGE_TABLE, STAGES
@@ -17,19 +18,9 @@ from .stages import STAGE_TABLE, STAGES
 
 def _check_directory(out: Path, config: DemoConfig, resume: bool, force: bool) -> None:
     """Refuse an ``out`` that is not this run's (see ``--resume`` / ``--force``)."""
-    if resume and force:
-        raise InputError("choose one of --resume and --force")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
+    check_output_dir(out, None, force=force, resume=resume, allow_nonempty=True)
     if force:
-        import shutil
-
-        for name in OWNED:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        clear_owned(out, OWNED)
         return
     if not (out.is_dir() and any(out.iterdir())):
         return

@@ -14,6 +14,8 @@ from ..collection import description_rows, load_embedding, read_collection, save
 from .layout import DATASETS, Demo, cci_vertex_sets, graph_path, space_path
 from .tables import compose_run_name, parse_compositor, random_points, table1, table3, table4
 
+INDEX_DEGREE = 10.0  # the search index's mean degree (index build's default)
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -230,6 +232,28 @@ def _notes(demo: Demo) -> dict:
     return notes
 
 
+def stage_index(demo: Demo) -> dict:
+    """A search index of the CCI joint run (``textmanifold index build``), queried once by
+    an image and once by a sentence, as the README's recipe does."""
+    from ..index import ManifoldIndex
+
+    run = demo.run("joint_cci")
+    index = ManifoldIndex.build(demo.data("cci"), run, image_embeddings=run / "embeddings" /
+                                "image.npy", text_embeddings=run / "embeddings" / "text.npy",
+                                target_degree=INDEX_DEGREE)
+    index.save(demo.out / "index", force=True)
+    coll = read_collection(demo.data("cci"))
+    image, described = coll.images()[0], coll.images()[-1]
+    queries = {"image": {"image": coll.image_path(image)}, "text": {"text": described.text}}
+    summary = {"index": str(demo.out / "index"), **index.manifest["counts"],
+               "threshold": index.threshold}
+    for name, query in queries.items():
+        hits = index.search(k=3, **query).geodesic
+        summary[f"{name}_query"] = {"query": str(next(iter(query.values()))),
+                                    "top": [[h.id, h.to_dict()["geodesic"]] for h in hits]}
+    return summary
+
+
 # The stages in the order they run: (name, function). ``run_demo`` walks this table.
 STAGE_TABLE: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
     ("cci", stage_cci),
@@ -243,6 +267,7 @@ STAGE_TABLE: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
     ("smooth_paths", stage_smooth_paths),
     ("composed", stage_composed),
     ("figures", stage_figures),
+    ("index", stage_index),
     ("report", stage_report),
 )
 STAGES: tuple[str, ...] = tuple(name for name, _ in STAGE_TABLE)

@@ -25,9 +25,10 @@ What makes N processes equal one:
 - **Rank 0 writes.** Checkpoints, logs and run files come from rank 0 only
   (:func:`is_main`); every rank reads the checkpoint when resuming.
 
-Composed-retrieval batches hold each *distinct* image once; across ranks an image shared
-by two slices is normalised twice, so ``train compose`` follows the one-process
-trajectory up to those batch-norm statistics (``train joint`` exactly, to float
+Composed-retrieval batches hold each *distinct* image once, and Eq. 2's side term one
+row per distinct source; across ranks an image shared by two slices counts twice (in the
+batch-norm statistics and, as a source, in the side term), so ``train compose`` follows
+the one-process trajectory up to those duplicates (``train joint`` exactly, to float
 rounding).
 """
 
@@ -135,8 +136,15 @@ def gather_rows(x: torch.Tensor) -> torch.Tensor:
     """
     if not _GATHERING:
         return x
-    parts = [torch.empty_like(x) for _ in range(world_size())]
-    dist.all_gather(parts, x.detach().contiguous())
+    world = world_size()
+    sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(world)]
+    dist.all_gather(sizes, torch.tensor([len(x)], device=x.device))
+    sizes = [int(n) for n in sizes]  # ranks may hold different counts (compose side rows)
+    padded = x.new_zeros((max(sizes), *x.shape[1:]))
+    padded[:len(x)] = x.detach()
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    parts = [part[:n] for part, n in zip(parts, sizes, strict=True)]
     parts[rank()] = x
     return torch.cat(parts)
 

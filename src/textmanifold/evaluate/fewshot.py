@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_positive_int
 
 _COLLECTIONS = (set, frozenset, list, tuple)
 
@@ -69,7 +70,7 @@ def sample_targets(labels: Sequence, n_way: int | None, k_shot: int, seed: int =
     labels = list(labels)
     if not labels:
         raise InputError("sample_targets: no labels (empty image set)")
-    k_shot = _positive_int(k_shot, "k_shot")
+    k_shot = check_positive_int(k_shot, "k_shot")
     members: dict = {}
     for i, label in enumerate(labels):
         if label is None or isinstance(label, _COLLECTIONS):
@@ -80,8 +81,12 @@ def sample_targets(labels: Sequence, n_way: int | None, k_shot: int, seed: int =
         members.setdefault(label, []).append(i)
     eligible = sorted((c for c, idx in members.items() if len(idx) >= k_shot), key=str)
     if n_way is None:
+        if not eligible:
+            largest = max(len(idx) for idx in members.values())
+            raise InputError(f"sample_targets: k_shot={k_shot} but no class has that many "
+                             f"images (the largest has {largest})")
         n_way = len(eligible)
-    n_way = _positive_int(n_way, "n_way")
+    n_way = check_positive_int(n_way, "n_way")
     if n_way > len(eligible):
         raise InputError(
             f"sample_targets: n_way={n_way} but only {len(eligible)} of {len(members)} "
@@ -159,9 +164,3 @@ def primary_labels(sets: Sequence[frozenset], sampling_labels: Sequence | None =
                 f"{sorted(labels, key=str)}"
             )
     return sampling_labels
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_positive_int
 
 __all__ = ["recall_at_k", "target_ranks"]
 
@@ -94,9 +95,7 @@ def recall_at_k(query_features: np.ndarray, gallery_features: np.ndarray,
     dict
         ``{"R@k": recall}`` for each k in ``ks``, recalls in [0, 1].
     """
-    ks = [int(k) for k in ks]
-    if any(k < 1 for k in ks):
-        raise InputError(f"every K must be >= 1, got {ks}")
+    ks = [check_positive_int(k, "K") for k in ks]
     ranks = target_ranks(query_features, gallery_features, target_index, exclude_index)
     if len(ranks) == 0:
         raise InputError("no queries")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
+from ..collection import Collection
 from ..errors import InputError, MissingFileError
 from ..manifold.graph import build_graph
 from ..validation import check_graph, check_ids, check_unit_rows
@@ -93,8 +94,9 @@ class ManifoldIndex(Searching):
         manifest = {
             "format": store.FORMAT, "format_version": store.FORMAT_VERSION,
             "created_by": store.created_by(), "model": model, "seed": seed,
-            "collection": None if collection is None else
-            str(Path(getattr(collection, "root", collection)).resolve()),
+            "collection": None if collection is None else str(Path(
+                collection.root if isinstance(collection, Collection) else collection
+            ).resolve()),
             "dim": int(X.shape[1]), "threshold": float(threshold),
             "target_degree": target_degree, "metric": "great-circle radians",
             "align": None if aligner is None else {"method": "icp-paired",
@@ -148,20 +150,25 @@ class ManifoldIndex(Searching):
         return index
 
     def add(self, collection=None, *, image_embeddings=None, text_embeddings=None,
-            progress: bool = False) -> None:
+            progress: bool = False) -> int:
         """Insert new images and sentences as vertices, with their edges; no rebuild.
 
-        Existing vertices keep their rows, ids and edges; new rows go through the
-        index's stored alignment and edge threshold, so the graph equals the one a
-        build of the union at the same threshold and alignment would give.
-        Parameters as in :meth:`build` (the run is the index's own).
+        Existing vertices keep their rows, ids and edges; rows whose id is already in
+        the index are skipped (never embedded again). New rows go through the index's
+        stored alignment and edge threshold, so the graph equals the one a build of the
+        union at the same threshold and alignment would give. Parameters as in
+        :meth:`build` (the run is the index's own).
+
+        Returns
+        -------
+        int
+            The number of vertices added.
         """
         encoder = None if image_embeddings is not None else self._run_encoder()
         new = gather(collection, encoder, image_embeddings=image_embeddings,
-                     text_embeddings=text_embeddings, progress=progress)
-        clash = set(new.image_ids + new.text_ids) & set(self._ids)
-        if clash:
-            raise InputError(f"id {sorted(clash)[0]!r} is already in the index")
+                     text_embeddings=text_embeddings, progress=progress, skip=set(self._ids))
+        if not new.image_ids and not new.text_ids:
+            return 0
         image = new.image if self._aligner is None else self._aligner.transform(new.image)
         rows = np.concatenate([image, new.text])
         if rows.shape[1] != self.dim:
@@ -178,6 +185,7 @@ class ManifoldIndex(Searching):
         self._ids += new.image_ids + new.text_ids
         self._row = None
         self._count()
+        return len(new.items)
 
     def _count(self) -> None:
         n_images = int(np.count_nonzero(self.is_image))

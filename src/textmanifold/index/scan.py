@@ -101,13 +101,14 @@ def nearest_by_angle(q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndar
     rows : ndarray of shape (m',), int64
     """
     masked = np.where(allowed, scores32, -np.inf)
+    available = int(np.count_nonzero(allowed))
     if exclude >= 0:
+        available -= bool(allowed[exclude])
         masked[exclude] = -np.inf
-    available = int(np.count_nonzero(masked > -np.inf))
     m = min(int(m), available)
     if m <= 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
-    kth = -np.partition(-masked, m - 1)[m - 1]
+    kth = np.partition(masked, len(masked) - m)[len(masked) - m]  # the m-th largest
     cand = np.flatnonzero(masked >= kth - 2.0 * margin(V.shape[1]))
     angles = arc_lengths(q, q_norm, V, norms, cand)
     order = np.lexsort((cand, angles))[:m]

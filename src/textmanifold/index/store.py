@@ -33,12 +33,11 @@ from .. import __version__, io
 from ..errors import DataFormatError, InputError, MissingFileError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "IMAGE", "TEXT", "commit_directory", "file_checksum",
-           "read_arrays", "read_manifest", "write_arrays"]
+           "read_arrays", "read_manifest", "staging_directory", "write_arrays"]
 
 FORMAT = "textmanifold-index"
 FORMAT_VERSION = 1
 IMAGE, TEXT = 0, 1
-KIND_NAMES = {IMAGE: "image", TEXT: "text"}
 FILES = ("vectors.npy", "norms.npy", "kinds.npy", "ids.json", "graph.npz", "items.jsonl")
 _REQUIRED = ("format", "format_version", "created_by", "model", "dim", "threshold", "counts")
 

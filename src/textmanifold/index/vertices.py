@@ -105,7 +105,7 @@ class _Work:
 
 
 def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddings=None,
-           work_dir=None, progress: bool = False) -> Vertices:
+           work_dir=None, progress: bool = False, skip=frozenset()) -> Vertices:
     """Collect image and text rows with their metadata.
 
     Parameters
@@ -120,16 +120,19 @@ def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddi
     work_dir : path-like, optional
         Where to keep finished blocks of a run's embedding (resume).
     progress : bool
+    skip : set of str
+        Row ids to leave out (already indexed): never embedded, never returned.
     """
     coll = None
     if collection is not None:
         coll = collection if isinstance(collection, Collection) else read_collection(collection)
     if image_embeddings is not None:
-        image, image_ids = _as_embedding(image_embeddings, "image embeddings")
+        image, image_ids = _without(*_as_embedding(image_embeddings, "image embeddings"), skip)
         text, text_ids = (np.zeros((0, image.shape[1]), np.float32), []) \
-            if text_embeddings is None else _as_embedding(text_embeddings, "text embeddings")
+            if text_embeddings is None else \
+            _without(*_as_embedding(text_embeddings, "text embeddings"), skip)
     elif encoder is not None and coll is not None:
-        image, image_ids, text, text_ids = _embed(coll, encoder, work_dir, progress)
+        image, image_ids, text, text_ids = _embed(coll, encoder, work_dir, progress, skip)
     else:
         raise InputError("give image embeddings, or a collection and a run to embed it")
     if text.shape[1] != image.shape[1] and len(text):
@@ -141,28 +144,36 @@ def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddi
     return Vertices(image, image_ids, text, text_ids, items)
 
 
-def _embed(coll: Collection, encoder, work_dir, progress):
-    from ..models.embed import _text_rows
+def _without(X: np.ndarray, ids: list[str], skip) -> tuple[np.ndarray, list[str]]:
+    keep = [i for i, v in enumerate(ids) if v not in skip]
+    return X[keep], [ids[i] for i in keep]
 
-    images = coll.images()
-    if not images:
-        raise InputError(f"{coll.root}: the collection has no image items")
-    paths = [coll.image_path(it) for it in images]
+
+def _embed(coll: Collection, encoder, work_dir, progress, skip):
+    from ..models.embed import _text_rows
     from .encoders import run_checksum
 
+    images = [it for it in coll.images() if it.id not in skip]
+    paths = [coll.image_path(it) for it in images]
     work = _Work(work_dir, {"collection": str(coll.root.resolve()), "n_images": len(paths),
                             "run": run_checksum(encoder.run.root)})
     blocks = [work.array(f"image-{start:09d}.npy",
                          lambda s=start: encoder.images(paths[s:s + CHUNK], progress=progress))
               for start in range(0, len(paths), CHUNK)]
-    text_ids, texts = _text_rows(coll)
+    rows = [(i, t) for i, t in zip(*_text_rows(coll), strict=True) if i not in skip]
+    text_ids, texts = [i for i, _ in rows], [t for _, t in rows]
     text = work.array("text.npy", lambda: encoder.texts(texts, progress=progress))
-    return np.concatenate(blocks), [it.id for it in images], text, text_ids
+    image = np.concatenate(blocks) if blocks else np.zeros((0, encoder.dim), np.float32)
+    return image, [it.id for it in images], text, text_ids
 
 
 def fit_alignment(vertices: Vertices) -> ICPAligner:
     """Paired ICP from every image row onto its description row."""
-    rows = description_rows(vertices.image_ids, vertices.text_ids)
+    try:
+        rows = description_rows(vertices.image_ids, vertices.text_ids)
+    except InputError as exc:
+        raise InputError(f"{exc}; ICP alignment pairs every image with its description "
+                         "(build without it: --no-align / align=False)") from None
     return ICPAligner(correspondence="paired").fit(vertices.image, vertices.text[rows])
 
 

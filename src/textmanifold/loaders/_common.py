@@ -22,7 +22,7 @@ import scipy.sparse
 from tqdm import tqdm
 
 from ..collection import Item, Pair, write_collection
-from ..errors import DataFormatError, InputError, MissingFileError
+from ..errors import DataFormatError, MissingFileError
 
 T = TypeVar("T")
 
@@ -223,14 +223,11 @@ def prepare_output(out: str | os.PathLike, *, force: bool = False) -> Path:
     A non-empty ``out`` is refused unless ``force``; with ``force``, only the files a
     Collection consists of are removed (never anything else the user keeps there).
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: output exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise InputError(f"{out}: output directory is not empty (use --force to overwrite)")
-        for name in COLLECTION_FILES:
-            (out / name).unlink(missing_ok=True)
+    from ..outputs import check_output_dir, clear_owned
+
+    out = check_output_dir(out, None, force=force, resume=None)
+    if force:
+        clear_owned(out, COLLECTION_FILES)
     out.mkdir(parents=True, exist_ok=True)
     return out
 

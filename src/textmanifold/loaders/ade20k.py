@@ -24,6 +24,7 @@ import numpy as np
 
 from ..collection import Item
 from ..errors import DataFormatError, InputError, MissingFileError
+from ..validation import check_positive_int
 from ._common import LoadedDataset, locate_image, parse_list, progress, split_name
 
 RELEASES = ("2016", "2021")
@@ -89,8 +90,9 @@ def read_index_mat(path: Path) -> Any:
         raise DataFormatError(
             f"{path}: MATLAB v7.3 (HDF5) file; re-save it in MATLAB with save(..., '-v7')"
         ) from None
-    except (ValueError, TypeError, OSError) as exc:
-        raise DataFormatError(f"{path}: not a readable MATLAB file ({exc})") from None
+    except Exception as exc:  # scipy's reader raises many types on a damaged file
+        raise DataFormatError(f"{path}: not a readable MATLAB file "
+                              f"({type(exc).__name__}: {exc})") from None
     if "index" not in mat:
         raise DataFormatError(f"{path}: no variable 'index' (has {', '.join(sorted(mat))})")
     index = mat["index"]
@@ -320,6 +322,8 @@ def load_ade20k(
         raise InputError(f"release must be auto, 2016 or 2021, got {release!r}")
     if names not in NAME_KINDS:
         raise InputError(f"names must be wordnet or raw, got {names!r}")
+    if max_objects is not None:
+        max_objects = check_positive_int(max_objects, "max_objects")
     splits = parse_list(split)
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:

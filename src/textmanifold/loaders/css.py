@@ -11,6 +11,7 @@ described by its objects ("large red circle at top-left, ..."). Images are
 from __future__ import annotations
 
 import os
+import pickle
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +48,7 @@ def read_css(path: Path) -> dict[str, Any]:
         raise MissingFileError(f"{path}: CSS data file not found")
     try:
         data = np.load(path, allow_pickle=True, encoding="latin1")
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
         raise DataFormatError(f"{path}: not a readable .npy file ({exc})") from None
     if not (isinstance(data, np.ndarray) and data.dtype == object and data.shape == ()):
         raise DataFormatError(f"{path}: expected a pickled dict in a 0-d object array")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_positive_int
 
 BACKENDS = ("auto", "numpy", "faiss")
 
@@ -40,13 +41,9 @@ def resolve_backend(backend: str) -> str:
     return "faiss"
 
 
-def check_chunk_size(chunk_size: int) -> int:
-    """Validate a block size (a positive integer)."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
-        raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise InputError(f"chunk_size must be a positive integer, got {chunk_size}")
-    return int(chunk_size)
+def check_chunk_size(chunk_size) -> int:
+    """Validate a block size (:func:`textmanifold.validation.check_positive_int`)."""
+    return check_positive_int(chunk_size, "chunk_size")
 
 
 def euclidean_kneighbors(

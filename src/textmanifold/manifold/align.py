@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base import ParamsMixin
 from ..errors import InputError
+from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors
-from .knn import check_points
 
 CORRESPONDENCES = ("paired", "nearest")
 
@@ -37,7 +38,7 @@ CORRESPONDENCES = ("paired", "nearest")
 _ORIGIN_TOL = 1e-9
 
 
-class ICPAligner:
+class ICPAligner(ParamsMixin):
     """Rigid alignment of a source cloud onto a target cloud, then back onto the sphere.
 
     Parameters
@@ -67,6 +68,8 @@ class ICPAligner:
         re-projection) and their correspondents.
     n_iter_ : int
         Kabsch steps taken (1 for ``"paired"``).
+    n_features_in_ : int
+        Width ``d`` of the points seen by ``fit``.
     correspondence_ : ndarray of shape (n_source,), int64
         Target row matched to each source row (the identity for ``"paired"``).
     """
@@ -105,6 +108,7 @@ class ICPAligner:
         self.correspondence_ = matched
         moved = self._rigid(source)
         self.residual_ = float(np.mean(np.sum((moved - target[matched]) ** 2, axis=1)))
+        self.n_features_in_ = source.shape[1]
         return self
 
     def transform(self, X) -> np.ndarray:
@@ -115,8 +119,7 @@ class ICPAligner:
         ndarray of shape (n, d)
             float32 for float32 input, float64 otherwise.
         """
-        if not hasattr(self, "rotation_"):
-            raise InputError("ICPAligner is not fitted; call fit(source, target) first")
+        check_is_fitted(self, "rotation_", fit_call="fit(source, target)")
         X = np.asarray(X)
         dtype = np.float32 if X.dtype == np.float32 else np.float64
         moved = self._rigid(check_points(X, "X", dim=len(self.rotation_), dtype=np.float64))
@@ -153,15 +156,12 @@ class ICPAligner:
 
     def _iterate_nearest(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Classic ICP; returns the final correspondences (target row per source row)."""
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int | np.integer):
-            raise InputError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.max_iter < 1:
-            raise InputError(f"max_iter must be a positive integer, got {self.max_iter}")
+        max_iter = check_positive_int(self.max_iter, "max_iter")
         d = source.shape[1]
         self.rotation_ = np.eye(d)
         self.mean_source_, self.mean_target_ = source.mean(axis=0), target.mean(axis=0)
         previous = np.inf
-        for step in range(1, self.max_iter + 1):
+        for step in range(1, max_iter + 1):
             _, nearest = euclidean_kneighbors(self._rigid(source), target, 1, backend="numpy")
             matched = nearest[:, 0]
             self._kabsch(source, target[matched])

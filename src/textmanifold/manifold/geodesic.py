@@ -22,11 +22,11 @@ to it with a zero-length (:data:`.graph.MIN_WEIGHT`) edge.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
-from .graph import attach_edges, build_graph, check_unit_rows
+from ..validation import check_graph, check_unit_rows
+from .graph import attach_edges, build_graph
 from .knn import (
     UNRETRIEVABLE,
     EuclideanKNNClassifier,
@@ -62,7 +62,7 @@ def nearest_source(graph, sources) -> tuple[np.ndarray, np.ndarray]:
     source : ndarray of shape (n,), int64
         Vertex id of that source; ``-1`` when unreachable.
     """
-    graph = _check_graph(graph)
+    graph = check_graph(graph)
     return _nearest_source(graph, _check_sources(sources, graph.shape[0]))
 
 
@@ -91,7 +91,7 @@ def k_nearest_sources(graph, sources, k: int) -> tuple[np.ndarray, np.ndarray]:
         Source vertex ids; ``-1`` in the padded columns.
     """
     k = check_n_neighbors(k)
-    graph = _check_graph(graph)
+    graph = check_graph(graph)
     sources = _check_sources(sources, graph.shape[0])
     if k == 1:
         dist, source = _nearest_source(graph, sources)
@@ -104,7 +104,7 @@ def shortest_path(graph, a: int, b: int) -> list[int]:
 
     Returns ``[a]`` when ``a == b`` and ``[]`` when ``b`` is unreachable from ``a``.
     """
-    graph = _check_graph(graph)
+    graph = check_graph(graph)
     a, b = (int(v) for v in _check_sources([a, b], graph.shape[0], unique=False))
     _, predecessors = dijkstra(graph, directed=True, indices=a, return_predecessors=True)
     if a != b and predecessors[b] < 0:
@@ -145,9 +145,12 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
     multilabel_ : bool
     n_targets_ : int
     vertices_ : ndarray of shape (n_targets + n_aux, d), float32
-    vertex_dist_, vertex_target_ : ndarray of shape (n_targets + n_aux, n_neighbors)
+    vertex_dist_, vertex_target_ : ndarray of shape (n_targets + n_aux, k)
         Each vertex's nearest targets (:func:`k_nearest_sources`): distances and
-        target indices (``inf`` / ``-1`` padding).
+        target indices (``inf`` / ``-1`` padding); ``k`` is the largest ``n_neighbors``
+        used so far (like the Euclidean classifier, ``n_neighbors`` is read at each
+        query, so ``set_params(n_neighbors=...)`` needs no new ``fit``).
+    n_features_in_ : int
     """
 
     def __init__(
@@ -187,6 +190,7 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         self.graph_, self.threshold_ = graph, threshold
         self.vertices_, self.X_ = vertices, vertices[: len(X)]
         self.y_, self.multilabel_, self.n_targets_ = y, multilabel, len(X)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:
@@ -209,10 +213,15 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         Q = check_unit_rows(Q, name="Q")
         if Q.shape[1] != self.X_.shape[1]:
             raise InputError(f"Q has dimension {Q.shape[1]} but X has {self.X_.shape[1]}")
+        k = check_n_neighbors(self.n_neighbors)  # read per query, as the Euclidean one does
+        if k > self.vertex_dist_.shape[1]:  # raised since fit: more targets per vertex
+            self.vertex_dist_, self.vertex_target_ = k_nearest_sources(
+                self.graph_, np.arange(self.n_targets_), k)
         attach = attach_edges(Q, self.vertices_, self.threshold_, backend=self.backend)
-        k = self.vertex_dist_.shape[1]
+        width = self.vertex_dist_.shape[1]
         # A query's k nearest targets are among its neighbours' k nearest (plus edge).
-        query = np.repeat(np.arange(len(Q)), np.diff(attach.indptr) * k)
+        # (a vertex list longer than k only adds candidates; the k best are kept below)
+        query = np.repeat(np.arange(len(Q)), np.diff(attach.indptr) * width)
         dist = (attach.data[:, None] + self.vertex_dist_[attach.indices]).ravel()
         target = self.vertex_target_[attach.indices].ravel()
         found = target >= 0
@@ -230,24 +239,6 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         distances[query[keep], rank[keep]] = dist[keep]
         indices[query[keep], rank[keep]] = target[keep]
         return distances, indices
-
-
-def _check_graph(graph) -> scipy.sparse.csr_matrix:
-    """A non-empty square CSR graph with finite non-negative float64 edge lengths."""
-    if isinstance(graph, np.ndarray):
-        graph = scipy.sparse.csr_matrix(graph)
-    if not scipy.sparse.issparse(graph):
-        raise InputError(f"graph must be a scipy sparse matrix, got {type(graph).__name__}")
-    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
-        raise InputError(f"graph must be square, got shape {graph.shape}")
-    if graph.shape[0] == 0:
-        raise InputError("graph is empty (no vertices)")
-    graph = scipy.sparse.csr_matrix(graph, dtype=np.float64)
-    if not np.isfinite(graph.data).all():
-        raise InputError("graph holds NaN or inf edge lengths")
-    if (graph.data < 0).any():
-        raise InputError("graph holds negative edge lengths")
-    return graph
 
 
 def _check_sources(sources, n: int, unique: bool = True) -> np.ndarray:

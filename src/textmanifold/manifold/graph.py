@@ -22,14 +22,10 @@ fell in, or the order of ``i`` and ``j``. The edge rule ``s > cos(threshold)`` (
 is applied to that score. Hence both backends give identical edge sets and weights, and
 the graph is exactly symmetric.
 
-Large graphs
-------------
-``backend="approximate"`` (and ``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N`
-vertices on, when FAISS is installed) finds candidates with an IVF index instead of all
-pairs; the edges it keeps pass the same exact rule, so they are a subset of the exact
-graph's with the same weights (:mod:`.approximate`; recall is measured there). A
-``target_degree`` then picks the threshold from a sample of rows (about that degree,
-not the exact nearest cut).
+Large graphs: ``backend="approximate"`` (``"auto"`` from
+:data:`.approximate.APPROXIMATE_MIN_N` vertices) takes candidates from k-means cells; kept
+edges pass the same exact rule, a subset of the exact graph's (:mod:`.approximate`). A
+``target_degree`` then picks the threshold from a sample of rows (about that degree).
 
 Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
 silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
@@ -41,61 +37,15 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import InputError
+from ..validation import UNIT_NORM_TOL, check_unit_rows  # noqa: F401 (re-exported)
 from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above, resolve_backend
 from .approximate import APPROXIMATE_MIN_N, approximate_pairs
 
 #: Weight of an edge between coincident points (great-circle distance rounds to 0).
 MIN_WEIGHT = np.finfo(np.float64).tiny
 
-#: Rows whose norm differs from 1 by more than this are not on the unit sphere.
-UNIT_NORM_TOL = 1e-3
-
 # Rows of X scored at once when estimating a threshold for a target degree.
 _SAMPLE_ROWS = 1024
-
-
-def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarray:
-    """Validate points on the unit sphere; return them as C-contiguous float32.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, d)
-        Non-empty, finite rows of unit L2 norm (within :data:`UNIT_NORM_TOL`); they are
-        returned projected onto the sphere (divided by their float64 norm).
-    normalize : bool, default False
-        Accept rows of any non-zero norm (opt-in). Zero and non-finite rows are
-        rejected either way.
-    name : str
-        How the error messages call the array.
-
-    Raises
-    ------
-    InputError
-        Naming the first bad row: not 2-D, empty, non-finite, zero, or not unit norm.
-    """
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise InputError(f"{name} must be a 2-D array (n, d), got shape {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise InputError(f"{name} is empty (shape {X.shape})")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
-    X = X.astype(np.float64)
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
-    norms = np.linalg.norm(X, axis=1)
-    if (norms == 0).any():
-        raise InputError(f"{name} row {int(np.argmax(norms == 0))} is a zero vector")
-    if not normalize:
-        off = np.abs(norms - 1.0) > UNIT_NORM_TOL
-        if off.any():
-            row = int(np.argmax(off))
-            raise InputError(
-                f"{name} row {row} is not unit norm (norm {norms[row]:.6g}); "
-                "L2-normalise the rows or pass normalize=True"
-            )
-    return np.ascontiguousarray(X / norms[:, None], dtype=np.float32)
 
 
 def great_circle_graph(

@@ -22,35 +22,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base import ParamsMixin
 from ..errors import InputError
+from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors, resolve_backend
+
+__all__ = ["UNRETRIEVABLE", "EuclideanKNNClassifier", "NeighborLabelClassifier",
+           "check_n_neighbors", "check_points", "normalize_labels"]
 
 #: Prediction for a query with no reachable target (``predict`` returns it as is).
 UNRETRIEVABLE = None
 
 _COLLECTIONS = (set, frozenset, list, tuple)
-
-
-def check_points(X, name: str = "X", dim: int | None = None, dtype=np.float32) -> np.ndarray:
-    """Validate a non-empty finite (n, d) array; return it C-contiguous as ``dtype``.
-
-    Raises
-    ------
-    InputError
-        Not 2-D, empty, non-numeric, NaN / inf (naming the first bad row), or a
-        dimension other than ``dim``.
-    """
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise InputError(f"{name} must be a non-empty 2-D array (n, d), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise InputError(f"{name} must hold real numbers, got dtype {X.dtype}")
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise InputError(f"{name} row {int(np.argmax(bad))} holds NaN or inf")
-    if dim is not None and X.shape[1] != dim:
-        raise InputError(f"{name} has dimension {X.shape[1]} but the model was fitted on {dim}")
-    return np.ascontiguousarray(X, dtype=dtype)
 
 
 def normalize_labels(y, n: int) -> tuple[list, bool]:
@@ -80,15 +63,11 @@ def normalize_labels(y, n: int) -> tuple[list, bool]:
 
 
 def check_n_neighbors(n_neighbors) -> int:
-    """Validate ``n_neighbors`` (a positive integer)."""
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer):
-        raise InputError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
-    if n_neighbors < 1:
-        raise InputError(f"n_neighbors must be a positive integer, got {n_neighbors}")
-    return int(n_neighbors)
+    """Validate ``n_neighbors`` (:func:`textmanifold.validation.check_positive_int`)."""
+    return check_positive_int(n_neighbors, "n_neighbors")
 
 
-class NeighborLabelClassifier:
+class NeighborLabelClassifier(ParamsMixin):
     """Base: predict and retrievable from a subclass's ``kneighbors(Q)``."""
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
@@ -122,8 +101,7 @@ class NeighborLabelClassifier:
         return self.kneighbors(Q)[1][:, 0] >= 0
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "y_"):
-            raise InputError(f"{type(self).__name__} is not fitted; call fit(X, y) first")
+        check_is_fitted(self, "y_", fit_call="fit(X, y)")
 
 
 class EuclideanKNNClassifier(NeighborLabelClassifier):
@@ -144,6 +122,7 @@ class EuclideanKNNClassifier(NeighborLabelClassifier):
         Their labels (frozensets when ``multilabel_``).
     multilabel_ : bool
     n_targets_ : int
+    n_features_in_ : int
     """
 
     def __init__(self, n_neighbors: int = 1, backend: str = "auto"):
@@ -161,7 +140,7 @@ class EuclideanKNNClassifier(NeighborLabelClassifier):
         X = check_points(X, "X")
         self.y_, self.multilabel_ = normalize_labels(y, len(X))
         self.X_ = X
-        self.n_targets_ = len(X)
+        self.n_targets_, self.n_features_in_ = X.shape
         return self
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:

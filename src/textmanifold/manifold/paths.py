@@ -53,6 +53,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
+from ..validation import check_graph, check_positive_int
 
 # Dijkstra output held at once: batch_size * n_vertices entries of 8 + 4 bytes.
 _MAX_BATCH_ENTRIES = 2**24
@@ -121,7 +122,7 @@ def count_smooth_paths(
         ``batch_size < 1`` or an unknown ``rule``.
     """
     _check_rule(rule)
-    graph = _check_graph(graph)
+    graph = check_graph(graph, "count_smooth_paths: graph")
     n = graph.shape[0]
     scene = _check_vector(vertex_scene, n, "vertex_scene")
     image = _check_vector(is_image, n, "is_image").astype(bool)
@@ -131,8 +132,7 @@ def count_smooth_paths(
         raise InputError("count_smooth_paths: no image vertex (is_image is all False)")
     if batch_size is None:
         batch_size = max(1, min(64, _MAX_BATCH_ENTRIES // n))
-    if batch_size < 1:
-        raise InputError(f"count_smooth_paths: batch_size must be >= 1, got {batch_size}")
+    batch_size = check_positive_int(batch_size, "count_smooth_paths: batch_size")
 
     search = _Search(graph, scene.tolist(), image.tolist(), neighbours, rule == "merged")
     per_source = np.zeros(n, dtype=np.int64)
@@ -292,26 +292,6 @@ def _extend(path: tuple, s: int, neighbours: list[frozenset],
 def _check_rule(rule: str) -> None:
     if rule not in RULES:
         raise InputError(f"smooth-path rule must be one of {', '.join(RULES)}, got {rule!r}")
-
-
-def _check_graph(graph) -> scipy.sparse.csr_matrix:
-    """A square, non-empty CSR copy without self loops; lengths finite and >= 0."""
-    if not scipy.sparse.issparse(graph):
-        raise InputError("count_smooth_paths: graph must be a scipy sparse matrix")
-    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
-        raise InputError(f"count_smooth_paths: graph must be square, got shape {graph.shape}")
-    if graph.shape[0] == 0:
-        raise InputError("count_smooth_paths: the graph is empty (0 vertices)")
-    coo = graph.tocoo()
-    data = coo.data.astype(np.float64)
-    if not np.isfinite(data).all() or (data < 0).any():
-        raise InputError("count_smooth_paths: edge lengths must be finite and >= 0")
-    keep = coo.row != coo.col  # a self loop never lies on a shortest path
-    graph = scipy.sparse.csr_matrix(
-        (data[keep], (coo.row[keep], coo.col[keep])), shape=graph.shape
-    )
-    graph.sort_indices()
-    return graph
 
 
 def _check_vector(values, n: int, name: str) -> np.ndarray:

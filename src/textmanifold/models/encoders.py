@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import DataFormatError, InputError, MissingFileError, TextManifoldError
+from ..validation import check_positive_int
 from .sentence import SentenceTextEncoder
 
 __all__ = [
@@ -97,9 +98,7 @@ class ImageEncoder(nn.Module):
         super().__init__()
         from torchvision.models import resnet18
 
-        if dim < 1:
-            raise InputError(f"dim must be positive, got {dim}")
-        self.dim = dim
+        self.dim = check_positive_int(dim, "dim")
         self.weights = None if weights is None else str(weights)
         net = resnet18(weights=None)
         if weights is not None:

@@ -14,7 +14,7 @@ import os
 import torch
 from torch import nn
 
-from ..errors import InputError
+from ..validation import check_positive_int
 from .encoders import ImageEncoder
 from .loss import info_nce, l2_normalize
 
@@ -91,8 +91,7 @@ class JointModel(nn.Module):
                  weights: str | os.PathLike | None = None,
                  train_sentences: torch.Tensor | None = None):
         super().__init__()
-        if text_dim < 1:
-            raise InputError(f"text_dim must be positive, got {text_dim}")
+        check_positive_int(text_dim, "text_dim")
         self.f_img = ImageEncoder(dim, weights)
         self.f_text = TextHead(text_dim, dim)
         if train_sentences is not None:

@@ -27,7 +27,7 @@ from torch import nn
 from .. import io
 from ..collection import Collection, Item, read_collection
 from ..engines import distributed
-from ..errors import InputError, TextManifoldError
+from ..errors import DataFormatError, InputError, TextManifoldError
 from .compose import METHODS, ComposeModel
 from .data import BatchDataset, batch_indices, check_files, load_image
 from .encoders import ImageEncoder, Vocabulary
@@ -49,7 +49,11 @@ def _fingerprint(rows: list) -> str:
 
 
 def _refuse_existing(out: Path, resume: bool) -> None:
-    """Never overwrite: an existing run needs ``resume``, other files another ``out``."""
+    """Never overwrite: an existing run needs ``resume``, other files another ``out``;
+    ``out`` must be a writable directory (:func:`textmanifold.outputs.check_output_dir`)."""
+    from ..outputs import check_output_dir
+
+    check_output_dir(out, None, resume=resume, allow_nonempty=True)
     if resume or not out.exists():
         return
     if (out / "run.json").exists():
@@ -376,9 +380,24 @@ def load_run(run_dir: str | os.PathLike, device: str = "cpu") -> Run:
     path = checkpoint_path(root)
     if not path.is_file():
         raise TextManifoldError(f"{path}: the run has no checkpoint yet; train it first")
-    model.load_state_dict(load_checkpoint(path)["model"])
+    _load_weights(model, load_checkpoint(path), path, config["kind"])
     model.to(device).eval()
     return Run(root=root, config=config, settings=settings, model=model, vocab=vocab)
+
+
+def _load_weights(model: nn.Module, state: dict, path: Path, kind: str) -> None:
+    """Load a checkpoint's weights, refusing one of another model (the class recorded in
+    the checkpoint, or for older checkpoints weights that do not fit)."""
+    recorded, expected = state.get("model_class"), type(model).__name__
+    if recorded is not None and recorded != expected:
+        raise DataFormatError(f"{path}: holds a {recorded} checkpoint but the run is a "
+                              f"{kind} run ({expected})")
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataFormatError(f"{path}: its weights do not fit the run's {kind} model "
+                              f"({reason})") from None
 
 
 def initial_image_encoder(run: Run) -> ImageEncoder:

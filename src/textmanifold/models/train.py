@@ -28,6 +28,7 @@ from torch import nn
 from .. import io
 from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
+from ..validation import check_positive_int
 from .data import BatchDataset, iterate_batches
 
 __all__ = ["CHECKPOINT_FORMAT", "TrainResult", "TrainSettings", "fit", "resolve_device"]
@@ -101,8 +102,7 @@ class TrainSettings:
         if self.image_size < 32:
             raise InputError(f"image size must be >= 32 pixels (ResNet-18 downsamples "
                              f"32x), got {self.image_size}")
-        if self.checkpoint_every < 1:
-            raise InputError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        check_positive_int(self.checkpoint_every, "checkpoint_every")
         if self.lr_step < 0:
             raise InputError(f"lr_step must be >= 0, got {self.lr_step}")
         if self.workers < 0:
@@ -174,6 +174,7 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
                      batch_size: int, losses: list[float]) -> None:
     state = {
         "format": CHECKPOINT_FORMAT,
+        "model_class": type(getattr(model, "module", model)).__name__,  # checked on load
         "step": step,
         "samples_seen": step * batch_size,
         "losses": list(losses),

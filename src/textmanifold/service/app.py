@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import InputError, TextManifoldError
 from ..index import UnknownIdError
-from .limits import MAX_BODY_BYTES, BodyLimitMiddleware
+from .limits import MAX_BODY_BYTES, MAX_IMAGE_PIXELS, BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .schemas import (
     ErrorOut,
@@ -64,7 +64,11 @@ def decode_image(data: str):
     except (binascii.Error, ValueError) as exc:
         raise InputError("image: not valid base64") from exc
     try:
-        image = Image.open(io.BytesIO(raw))
+        image = Image.open(io.BytesIO(raw))  # reads the header only
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise InputError(f"image: {width}x{height} pixels is more than this server "
+                             f"decodes ({MAX_IMAGE_PIXELS:,})")
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InputError("image: the bytes are not an image this server can decode") from exc

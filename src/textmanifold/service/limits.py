@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["MAX_BODY_BYTES", "MAX_K", "MAX_TEXT_CHARS", "MAX_VECTOR_DIM", "BodyLimitMiddleware"]
+__all__ = ["MAX_BODY_BYTES", "MAX_IMAGE_PIXELS", "MAX_K", "MAX_TEXT_CHARS", "MAX_VECTOR_DIM",
+           "BodyLimitMiddleware"]
 
 #: Largest request body, bytes: a base64 image of about 7.5 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: Largest decoded image, pixels (a small PNG can decode to a huge image).
+MAX_IMAGE_PIXELS = 40_000_000
 #: Largest number of results one search may ask for.
 MAX_K = 100
 #: Longest query sentence or modification text, characters.

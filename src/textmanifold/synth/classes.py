@@ -35,6 +35,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..collection import Item, write_collection
 from ..errors import InputError
+from ..validation import check_positive_int
 from . import render
 from .changes import layout_ok, sample_changes
 from .describe import describe_scene
@@ -81,8 +82,7 @@ class ClassesConfig:
 
     def validate(self) -> None:
         for name in ("n_classes", "images_per_class", "classes_per_theme"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+            check_positive_int(getattr(self, name), name)
         for name in ("texts_per_class", "prototype_edits"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -261,8 +261,7 @@ def generate_classes(out_dir: str | os.PathLike, config: ClassesConfig | None = 
     """
     config = config or ClassesConfig()
     config.validate()
-    if workers < 1:
-        raise InputError(f"workers must be >= 1, got {workers}")
+    check_positive_int(workers, "workers")
     out = Path(out_dir)
     check_output_dir(out, resume, force)
     record = {"generator": "textmanifold.synth.classes", **config.to_record()}

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .. import io
+from .. import io, outputs
 from ..collection import check_image_file
 from ..errors import InputError
 from . import render
 from .scene import Scene
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PNG_LEVEL = 3  # zlib level: 3 is ~1.5x faster than 6 for ~15% larger files
 
 
@@ -34,14 +36,10 @@ def write_png(path: Path, image: np.ndarray) -> None:
 
 
 def check_output_dir(out: Path, resume: bool, force: bool) -> None:
-    """Refuse a file, or a non-empty directory without ``resume`` or ``force``."""
-    if resume and force:
-        raise InputError("choose one of resume and force")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (resume or force):
-        raise InputError(f"{out}: directory is not empty (use --resume to continue it or "
-                         "--force to overwrite it)")
+    """The output gate (:func:`textmanifold.outputs.check_output_dir`): refuse a file, a
+    place under a file or not writable, or a non-empty directory without ``resume`` or
+    ``force``; on ``resume``, remove the temporary files an interruption left."""
+    outputs.check_output_dir(out, None, force=force, resume=resume)
 
 
 def write_scenes_first(out: Path, records: list[dict], resume: bool) -> None:
@@ -58,10 +56,29 @@ def write_scenes_first(out: Path, records: list[dict], resume: bool) -> None:
     io.write_text(path, text)
 
 
+def die_with_parent() -> None:
+    """Pool initializer: the worker gets SIGTERM when its parent dies (Linux), so a killed
+    generator leaves no worker writing images behind it. Elsewhere it does nothing."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the pool's own shutdown still applies
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 @contextmanager
 def process_pool(workers: int) -> Iterator[multiprocessing.pool.Pool | None]:
     """A fork pool of ``workers`` processes, or None for one; terminated on any error."""
-    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    pool = (multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent)
+            if workers > 1 else None)
     try:
         yield pool
     except BaseException:
