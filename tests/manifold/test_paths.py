@@ -138,7 +138,7 @@ def test_batch_size_must_be_a_positive_integer(batch_size):
 def test_dense_graph_counts_as_its_sparse_copy():
     """One graph rule: a dense array (0 = no edge) is the same graph as its CSR copy."""
     graph, scene, is_image, reach = random_case(1)
-    expected = reference_counts(graph, scene, is_image, reach)
+    expected = reference_counts(graph, scene, is_image, reach, "literal")
     dense = count_smooth_paths(graph.toarray(), scene, is_image, reach)
     np.testing.assert_array_equal(dense.per_source, expected)
 
