@@ -230,6 +230,10 @@ def paths_count(
     backend: str = BACKEND,
     normalize: bool = NORMALIZE,
     out: Path = typer.Option(None, "--out", help="Also write per-image counts (JSON)."),
+    rule: str = typer.Option(
+        "literal", help="Smooth-path rule: 'literal' (every step one change; a step "
+        "between two vertices of the same scene breaks the path) or 'merged' (consecutive "
+        "vertices of one scene are merged)."),
     progress: bool = PROGRESS,
 ) -> None:
     """Count smooth shortest paths between image vertices (both directions)."""
@@ -262,8 +266,8 @@ def paths_count(
                                   backend=backend)
     start = time.perf_counter()
     result = count_smooth_paths(graph, scene, is_image, io.load_sparse(reachable),
-                                progress=progress)
-    summary = {"total": result.total,
+                                progress=progress, rule=rule)
+    summary = {"total": result.total, "rule": rule,
                "log_total": math.log(result.total) if result.total else None,
                "image_vertices": int(is_image.sum()), "text_vertices": int((~is_image).sum()),
                "mean_degree": mean_degree(graph), "threshold": used,
