@@ -8,7 +8,8 @@ import torch
 from _models_fixtures import cci_subset
 from textmanifold import io
 from textmanifold.collection import read_collection
-from textmanifold.models.runs import SideBatches, train_compose
+from textmanifold.models.batches import SideBatches
+from textmanifold.models.runs import train_compose
 from textmanifold.models.train import TrainSettings
 
 torch.set_num_threads(1)

@@ -92,7 +92,7 @@ class RankSlice:
     Wraps a :class:`~textmanifold.models.data.BatchDataset`'s ``make_batch``; picklable,
     so DataLoader workers can load the slices. A step-aware batch maker (``with_step``)
     also gets the step and ``part=(rank, world)``, to take its share of any batch of its
-    own (Eq. 2's joint term, :class:`~textmanifold.models.runs.ComposeBatches`).
+    own (Eq. 2's joint term, :class:`~textmanifold.models.batches.ComposeBatches`).
     """
 
     def __init__(self, make_batch: Callable, rank_: int, share: int, world: int = 1):
