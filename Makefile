@@ -3,12 +3,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo results test lint bench clean
 
 # --resume: a second `make demo` reuses finished stages and continues an interrupted one;
 # `rm -rf runs/demo` starts over.
 demo: $(STAMP)
 	$(VENV)/bin/textmanifold demo --out runs/demo --resume
+
+# docs/results/ is a copy of the last `make demo` report (README "Results" quotes it).
+results:
+	test -f runs/demo/report/report.json
+	rm -rf docs/results && cp -r runs/demo/report docs/results
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

@@ -48,8 +48,13 @@ def arc_graph(X: np.ndarray, threshold: float) -> scipy.sparse.csr_matrix:
 # ----------------------------------------------------------------------------- smooth paths
 
 
-def smooth_by_definition(scenes, reach: np.ndarray) -> bool:
-    """DESIGN.md "Smooth path", read literally, on a dense boolean scene matrix."""
+def smooth_by_definition(scenes, reach: np.ndarray, rule: str = "merged") -> bool:
+    """DESIGN.md "Smooth path", read literally, on a dense boolean scene matrix.
+
+    ``literal``: a step between two vertices of the same scene is no change (not smooth).
+    """
+    if rule == "literal" and any(a == b for a, b in zip(scenes, scenes[1:], strict=False)):
+        return False
     merged = [scenes[0]] + [b for a, b in zip(scenes, scenes[1:], strict=False) if b != a]
     if len(set(merged)) < len(merged):
         return False
@@ -62,7 +67,7 @@ def smooth_by_definition(scenes, reach: np.ndarray) -> bool:
     return adjacent_ok and not shortcut
 
 
-def reference_counts(graph, scene, is_image, reach) -> np.ndarray:
+def reference_counts(graph, scene, is_image, reach, rule: str = "merged") -> np.ndarray:
     """networkx Dijkstra from every image vertex; check each path by the definition."""
     G = nx.from_scipy_sparse_array(graph)
     reach = scipy.sparse.csr_matrix(reach).toarray()
@@ -71,7 +76,7 @@ def reference_counts(graph, scene, is_image, reach) -> np.ndarray:
         paths = nx.single_source_dijkstra_path(G, int(s), weight="weight")
         for t, path in paths.items():
             if t != s and is_image[t]:
-                counts[s] += smooth_by_definition([scene[v] for v in path], reach)
+                counts[s] += smooth_by_definition([scene[v] for v in path], reach, rule)
     return counts
 
 

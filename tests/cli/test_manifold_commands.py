@@ -122,8 +122,8 @@ def test_paths_count_matches_networkx(tmp_path, capsys):
                "--embeddings", tmp_path / "text.npy", "--graph", tmp_path / "g.npz",
                "--no-progress", "--out", tmp_path / "counts.json") == 0
     summary = output(capsys)
-    expected = reference_counts(graph, scene, is_image, reach)
-    assert summary["total"] == expected.sum() > 0
+    expected = reference_counts(graph, scene, is_image, reach, "literal")
+    assert summary["total"] == expected.sum() > 0 and summary["rule"] == "literal"
     assert summary["log_total"] == pytest.approx(np.log(expected.sum()))
     assert (summary["image_vertices"], summary["text_vertices"]) == (n, n)
     per_source = json.loads((tmp_path / "counts.json").read_text())["per_source"]

@@ -52,26 +52,36 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
     report = json.loads((report_dir / "report.json").read_text())
     for key in ("label_retrieval", "smooth_paths", "composed", "stages"):
         assert report[key], key
-    rows = {r["row"]: r for r in report["label_retrieval"]}
+    table1 = report["label_retrieval"]
+    assert table1["draws"] == 3 and table1["texts"] == "descriptions"
+    rows = {r["row"]: r for r in table1["rows"]}
     assert sorted(rows) == list("ABCDEF")
-    for r in report["label_retrieval"]:
-        assert {"row", "method", "space", "accuracy", "retrievable"} <= set(r)
+    assert rows["B"]["space"] == "untrained ResNet-18"
+    for r in table1["rows"]:
+        assert {"row", "method", "space", "accuracy", "accuracy_mean", "accuracy_se",
+                "retrievable"} <= set(r)
         if r["row"] != "B":  # B may be unavailable (no bracketing thresholds)
-            assert _finite(r["accuracy"]) and 0 <= r["accuracy"] <= 1
+            assert _finite(r["accuracy_mean"]) and 0 <= r["accuracy_mean"] <= 1
         assert 0 <= r["retrievable"] <= r["queries"]
     assert rows["A"]["retrievable"] == rows["A"]["queries"]
     assert rows["C"]["retrievable"] == rows["D"]["retrievable"]
     assert rows["E"]["retrievable"] == rows["F"]["retrievable"]
     assert rows["F"]["retrievable"] >= rows["D"]["retrievable"]  # same threshold, more vertices
+    assert {(c["better"], c["worse"]) for c in table1["comparisons"]} >= {("D", "C"), ("F", "E")}
 
     assert len(report["label_retrieval_sweep"]) == 2
     for r in report["label_retrieval_sweep"]:
         assert 0 <= r["image_retrievable"] <= r["joint_retrievable"] <= r["queries"]
 
-    assert len(report["smooth_paths"]) == 5
-    for r in report["smooth_paths"]:
-        assert all(_finite(r[k]) for k in ("threshold", "image", "image_random", "image_text"))
-    thresholds = [r["threshold"] for r in report["smooth_paths"]]
+    smooth = report["smooth_paths"]
+    assert smooth["rule"] == "literal" and smooth["variant"]["rule"] == "merged"
+    assert smooth["sampler"]["sampler"] == "image-jitter"
+    assert len(smooth["rows"]) == 5
+    for r in smooth["rows"]:
+        assert all(_finite(r[k]) for k in ("threshold", "image", "image_random",
+                                           "image_shuffled", "image_text",
+                                           "random_mean_degree", "text_mean_degree"))
+    thresholds = [r["threshold"] for r in smooth["rows"]]
     assert thresholds == sorted(thresholds)
 
     curves = report["curves"]
@@ -79,11 +89,16 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
                             strict=True):
         assert 0 <= image <= joint <= curves["queries"]
 
-    assert len(report["composed"]) == 4
-    for r in report["composed"]:
+    composed = report["composed"]
+    assert composed["train_pairs"] == 10 + 6  # level 1 and the training branches
+    assert composed["joint_term_images"] > 0
+    assert len(composed["rows"]) == 5
+    for r in composed["rows"]:
         assert 0 <= r["R@1"] <= r["R@10"] <= r["R@50"] <= 1
-    assert {(r["method"], r["in_joint"]) for r in report["composed"]} == {
-        ("TIRG", False), ("TIRG", True), ("Relation", False), ("Relation", True)}
+        assert 0 <= r["train_R@1"] <= 1
+    assert {(r["method"], r["in_joint"]) for r in composed["rows"]} == {
+        ("TIRG", False), ("TIRG", True), ("TIRG-conv", False), ("Relation", False),
+        ("Relation", True)}
 
     stage_names = [s["stage"] for s in report["stages"]]
     assert stage_names == [s for s in STAGES if s != "report"]

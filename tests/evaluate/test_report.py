@@ -126,7 +126,7 @@ def test_write_report_files(tmp_path):
         "threshold": 0.5, "image": 9.96, "image_random": 10.49, "image_text": 10.78}
     assert written["verdicts"]["composed"] == data["verdicts"]["composed"]
     md = (tmp_path / "report.md").read_text()
-    assert "| F | Joint + Geo | Joint | 0.5200 | 60 | 100 | 0.2703 | 5774 |" in md
+    assert "| F | Joint + Geo | Joint | 0.5200 | - | 60 | 100 | 0.2703 | 5774 |" in md
     assert "![retrievable](figures/r.png)" in md
     page = (tmp_path / "index.html").read_text()
     assert '<img src="figures/r.png"' in page and "<script" not in page

@@ -6,7 +6,7 @@ import scipy.sparse
 
 from _manifold_fixtures import random_case, reference_counts, smooth_by_definition, tree_case
 from textmanifold.errors import InputError
-from textmanifold.manifold.paths import SmoothPathCount, count_smooth_paths, is_smooth
+from textmanifold.manifold.paths import RULES, SmoothPathCount, count_smooth_paths, is_smooth
 
 # ----------------------------------------------------------------------------- tests
 
@@ -21,19 +21,34 @@ def test_hand_computed_chain():
     reach = np.zeros((4, 4), bool)
     for a, b in [(0, 1), (1, 2), (2, 3), (1, 3)]:
         reach[a, b] = reach[b, a] = True
-    result = count_smooth_paths(graph, scene, is_image, reach)
-    # v0: ->v2 [0,1], ->v3 [0,1,2]; ->v4 [0,1,2,3] has the shortcut 1~3.
+    result = count_smooth_paths(graph, scene, is_image, reach, rule="merged")
+    # Merged: v0: ->v2 [0,1], ->v3 [0,1,2]; ->v4 [0,1,2,3] has the shortcut 1~3.
     # v2: ->v0, ->v3; v3: ->v0, ->v2, ->v4; v4: ->v3 only ([3,2,1] has 1~3).
     assert isinstance(result, SmoothPathCount)
     assert result.per_source.tolist() == [2, 0, 2, 3, 1]
     assert result.total == 8
+    # Literal: the step v0-v1 (both scene 0) is no change, so no path through it counts.
+    # v0: none; v2: ->v3; v3: ->v2, ->v4; v4: ->v3.
+    literal = count_smooth_paths(graph, scene, is_image, reach)
+    assert literal.per_source.tolist() == [0, 0, 1, 2, 1]
 
 
+def test_literal_rule_matches_brute_force_where_the_rules_differ():
+    # Images and their own descriptions share a scene, as in Table 3's Image + Text graph.
+    graph, scene, is_image, reach = tree_case(1)
+    literal = count_smooth_paths(graph, scene, is_image, reach, rule="literal")
+    merged = count_smooth_paths(graph, scene, is_image, reach, rule="merged")
+    expected = reference_counts(graph, scene, is_image, reach, rule="literal")
+    assert literal.per_source.tolist() == expected.tolist()
+    assert 0 < literal.total < merged.total  # the rules differ on this graph
+
+
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", range(6))
-def test_random_graphs_match_networkx(seed):
+def test_random_graphs_match_networkx(seed, rule):
     graph, scene, is_image, reach = random_case(seed)
-    expected = reference_counts(graph, scene, is_image, reach)
-    result = count_smooth_paths(graph, scene, is_image, reach)
+    expected = reference_counts(graph, scene, is_image, reach, rule)
+    result = count_smooth_paths(graph, scene, is_image, reach, rule=rule)
     assert result.per_source.tolist() == expected.tolist()
     assert result.total == expected.sum()
     assert (result.per_source[~is_image] == 0).all()
@@ -47,13 +62,15 @@ def test_random_graphs_are_not_trivial():
     assert 10 < expected < n_img * (n_img - 1) / 4
 
 
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", range(3))
-def test_sphere_tree_graphs_match_networkx(seed):
+def test_sphere_tree_graphs_match_networkx(seed, rule):
     graph, scene, is_image, reach = tree_case(seed)
-    expected = reference_counts(graph, scene, is_image, reach)
+    expected = reference_counts(graph, scene, is_image, reach, rule)
     assert expected.sum() > 0
     for batch_size in (1, 7, 64):
-        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size)
+        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size,
+                                    rule=rule)
         assert result.per_source.tolist() == expected.tolist()
 
 
@@ -62,7 +79,7 @@ def test_both_directions_are_counted():
     result = count_smooth_paths(graph, scene, is_image, reach)
     # Tie-free and symmetric: the b->a path is a->b reversed, and smoothness is symmetric.
     assert result.total % 2 == 0
-    assert result.total == reference_counts(graph, scene, is_image, reach).sum()
+    assert result.total == reference_counts(graph, scene, is_image, reach, "literal").sum()
 
 
 def test_same_scene_images_and_isolated_vertices():
@@ -70,21 +87,24 @@ def test_same_scene_images_and_isolated_vertices():
     graph = scipy.sparse.csr_matrix(np.array([
         [0, 0.3, 0, 0], [0.3, 0, 0.4, 0], [0, 0.4, 0, 0], [0, 0, 0, 0],
     ]))
-    result = count_smooth_paths(graph, [0, 0, 0, 1], [True, False, True, True], np.zeros((2, 2)))
-    assert result.per_source.tolist() == [1, 0, 1, 0]
+    args = (graph, [0, 0, 0, 1], [True, False, True, True], np.zeros((2, 2)))
+    assert count_smooth_paths(*args, rule="merged").per_source.tolist() == [1, 0, 1, 0]
+    assert count_smooth_paths(*args).per_source.tolist() == [0, 0, 0, 0]  # literal
 
 
 def test_is_smooth_definition():
     reach = np.zeros((4, 4), bool)
     for a, b in [(0, 1), (1, 2), (2, 3)]:
         reach[a, b] = reach[b, a] = True
-    assert is_smooth([0, 0, 1, 1, 2], reach)
+    assert is_smooth([0, 0, 1, 1, 2], reach, rule="merged")
+    assert not is_smooth([0, 0, 1, 1, 2], reach)  # literal: 0 -> 0 is no change
     assert not is_smooth([0, 1, 0], reach)  # a scene repeats
     assert not is_smooth([0, 2], reach)  # not reachable neighbours
     reach[0, 2] = reach[2, 0] = True
     assert not is_smooth([0, 1, 2], reach)  # shortcut 0~2
-    for scenes in ([0], [3, 2], [1, 2, 3], [0, 1, 2, 3]):
-        assert is_smooth(scenes, reach) == smooth_by_definition(scenes, reach)
+    for scenes in ([0], [3, 2], [1, 2, 3], [0, 1, 2, 3], [1, 1, 2]):
+        for rule in RULES:
+            assert is_smooth(scenes, reach, rule) == smooth_by_definition(scenes, reach, rule)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +138,7 @@ def test_batch_size_must_be_a_positive_integer(batch_size):
 def test_dense_graph_counts_as_its_sparse_copy():
     """One graph rule: a dense array (0 = no edge) is the same graph as its CSR copy."""
     graph, scene, is_image, reach = random_case(1)
-    expected = reference_counts(graph, scene, is_image, reach)
+    expected = reference_counts(graph, scene, is_image, reach, "literal")
     dense = count_smooth_paths(graph.toarray(), scene, is_image, reach)
     np.testing.assert_array_equal(dense.per_source, expected)
 

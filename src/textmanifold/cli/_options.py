@@ -5,6 +5,8 @@
 - ``--resume``: continue the interrupted run in OUT, keeping the work it finished (and
   removing the temporary files the interruption left);
 - ``--progress/--no-progress``: progress bars on stderr;
+- ``--threshold`` / ``--target-degree``: the graph's edge threshold in radians, or the
+  mean degree that chooses it;
 - ``--workers``: worker processes; 0 (the default) lets the command choose: one per CPU
   where the work is CPU-bound (generating, rendering), none beside the main process for
   image loading. The results never depend on it.
@@ -25,6 +27,9 @@ FORCE = typer.Option(False, "--force", help="Overwrite a non-empty OUT (only the
 RESUME = typer.Option(False, "--resume", help="Continue the interrupted run in OUT, keeping "
                                               "the work it finished.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
+DEGREE = typer.Option(None, "--target-degree",
+                      help="Choose the threshold giving about this mean degree.")
 WORKERS = typer.Option(0, "--workers", min=0, show_default=False,
                        help="Worker processes (default 0: one per CPU for generation, none "
                             "beside the main process for image loading; the output does "

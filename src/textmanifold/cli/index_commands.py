@@ -15,7 +15,7 @@ import typer
 from .. import io
 from ..errors import InputError
 from ..outputs import check_output_dir
-from ._options import FORCE, PROGRESS
+from ._options import DEGREE, FORCE, PROGRESS, THRESHOLD
 
 index_app = typer.Typer(help="Build and inspect search indexes (a persistent manifold).",
                         no_args_is_help=True)
@@ -41,10 +41,8 @@ def build(
     run: Path = typer.Argument(None, help="A trained joint run (or compose run --in-joint): "
                                           "embeds the collection and later queries."),
     out: Path = typer.Option(..., "--out", help="Index directory to write."),
-    threshold: float = typer.Option(None, "--threshold", help="Edge threshold, radians."),
-    target_degree: float = typer.Option(None, "--target-degree",
-                                        help="Choose the threshold giving about this mean "
-                                             f"degree (default {DEFAULT_DEGREE:g})."),
+    threshold: float = THRESHOLD,
+    target_degree: float = DEGREE,
     image_embeddings: Path = IMAGE_EMB,
     text_embeddings: Path = TEXT_EMB,
     align: bool = typer.Option(True, "--align/--no-align",
@@ -55,8 +53,9 @@ def build(
 ) -> None:
     """Embed a collection with a run, align, build the graph, write a self-describing index.
 
-    The write is atomic; finished embedding blocks are kept in OUT.partial, so running
-    the same command again after an interruption resumes there.
+    Without --threshold or --target-degree, the target degree is 10. The write is
+    atomic; finished embedding blocks are kept in OUT.partial, so running the same
+    command again after an interruption resumes there.
     """
     from ..index import ManifoldIndex
 

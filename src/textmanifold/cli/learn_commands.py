@@ -127,18 +127,28 @@ def train_compose_command(
     settings,
     collection: Path = typer.Argument(..., help="Collection directory with pairs."),
     out: Path = OUT,
-    method: str = typer.Option(..., "--method", help="Compositor: tirg or relation."),
+    method: str = typer.Option(
+        ..., "--method", help="Compositor: tirg (fully connected), tirg-conv (on the last "
+        "feature map, google/tirg's TIRGLastConv) or relation."),
     in_joint: bool = typer.Option(False, "--in-joint",
                                   help="Compose in the joint space (Eq. 2, both terms)."),
+    learn_scale: bool = typer.Option(
+        False, "--learn-scale", help="A learnable scale of both features (init 4, as "
+        "google/tirg) instead of the fixed --temperature."),
+    balanced_init: bool = typer.Option(
+        True, "--balanced-init/--authors-init",
+        help="In Joint: start TIRG's two terms with equal norms on unit vectors "
+        "(default), or with the authors' weights (1, 10)."),
     resume: bool = RESUME, dim: int = DIM, weights: str = WEIGHTS,
     split: str = typer.Option("train", "--split", help="Train on this split's pairs."),
 ) -> None:
-    """Train TIRG or Relation for composed retrieval, plain or in Joint."""
+    """Train TIRG, TIRG-conv or Relation for composed retrieval, plain or in Joint."""
     from ..models.runs import train_compose
 
     _check_run_outputs(out, resume)
     result = train_compose(collection, out, method=method, in_joint=in_joint, dim=dim,
-                           weights=weights, split=split, settings=settings, resume=resume)
+                           weights=weights, split=split, learn_scale=learn_scale,
+                           balanced_init=balanced_init, settings=settings, resume=resume)
     _print_result(out, result)
 
 

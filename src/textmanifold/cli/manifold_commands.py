@@ -21,14 +21,11 @@ from .. import collection, io
 from ..collection import Item
 from ..errors import InputError, MissingFileError
 from ..outputs import check_output_file
-from ._options import PROGRESS, SEED
+from ._options import DEGREE, PROGRESS, SEED, THRESHOLD
 
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
 paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
 
-THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
-DEGREE = typer.Option(None, "--target-degree",
-                      help="Choose the threshold giving about this mean degree.")
 BACKEND = typer.Option("auto", "--backend",
                        help="Neighbour search: auto, numpy, faiss or approximate (graphs).")
 NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
@@ -233,6 +230,10 @@ def paths_count(
     backend: str = BACKEND,
     normalize: bool = NORMALIZE,
     out: Path = typer.Option(None, "--out", help="Also write per-image counts (JSON)."),
+    rule: str = typer.Option(
+        "literal", help="Smooth-path rule: 'literal' (every step one change; a step "
+        "between two vertices of the same scene breaks the path) or 'merged' (consecutive "
+        "vertices of one scene are merged)."),
     progress: bool = PROGRESS,
 ) -> None:
     """Count smooth shortest paths between image vertices (both directions)."""
@@ -265,8 +266,8 @@ def paths_count(
                                   backend=backend)
     start = time.perf_counter()
     result = count_smooth_paths(graph, scene, is_image, io.load_sparse(reachable),
-                                progress=progress)
-    summary = {"total": result.total,
+                                progress=progress, rule=rule)
+    summary = {"total": result.total, "rule": rule,
                "log_total": math.log(result.total) if result.total else None,
                "image_vertices": int(is_image.sum()), "text_vertices": int((~is_image).sum()),
                "mean_degree": mean_degree(graph), "threshold": used,

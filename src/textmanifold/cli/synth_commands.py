@@ -22,6 +22,16 @@ def cci_generate(
     branching: int = typer.Option(10, help="Children per scene."),
     size: str = typer.Option("320x240", help="Image size WIDTHxHEIGHT in pixels."),
     text_only_scenes: int = typer.Option(0, help="Extra scenes with a description only."),
+    changes: str = typer.Option(
+        "all", help="Change kinds: 'all' (color, material, shape, size, add, drop, move; "
+        "3-6 source objects) or 'clevr-change' (CLEVR-Change's color, material, add, drop, "
+        "move; 3-10 source objects)."),
+    repeat_scenes: bool = typer.Option(
+        False, "--repeat-scenes/--unique-scenes",
+        help="Let scenes repeat across the tree (images stay unique through the camera), "
+        "as in the paper; default: every scene is new."),
+    train_branches: int = typer.Option(
+        0, help="Extra rendered children of random non-leaf scenes, each a training pair."),
     seed: int = SEED, workers: int = WORKERS, resume: bool = RESUME, force: bool = FORCE,
     progress: bool = PROGRESS,
 ) -> None:
@@ -33,8 +43,9 @@ def cci_generate(
     width, height = parse_size(size)
     path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
                         seed=seed, workers=worker_count(workers),
-                        text_only_scenes=text_only_scenes, resume=resume, force=force,
-                        progress=progress)
+                        text_only_scenes=text_only_scenes, changes=changes,
+                        repeat_scenes=repeat_scenes, train_branches=train_branches,
+                        resume=resume, force=force, progress=progress)
     _print_info(path)
 
 

@@ -22,6 +22,9 @@ class DemoConfig:
         The CCI tree (the paper: depth 4, branching 10).
     cci_text_only : int
         Extra CCI scenes with a description and no image (text vertices of Table 3).
+    cci_train_branches : int
+        Extra rendered CCI children of random non-leaf scenes, each a training pair, so
+        that Eq. 2 trains on more than a thousand pairs at depth 3.
     classes, images_per_class, texts_per_class : int
         The category set: K categories, rendered images and descriptions per category.
     image_size : int
@@ -29,7 +32,13 @@ class DemoConfig:
     dim : int
         Width of the learned features and the joint space.
     joint_steps, compose_steps : int
-        SGD steps of each joint model and of each of the four compositors.
+        SGD steps of each joint model and of each compositor.
+    compositors : tuple of str
+        Table 4's models, ``method`` (plain) or ``method+joint`` (in Joint), methods of
+        :data:`textmanifold.models.compose.METHODS`.
+    learn_scale : bool
+        Train the compositors with google/tirg's learnable feature scale (init 4)
+        instead of the fixed temperature.
     batch_size, compose_batch_size : int
         Examples per step (the paper: 50).
     lr, temperature : float
@@ -44,7 +53,17 @@ class DemoConfig:
         many queries unretrievable (the paper's D reaches 26% of ADE20K's queries).
     label_sweep : tuple of float
         Mean degrees of the Image graph at which rows C-F are also reported, so that the
-        verdict does not hang on one threshold.
+        verdict does not hang on one threshold; its low end leaves Joint queries
+        unretrievable.
+    label_draws : int
+        Target draws that Table 1 (and its sweep) is averaged over.
+    label_texts : {"descriptions", "all"}
+        Text vertices of the Joint graph: one description per image, as the paper's one
+        side-information text per image, or also every description-only scene.
+    smooth_rule : {"literal", "merged"}
+        Table 3's smooth-path rule (the other one is reported beside it).
+    random_sampler : {"image-jitter", "gaussian"}
+        Table 3's random control (:mod:`textmanifold.evaluate.smooth_path_table`).
     curve_points : int
         Thresholds on the retrievable / mean-degree curves.
     workers : int
@@ -57,21 +76,29 @@ class DemoConfig:
     cci_depth: int = 3
     cci_branching: int = 10
     cci_text_only: int = 1000
+    cci_train_branches: int = 900
     classes: int = 16
     images_per_class: int = 12
     texts_per_class: int = 60
     image_size: int = 64
     dim: int = 128
     joint_steps: int = 200
-    compose_steps: int = 100
+    compose_steps: int = 60
     batch_size: int = 50
-    compose_batch_size: int = 50
+    compose_batch_size: int = 32
+    compositors: tuple[str, ...] = ("tirg", "tirg+joint", "tirg-conv", "relation",
+                                    "relation+joint")
+    learn_scale: bool = False
     lr: float = 0.01
     temperature: float = 0.1
     k_shot: int = 2
     smooth_degrees: tuple[float, ...] = (2.0, 3.0, 4.0, 5.0, 6.0)
     label_degree: float = 1.0
-    label_sweep: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+    label_sweep: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    label_draws: int = 20
+    label_texts: str = "descriptions"
+    smooth_rule: str = "literal"
+    random_sampler: str = "image-jitter"
     curve_points: int = 12
     workers: int = 2
 
@@ -79,6 +106,7 @@ class DemoConfig:
         record = asdict(self)
         record["smooth_degrees"] = list(self.smooth_degrees)
         record["label_sweep"] = list(self.label_sweep)
+        record["compositors"] = list(self.compositors)
         return record
 
     def fingerprint(self) -> str:
@@ -87,15 +115,19 @@ class DemoConfig:
 
 
 def default_config(**changes) -> DemoConfig:
-    """The default demo: CCI depth 3 (1,111 images); about seven minutes on two idle
-    cores (measured: 406 s, of which training 340 s)."""
+    """The default demo: CCI depth 3 plus 900 training branches (2,011 images, 1,010
+    training pairs); see the README for its measured time."""
     return replace(DemoConfig(), **changes)
 
 
 def full_config(**changes) -> DemoConfig:
     """``--full``: the paper's CCI depth 4 (11,111 images) and longer training."""
-    return replace(DemoConfig(cci_depth=4, cci_text_only=10000, joint_steps=2000,
+    return replace(DemoConfig(cci_depth=4, cci_text_only=10000, cci_train_branches=0,
+                              joint_steps=2000,
                               compose_steps=2000, image_size=128, dim=512,
+                              compose_batch_size=50,
+                              compositors=("tirg", "tirg+joint", "tirg-conv",
+                                           "tirg-conv+joint", "relation", "relation+joint"),
                               images_per_class=20, texts_per_class=200, classes=32),
                    **changes)
 
@@ -103,7 +135,8 @@ def full_config(**changes) -> DemoConfig:
 def tiny_config(**changes) -> DemoConfig:
     """A configuration for tests: depth 2, a few steps, tiny images (well under a minute)."""
     return replace(DemoConfig(
-        render_width=64, render_height=48, cci_depth=2, cci_text_only=20, classes=4,
+        render_width=64, render_height=48, cci_depth=2, cci_text_only=20,
+        cci_train_branches=6, classes=4, label_draws=3,
         images_per_class=4, texts_per_class=6, image_size=32, dim=16, joint_steps=3,
         compose_steps=2, batch_size=8, compose_batch_size=5, k_shot=1,
         smooth_degrees=(1, 2, 3, 4, 5), label_degree=2.0, label_sweep=(1.0, 4.0), curve_points=4,

@@ -24,7 +24,7 @@ from ..synth.scene import Scene
 from ..viz.curves import plot_degree_vs_threshold, plot_retrievable_vs_threshold
 from ..viz.examples import find_smooth_paths, neighbour_examples
 from ..viz.tiles import Tile, plot_neighbour_examples, plot_path_strips
-from .layout import Demo, cci_vertex_sets, graph_path, space_path
+from .layout import Demo, cci_vertex_sets, graph_path, label_texts, space_path
 
 
 class VertexTiles:
@@ -74,7 +74,7 @@ def _path_strips(demo: Demo, out: Path) -> list[dict]:
     _, scene, is_image = cci_vertex_sets(demo)["image_text"]
     coll = read_collection(demo.data("cci"))
     paths = find_smooth_paths(graph, scene, is_image, coll.reachable(), max_paths=3,
-                              seed=demo.config.seed)
+                              seed=demo.config.seed, rule=demo.config.smooth_rule)
     if not paths:
         return []
     ids, _ = _ids(demo, "cci")
@@ -94,12 +94,12 @@ def _neighbours(demo: Demo, out: Path) -> list[dict]:
     labels_result = demo.results["label_retrieval"]
     split = labels_result["split"]
     threshold = labels_result["joint_threshold"]
-    image, _ = load_embedding(space_path(demo, "classes", "image"))
-    text, _ = load_embedding(space_path(demo, "classes", "text"))
+    image, image_ids = load_embedding(space_path(demo, "classes", "image"))
+    text, text_ids = label_texts(demo)
     X = np.concatenate([image, text])
     graph = great_circle_graph(X, threshold=threshold)
     coll = read_collection(demo.data("classes"))
-    ids, _ = _ids(demo, "classes")
+    ids = image_ids + text_ids
     by_id = {it.id: it for it in coll.items}
     labels = [by_id[item_id_of_row(i)].labels[0] for i in ids]
     examples = neighbour_examples(graph, np.array(split["targets"]), np.array(split["queries"]),

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..collection import Collection, item_of_row, load_embedding, read_collection
+from ..errors import InputError
 from .config import DemoConfig
 
 # What --force removes: only what the demo itself writes, never the whole directory.
@@ -73,18 +74,50 @@ def graph_path(demo: Demo, kind: str, index: int) -> Path:
 
 
 def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
-    """The scene each embedding row shows: its item's, or for ``text:<id>`` that image's."""
+    """The scene each embedding row shows: its item's, or for ``text:<id>`` that image's.
+
+    Scenes of one content (possible with ``--repeat-scenes``) are mapped to the first of
+    them (:func:`~textmanifold.synth.reachability.content_scene_index`), so the smooth-path
+    rules treat two images of one content as one scene.
+    """
+    from ..synth.reachability import content_scene_index
+
     items = {it.id: it for it in coll.items}
-    return np.array([item_of_row(items, i, str(coll.root)).scene for i in ids], dtype=np.int64)
+    rows = np.array([item_of_row(items, i, str(coll.root)).scene for i in ids],
+                    dtype=np.int64)
+    return content_scene_index(coll.scenes)[rows] if coll.scenes else rows
 
 
 def cci_vertex_sets(demo: Demo) -> dict:
-    """Table 3's three vertex sets on CCI (:func:`.evaluate.smooth_path_table.vertex_sets`)."""
-    from ..evaluate.smooth_path_table import vertex_sets
+    """Table 3's vertex sets on CCI (:func:`.evaluate.smooth_path_table.vertex_sets`),
+    the shuffled-text control's scenes drawn from the run's seed."""
+    from ..evaluate.smooth_path_table import shuffled_scenes, vertex_sets
 
     coll = read_collection(demo.data("cci"))
     image, image_ids = load_embedding(space_path(demo, "cci", "image"))
     text, text_ids = load_embedding(space_path(demo, "cci", "text"))
     random_points, _ = load_embedding(space_path(demo, "cci", "random"))
-    return vertex_sets(image, text, vertex_scenes(coll, image_ids),
-                       vertex_scenes(coll, text_ids), random_points)
+    text_scene = vertex_scenes(coll, text_ids)
+    shuffled = shuffled_scenes(text_scene, np.random.default_rng([demo.config.seed, 4]))
+    return vertex_sets(image, text, vertex_scenes(coll, image_ids), text_scene, random_points,
+                       shuffled)
+
+
+def label_texts(demo: Demo) -> tuple[np.ndarray, list[str]]:
+    """The category set's text vertices of the Joint graph and their ids.
+
+    ``label_texts="descriptions"``: one description per image (in image order), as the
+    paper's one side-information text per image; ``"all"``: every text row (the image
+    descriptions and the description-only scenes).
+    """
+    from ..collection import description_rows
+
+    text, text_ids = load_embedding(space_path(demo, "classes", "text"))
+    if demo.config.label_texts == "all":
+        return text, text_ids
+    if demo.config.label_texts != "descriptions":
+        raise InputError(f"label_texts must be 'descriptions' or 'all', got "
+                         f"{demo.config.label_texts!r}")
+    _, image_ids = load_embedding(space_path(demo, "classes", "image"))
+    rows = description_rows(image_ids, text_ids)
+    return text[rows], [text_ids[r] for r in rows]

@@ -12,11 +12,9 @@ import numpy as np
 from .. import io
 from ..collection import description_rows, load_embedding, read_collection, save_embedding
 from .layout import DATASETS, Demo, cci_vertex_sets, graph_path, space_path
+from .tables import compose_run_name, parse_compositor, random_points, table1, table3, table4
 
-COMPOSITORS = (("tirg", False), ("tirg", True), ("relation", False), ("relation", True))
-METHOD_NAMES = {"tirg": "TIRG", "relation": "Relation"}
 INDEX_DEGREE = 10.0  # the search index's mean degree (index build's default)
-
 
 # ----------------------------------------------------------------------------- data
 
@@ -27,7 +25,8 @@ def stage_cci(demo: Demo) -> dict:
     c = demo.config
     root = generate_cci(demo.data("cci"), depth=c.cci_depth, branching=c.cci_branching,
                         size=(c.render_width, c.render_height), seed=c.seed,
-                        workers=c.workers, text_only_scenes=c.cci_text_only, resume=True,
+                        workers=c.workers, text_only_scenes=c.cci_text_only,
+                        train_branches=c.cci_train_branches, resume=True,
                         progress=demo.progress)
     coll = read_collection(root)
     return {"images": len(coll.images()), "texts": len(coll.texts()),
@@ -83,23 +82,24 @@ def _loss_summary(result) -> dict:
             "images_per_second": float(result.images_per_second)}
 
 
-def compose_run_name(method: str, in_joint: bool) -> str:
-    return f"compose_{method}" + ("_joint" if in_joint else "")
-
-
 def stage_train_compose(demo: Demo) -> dict:
     from ..models import runs
 
     summary = {}
-    for method, in_joint in COMPOSITORS:
+    for spec in demo.config.compositors:
+        method, in_joint = parse_compositor(spec)
         name = compose_run_name(method, in_joint)
         demo.log(f"  {name}")
         result = runs.train_compose(demo.data("cci"), demo.run(name), method=method,
                                     in_joint=in_joint, dim=demo.config.dim,
+                                    learn_scale=demo.config.learn_scale,
                                     settings=_settings(demo, demo.config.compose_steps,
                                                        demo.config.compose_batch_size),
                                     resume=True)
         summary[name] = _loss_summary(result)
+        if in_joint:
+            log = io.read_json(demo.run(name) / "train_log.json")
+            summary[name]["joint_term_images"] = log["joint_term_images"]
     return summary
 
 
@@ -136,96 +136,43 @@ def stage_align(demo: Demo) -> dict:
 
 
 def stage_graphs(demo: Demo) -> dict:
-    """Five thresholds from the CCI image graph's mean degree; the 3 x 5 graphs."""
-    from ..evaluate.smooth_path_table import (
-        KINDS,
-        build_graphs,
-        random_like,
-        thresholds_for_degrees,
-    )
+    """Five thresholds from the CCI image graph's mean degree; the graphs of every vertex
+    set (:data:`~textmanifold.evaluate.smooth_path_table.KINDS`) at each."""
+    from ..evaluate.smooth_path_table import build_graphs, thresholds_for_degrees
     from ..manifold.graph import mean_degree
 
     image, _ = load_embedding(space_path(demo, "cci", "image"))
-    text, text_ids = load_embedding(space_path(demo, "cci", "text"))
-    rng = np.random.default_rng([demo.config.seed, 3])
-    save_embedding(space_path(demo, "cci", "random"), random_like(text, len(text), rng),
+    _, text_ids = load_embedding(space_path(demo, "cci", "text"))
+    points, sampler = random_points(demo)
+    save_embedding(space_path(demo, "cci", "random"), points,
                    [f"random:{i}" for i in text_ids])
     thresholds = thresholds_for_degrees(image, demo.config.smooth_degrees)
     sets = cci_vertex_sets(demo)
     graphs = build_graphs(sets, thresholds, progress=demo.progress)
-    degrees = {kind: [] for kind in KINDS}
+    degrees: dict[str, list[float]] = {kind: [] for kind in sets}
     for (kind, i), graph in sorted(graphs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         io.save_sparse(graph_path(demo, kind, i), graph)
         degrees[kind].append(mean_degree(graph))
-    return {"thresholds": thresholds, "mean_degree": degrees,
-            "vertices": {kind: int(len(sets[kind][0])) for kind in KINDS}}
+    return {"thresholds": thresholds, "mean_degree": degrees, "random": sampler,
+            "vertices": {kind: int(len(sets[kind][0])) for kind in sets}}
 
 
 # ----------------------------------------------------------------------------- evaluation
 
 
 def stage_smooth_paths(demo: Demo) -> dict:
-    from ..evaluate.smooth_path_table import KINDS, smooth_path_rows
-
-    sets, thresholds = cci_vertex_sets(demo), demo.results["graphs"]["thresholds"]
-    graphs = {(kind, i): io.load_sparse(graph_path(demo, kind, i))
-              for kind in KINDS for i in range(len(thresholds))}
-    reachable = read_collection(demo.data("cci")).reachable()
-    rows = smooth_path_rows(graphs, sets, reachable, thresholds, progress=demo.progress)
-    return {"rows": rows}
+    """Table 3 (:func:`.tables.table3`)."""
+    return table3(demo)
 
 
 def stage_composed(demo: Demo) -> dict:
-    from ..models.embed import evaluate_compose_run
-
-    rows = []
-    for method, in_joint in COMPOSITORS:
-        result = evaluate_compose_run(demo.run(compose_run_name(method, in_joint)),
-                                      demo.data("cci"), progress=demo.progress)
-        rows.append({"method": METHOD_NAMES[method], "in_joint": in_joint,
-                     "R@1": result["R@1"], "R@10": result["R@10"], "R@50": result["R@50"],
-                     "queries": result["queries"], "gallery": result["gallery"]})
-    return {"rows": rows}
+    """Table 4 (:func:`.tables.table4`)."""
+    return table4(demo)
 
 
 def stage_label_retrieval(demo: Demo) -> dict:
-    """Table 1 rows A-F on the category set, and retrievable / degree curves."""
-    from ..evaluate.fewshot import label_sets, primary_labels, sample_targets
-    from ..evaluate.label_retrieval import label_retrieval_table
-    from ..evaluate.retrievability import curve_thresholds, retrievable_curves
-
-    c = demo.config
-    coll = read_collection(demo.data("classes"))
-    image, image_ids = load_embedding(space_path(demo, "classes", "image"))
-    text, _ = load_embedding(space_path(demo, "classes", "text"))
-    resnet, _ = load_embedding(space_path(demo, "classes", "image_pretrained"))
-    by_id = {it.id: it for it in coll.items}
-    labels = [by_id[i].labels for i in image_ids]
-    rows = label_retrieval_table(image, text, resnet, labels, n_way=None, k_shot=c.k_shot,
-                                 target_degree=c.label_degree, seed=c.seed)
-    # The same split label_retrieval_table draws (same call, same seed), for the figures.
-    split = sample_targets(primary_labels(label_sets(labels)), None, c.k_shot, c.seed)
-    vertices = image[np.concatenate([split.targets, split.queries])]
-    degrees = np.geomspace(0.25, min(16.0, 0.9 * (len(vertices) - 1)), c.curve_points)
-    curves = retrievable_curves(vertices, text, len(split.targets),
-                                curve_thresholds(vertices, degrees))
-    sweep = [_sweep_row(d, label_retrieval_table(image, text, None, labels, n_way=None,
-                                                 k_shot=c.k_shot, target_degree=d,
-                                                 seed=c.seed))
-             for d in c.label_sweep]
-    joint_threshold = next(r["threshold"] for r in rows if r["row"] == "F")
-    return {"rows": rows, "sweep": sweep, "curves": curves, "joint_threshold": joint_threshold,
-            "split": {"targets": split.targets.tolist(), "queries": split.queries.tolist()}}
-
-
-def _sweep_row(degree: float, rows: list[dict]) -> dict:
-    """Rows C-F of one threshold, flattened: accuracies and retrievable counts."""
-    by = {r["row"]: r for r in rows}
-    return {"degree": float(degree), "threshold": by["D"]["threshold"],
-            "queries": by["D"]["queries"],
-            "image_retrievable": by["D"]["retrievable"],
-            "joint_retrievable": by["F"]["retrievable"],
-            **{key: by[key]["accuracy"] for key in "CDEF"}}
+    """Table 1 over target draws, its sweep, and the curves (:func:`.tables.table1`)."""
+    return table1(demo)
 
 
 def stage_figures(demo: Demo) -> dict:
@@ -240,11 +187,12 @@ def stage_report(demo: Demo) -> dict:
     stages = [{"stage": name, "seconds": float(result["seconds"])}
               for name, result in demo.results.items() if name != "report"]
     labels = demo.results["label_retrieval"]
+    table1_keys = ("draws", "rows", "comparisons", "seeds", "texts", "text_vertices")
     results = {
-        "label_retrieval": labels["rows"],
+        "label_retrieval": {key: labels[key] for key in table1_keys},
         "label_retrieval_sweep": labels["sweep"],
-        "smooth_paths": demo.results["smooth_paths"]["rows"],
-        "composed": demo.results["composed"]["rows"],
+        "smooth_paths": demo.results["smooth_paths"],
+        "composed": demo.results["composed"],
         "stages": stages,
         "figures": demo.results["figures"]["figures"],
         "curves": labels["curves"],
@@ -263,10 +211,16 @@ def _notes(demo: Demo) -> dict:
                "test pairs",
         "category set": f"{r['classes']['classes']} categories, {r['classes']['images']} "
                         f"images, {r['classes']['texts']} description-only scenes",
-        "random points": "as many as text points, Gaussian with the text cloud's mean and "
-                         "covariance, projected on the sphere; each stands for the scene "
-                         "of the text point it replaces",
-        "smooth path values": "log(1 + number of smooth shortest paths)",
+        "random points": f"as many as text points, each {r['graphs']['random']['description']}"
+                         "; each stands for the scene of the text point it replaces",
+        "shuffled text": "the real text points with their scenes permuted (seeded)",
+        "smooth path values": "log(1 + number of smooth shortest paths); rule "
+                              f"{r['smooth_paths']['rule']} (the other rule: "
+                              "smooth_paths.variant in report.json)",
+        "label retrieval": f"mean and standard error over {r['label_retrieval']['draws']} "
+                           "target draws; Joint text vertices: "
+                           f"{r['label_retrieval']['texts']} "
+                           f"({r['label_retrieval']['text_vertices']})",
     }
     for name in DATASETS:
         a, t = r["align"][name], r["train_joint"][name]

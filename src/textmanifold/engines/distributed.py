@@ -90,14 +90,19 @@ class RankSlice:
     """Batch maker for one rank: its contiguous slice of each step's example indices.
 
     Wraps a :class:`~textmanifold.models.data.BatchDataset`'s ``make_batch``; picklable,
-    so DataLoader workers can load the slices.
+    so DataLoader workers can load the slices. A step-aware batch maker (``with_step``)
+    also gets the step and ``part=(rank, world)``, to take its share of any batch of its
+    own (Eq. 2's joint term, :class:`~textmanifold.models.runs.ComposeBatches`).
     """
 
-    def __init__(self, make_batch: Callable, rank_: int, share: int):
-        self.make_batch, self.rank, self.share = make_batch, rank_, share
+    def __init__(self, make_batch: Callable, rank_: int, share: int, world: int = 1):
+        self.make_batch, self.rank, self.share, self.world = make_batch, rank_, share, world
 
-    def __call__(self, indices):
-        return self.make_batch(indices[self.rank * self.share:(self.rank + 1) * self.share])
+    def __call__(self, indices, step: int | None = None):
+        mine = indices[self.rank * self.share:(self.rank + 1) * self.share]
+        if step is None:
+            return self.make_batch(mine)
+        return self.make_batch(mine, step, part=(self.rank, self.world))
 
 
 def shard_dataset(dataset, rank_: int, world: int):
@@ -108,8 +113,9 @@ def shard_dataset(dataset, rank_: int, world: int):
         raise InputError(f"batch size {dataset.batch_size} must be divisible by the "
                          f"{world} processes of torchrun")
     share = dataset.batch_size // world
-    return BatchDataset(RankSlice(dataset.make_batch, rank_, share), dataset.n,
-                        dataset.batch_size, dataset.seed)
+    return BatchDataset(RankSlice(dataset.make_batch, rank_, share, world), dataset.n,
+                        dataset.batch_size, dataset.seed,
+                        with_step=getattr(dataset, "with_step", False))
 
 
 @contextmanager

@@ -51,6 +51,7 @@ def label_retrieval_table(
     sampling_labels: Sequence | None = None,
     normalize: bool = False,
     backend: str = "auto",
+    resnet_name: str = "Resnet",
 ) -> list[dict]:
     """Rows A-F of Table 1.
 
@@ -78,6 +79,9 @@ def label_retrieval_table(
         L2-normalise every space's rows first (else they must be unit rows).
     backend : {"auto", "numpy", "faiss"}
         Neighbour search backend.
+    resnet_name : str
+        What row B's space is called (the paper: an ImageNet-pretrained "Resnet"; say
+        "untrained ResNet-18" when no pretrained weights were available).
 
     Returns
     -------
@@ -125,7 +129,8 @@ def label_retrieval_table(
             resnet[task], truth, n_targets, int(found.sum()),
             start_degree=max(mean_degree(graph), 1.0), backend=backend,
         )
-        row("B", "Resnet", bracket.pop("accuracy"), found.sum(), **bracket)
+        row("B", resnet_name, bracket.pop("accuracy"), found.sum(), **bracket)
+        rows["B"]["method"] = f"{resnet_name} + Geo"
 
     if text is not None:
         text = check_unit_rows(text, normalize=normalize, name="text")

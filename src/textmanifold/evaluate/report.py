@@ -5,7 +5,11 @@ times, the figure files); :func:`write_report` validates it, adds the paper's nu
 beside every table and one sentence per table saying whether the paper's effect shows in
 *these* numbers. The sentences are computed from the rows, never written in advance.
 
-Results layout (the keys of ``report.json``)::
+Results layout (the keys of ``report.json``). A table is a list of rows, or a dict with
+its ``rows`` and more (the demo's: Table 1 over target draws with ``draws`` and
+``comparisons``, rows adding ``accuracy_mean``/``accuracy_se``; Table 3 with ``rule``,
+``sampler`` and a ``variant`` under the other rule; Table 4 with ``train_pairs`` and
+``joint_term_images``, rows adding ``train_R@1``)::
 
     label_retrieval  rows {row, method, space, accuracy, retrievable, queries}   (Table 1)
     label_retrieval_sweep (optional) rows {degree, threshold, queries,
@@ -34,8 +38,11 @@ from ..errors import InputError
 from . import paper_numbers
 from .verdicts import (
     composed_verdict,
+    label_draws_verdict,
     label_retrieval_verdict,
     label_sweep_verdict,
+    memorisation_note,
+    smooth_controls_verdict,
     smooth_paths_verdict,
 )
 
@@ -48,6 +55,11 @@ SWEEP_FIELDS = ("degree", "threshold", "queries", "image_retrievable", "joint_re
 
 
 # ----------------------------------------------------------------------------- validation
+
+
+def rows_of(table: Any) -> Any:
+    """A table's rows: the list itself, or a dict's ``rows``."""
+    return table["rows"] if isinstance(table, dict) and "rows" in table else table
 
 
 def _check_rows(rows: Any, key: str, fields: Sequence[str], numeric: Sequence[str]) -> list[dict]:
@@ -75,11 +87,15 @@ def validate_results(results: dict) -> None:
     for key in ("label_retrieval", "smooth_paths", "composed", "stages"):
         if key not in results:
             raise InputError(f"results lack key {key!r}")
-    label_rows = [r for r in results["label_retrieval"] if r.get("row") != "B"]
+    label = rows_of(results["label_retrieval"])
+    if not isinstance(label, list):
+        raise InputError("results['label_retrieval'] must be a list of rows")
+    label_rows = [r for r in label if isinstance(r, dict) and r.get("row") != "B"]
     _check_rows(label_rows, "label_retrieval", LABEL_FIELDS, ("accuracy", "retrievable"))
-    _check_rows(results["label_retrieval"], "label_retrieval", LABEL_FIELDS, ())
-    _check_rows(results["smooth_paths"], "smooth_paths", SMOOTH_FIELDS, SMOOTH_FIELDS)
-    _check_rows(results["composed"], "composed", COMPOSED_FIELDS, ("R@1", "R@10", "R@50"))
+    _check_rows(label, "label_retrieval", LABEL_FIELDS, ())
+    _check_rows(rows_of(results["smooth_paths"]), "smooth_paths", SMOOTH_FIELDS, SMOOTH_FIELDS)
+    _check_rows(rows_of(results["composed"]), "composed", COMPOSED_FIELDS,
+                ("R@1", "R@10", "R@50"))
     _check_rows(results["stages"], "stages", STAGE_FIELDS, ("seconds",))
     _check_rows(results.get("label_retrieval_sweep", []), "label_retrieval_sweep",
                 SWEEP_FIELDS, ("degree", "threshold", "image_retrievable",
@@ -111,22 +127,28 @@ def _num(x: Any, digits: int = 4) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:.{digits}f}"
 
 
-def label_retrieval_table(rows: Sequence[dict]) -> Table:
+def label_retrieval_table(table: Sequence[dict] | dict) -> Table:
     paper = paper_numbers.TABLE1
+    rows = rows_of(table)
     body = []
     for r in rows:
         ade = paper["ADE20K"].get(r["row"], (None, None))
         oi = paper["OpenImage"].get(r["row"], (None, None))
+        retrievable = r["retrievable"]
         body.append([
-            r["row"], r["method"], r["space"], _num(r["accuracy"]), _num(int(r["retrievable"])),
+            r["row"], r["method"], r["space"], _num(r["accuracy"]), _num(r.get("accuracy_se")),
+            _num(retrievable, 1) if isinstance(retrievable, float) else _num(int(retrievable)),
             _num(r.get("queries")), _num(ade[0]), _num(ade[1]), _num(oi[0]), _num(oi[1]),
         ])
+    estimate = isinstance(table, dict) and "comparisons" in table
+    note = (f"Mean over {table['draws']} target draws (SE: standard error of the mean; "
+            "retrievable: mean count)." if estimate else "")
     return Table(
         "Label retrieval (Table 1 analogue, category set)",
-        ["Row", "Method", "Space", "Accuracy", "Retrievable", "Queries",
+        ["Row", "Method", "Space", "Accuracy", "SE", "Retrievable", "Queries",
          "Paper ADE20K acc.", "Paper ADE20K retr.", "Paper OpenImage acc.",
          "Paper OpenImage retr."],
-        body, label_retrieval_verdict(rows),
+        body, label_draws_verdict(table) if estimate else label_retrieval_verdict(rows), note,
     )
 
 
@@ -144,37 +166,57 @@ def label_sweep_table(rows: Sequence[dict]) -> Table:
     )
 
 
-def smooth_paths_table(rows: Sequence[dict]) -> Table:
+def smooth_paths_table(table: Sequence[dict] | dict) -> Table:
     paper = sorted(paper_numbers.TABLE3.items())
+    rows = rows_of(table)
     body = []
     for i, r in enumerate(rows):
         theirs = paper[i] if i < len(paper) else (None, (None, None, None))
         body.append([
             _num(r["threshold"]), _num(r["image"], 2), _num(r["image_random"], 2),
-            _num(r["image_text"], 2), _num(theirs[0], 2), *(_num(v, 2) for v in theirs[1]),
+            _num(r.get("image_shuffled"), 2), _num(r["image_text"], 2),
+            _num(r.get("random_mean_degree"), 2), _num(r.get("text_mean_degree"), 2),
+            _num(theirs[0], 2), *(_num(v, 2) for v in theirs[1]),
         ])
+    rule = table.get("rule") if isinstance(table, dict) else None
+    sampler = table.get("sampler", {}).get("description") if isinstance(table, dict) else None
+    note = ("Values are log(1 + number of smooth shortest paths between two image vertices). "
+            "Paper rows are matched to ours by rank: our thresholds are chosen for our "
+            "embedding.")
+    if rule:
+        note += f" Rule: {rule}."
+    if sampler:
+        note += f" Random points: {sampler}. Degrees: mean edges per added point."
+    controls = rows and "image_shuffled" in rows[0]
     return Table(
-        "Smooth shortest paths (Table 3 analogue, CCI)",
-        ["Threshold (rad)", "Image", "Image + random", "Image + text",
-         "Paper threshold", "Paper image", "Paper + random", "Paper + text"],
-        body, smooth_paths_verdict(rows),
-        "Values are log(1 + number of smooth shortest paths between two image vertices). "
-        "Paper rows are matched to ours by rank: our thresholds are chosen for our embedding.",
+        "Smooth shortest paths (Table 3 analogue, CCI)" + (f", {rule} rule" if rule else ""),
+        ["Threshold (rad)", "Image", "Image + random", "Image + shuffled text",
+         "Image + text", "Random degree", "Text degree", "Paper threshold", "Paper image",
+         "Paper + random", "Paper + text"],
+        body, smooth_controls_verdict(rows) if controls else smooth_paths_verdict(rows), note,
     )
 
 
-def composed_table(rows: Sequence[dict]) -> Table:
+def composed_table(table: Sequence[dict] | dict) -> Table:
+    rows = rows_of(table)
     body = []
     for r in rows:
         paper = paper_numbers.TABLE4.get((r["method"], bool(r["in_joint"])), {})
         body.append([
             r["method"], _num(bool(r["in_joint"])), _num(r["R@1"]), _num(r["R@10"]),
-            _num(r["R@50"]), _num(paper.get("CCI")), _num(paper.get("CSS")),
+            _num(r["R@50"]), _num(r.get("train_R@1")), _num(paper.get("CCI")),
+            _num(paper.get("CSS")),
         ])
+    note = ""
+    if isinstance(table, dict) and "train_pairs" in table:
+        note = (f"Trained on {table['train_pairs']} pairs; Eq. 2's joint term saw "
+                f"{table['joint_term_images']} distinct described images. "
+                + memorisation_note(rows))
     return Table(
         "Composed retrieval (Table 4 analogue, CCI test pairs)",
-        ["Method", "In Joint", "R@1", "R@10", "R@50", "Paper CCI R@1", "Paper CSS R@1"],
-        body, composed_verdict(rows),
+        ["Method", "In Joint", "R@1", "R@10", "R@50", "Train R@1", "Paper CCI R@1",
+         "Paper CSS R@1"],
+        body, composed_verdict(rows), note,
     )
 
 
@@ -189,11 +231,12 @@ def tables_of(results: dict) -> list[Table]:
     tables = [label_retrieval_table(results["label_retrieval"])]
     if results.get("label_retrieval_sweep"):
         tables.append(label_sweep_table(results["label_retrieval_sweep"]))
-    return tables + [
-        smooth_paths_table(results["smooth_paths"]),
-        composed_table(results["composed"]),
-        stages_table(results["stages"]),
-    ]
+    tables.append(smooth_paths_table(results["smooth_paths"]))
+    variant = results["smooth_paths"].get("variant") if isinstance(
+        results["smooth_paths"], dict) else None
+    if variant:
+        tables.append(smooth_paths_table({**results["smooth_paths"], **variant}))
+    return tables + [composed_table(results["composed"]), stages_table(results["stages"])]
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -295,11 +338,13 @@ def build_report(results: dict) -> dict:
         ],
     }
     report["verdicts"] = {
-        "label_retrieval": label_retrieval_verdict(results["label_retrieval"]),
-        "label_retrieval_sweep": label_sweep_verdict(results.get("label_retrieval_sweep", [])),
-        "smooth_paths": smooth_paths_verdict(results["smooth_paths"]),
-        "composed": composed_verdict(results["composed"]),
-    }
+        key: table.verdict for key, table in zip(
+            ("label_retrieval", "smooth_paths", "composed"),
+            (label_retrieval_table(results["label_retrieval"]),
+             smooth_paths_table(results["smooth_paths"]),
+             composed_table(results["composed"])), strict=True)}
+    report["verdicts"]["label_retrieval_sweep"] = label_sweep_verdict(
+        results.get("label_retrieval_sweep", []))
     report["total_seconds"] = sum(float(r["seconds"]) for r in results["stages"])
     return report
 

@@ -1,21 +1,29 @@
 """Table 3: smooth shortest paths with image points only, plus random points, plus text.
 
-Three vertex sets share the image vertices ``T(Psi)`` (aligned image embeddings):
+Four vertex sets share the image vertices ``T(Psi)`` (aligned image embeddings):
 
 - ``image``: the images alone;
 - ``image_text``: the images plus the text points ``Phi``; a text vertex shows the scene
   it describes;
 - ``image_random``: the images plus as many *random* points as there are text points,
-  each standing for the same scene as the text point it replaces. The random points are
-  drawn from a Gaussian with the text cloud's mean and covariance, then put on the
-  sphere (:func:`random_like`): they spread like the text but carry no meaning. (Points
-  uniform on a high-dimensional sphere would sit about pi/2 from everything, join no
-  edge, and make the control trivially equal to ``image``.)
+  each standing for the same scene as the text point it replaces. A random point must
+  lie within reach of the data, or it joins no edge and the control is won by default.
+  Two samplers (:data:`SAMPLERS`):
+
+  * ``"image-jitter"`` (default, :func:`random_near`): an image drawn uniformly, rotated
+    in a uniformly random tangent direction through a fixed angle, the median angle
+    between an image and its own description; every point then lies that angle from an
+    image, like a description from its image;
+  * ``"gaussian"`` (:func:`random_like`): a Gaussian with the text cloud's mean and
+    covariance, put on the sphere. It spreads like the text but can lie beyond every
+    threshold (the demo measured a median 0.70 rad from the nearest image).
+- ``image_shuffled``: the images plus the real text points with their scenes permuted
+  (:func:`shuffled_scenes`): the text's geometry without its meaning.
 
 Each set gets a great-circle graph at every threshold and
 :func:`textmanifold.manifold.paths.count_smooth_paths` counts its smooth paths between
-image vertices. Values are ``log(1 + count)``: the paper reports log counts, and ``1 +``
-keeps a count of zero finite.
+image vertices under one rule (``literal`` by default). Values are ``log(1 + count)``:
+the paper reports log counts, and ``1 +`` keeps a count of zero finite.
 """
 
 from __future__ import annotations
@@ -29,7 +37,61 @@ from ..errors import InputError
 from ..manifold.graph import great_circle_graph, mean_degree, threshold_for_degree
 from ..manifold.paths import count_smooth_paths
 
-KINDS = ("image", "image_random", "image_text")
+KINDS = ("image", "image_random", "image_shuffled", "image_text")
+SAMPLERS = ("image-jitter", "gaussian")
+# Row key of the mean degree of each kind's added (non-image) vertices.
+ADDED_DEGREE = {"image_random": "random_mean_degree", "image_shuffled": "shuffled_mean_degree",
+                "image_text": "text_mean_degree"}
+
+
+def random_near(anchors: np.ndarray, n: int, angle: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """``n`` unit rows, each a uniformly drawn anchor row rotated by ``angle`` radians.
+
+    The direction is uniform on the tangent space at the anchor: a standard normal
+    vector with its component along the anchor removed, normalised. The point is
+    ``cos(angle) * a + sin(angle) * u``, so its great-circle distance to its anchor is
+    exactly ``angle``.
+
+    Parameters
+    ----------
+    anchors : array of shape (m, d)
+        Unit rows (the aligned image embeddings).
+    n : int
+    angle : float
+        Radians, in [0, pi].
+    rng : numpy Generator
+
+    Returns
+    -------
+    ndarray of shape (n, d), float32
+    """
+    anchors = np.asarray(anchors, dtype=np.float64)
+    if anchors.ndim != 2 or len(anchors) < 1 or anchors.shape[1] < 2:
+        raise InputError(f"random_near needs unit rows (m, d) with d >= 2, got shape "
+                         f"{anchors.shape}")
+    if not 0.0 <= angle <= np.pi:
+        raise InputError(f"random_near: angle must lie in [0, pi] radians, got {angle}")
+    base = anchors[rng.integers(len(anchors), size=n)]
+    u = rng.standard_normal(base.shape)
+    u -= np.sum(u * base, axis=1, keepdims=True) * base
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    points = np.cos(angle) * base + np.sin(angle) * u
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def median_pair_angle(image: np.ndarray, text: np.ndarray) -> float:
+    """Median great-circle angle (radians) between paired unit rows ``image[i]``, ``text[i]``."""
+    cos = np.clip(np.sum(np.asarray(image, np.float64) * np.asarray(text, np.float64), axis=1),
+                  -1.0, 1.0)
+    if cos.size == 0:
+        raise InputError("median_pair_angle: no (image, description) pair")
+    return float(np.median(np.arccos(cos)))
+
+
+def shuffled_scenes(scenes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The text points' scenes, permuted uniformly (the shuffled-text control)."""
+    return rng.permutation(np.asarray(scenes))
 
 
 def random_like(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -57,19 +119,30 @@ def thresholds_for_degrees(X: np.ndarray, degrees: Sequence[float]) -> list[floa
 
 
 def vertex_sets(image: np.ndarray, text: np.ndarray, image_scene: np.ndarray,
-                text_scene: np.ndarray, random_points: np.ndarray) -> dict[str, tuple]:
-    """``kind -> (vertices, vertex_scene, is_image)`` for the three kinds of :data:`KINDS`."""
+                text_scene: np.ndarray, random_points: np.ndarray,
+                shuffled_scene: np.ndarray | None = None) -> dict[str, tuple]:
+    """``kind -> (vertices, vertex_scene, is_image)`` for the kinds of :data:`KINDS`.
+
+    ``shuffled_scene`` (the text points' scenes, permuted; :func:`shuffled_scenes`) adds
+    the ``image_shuffled`` kind; without it that kind is left out.
+    """
     if len(random_points) != len(text):
         raise InputError(f"{len(random_points)} random points for {len(text)} text points")
     n_img, n_txt = len(image), len(text)
     image_only = (image, np.asarray(image_scene), np.ones(n_img, dtype=bool))
     is_image = np.concatenate([np.ones(n_img, dtype=bool), np.zeros(n_txt, dtype=bool)])
     scenes = np.concatenate([image_scene, text_scene])
-    return {
+    sets = {
         "image": image_only,
         "image_random": (np.concatenate([image, random_points]), scenes, is_image),
         "image_text": (np.concatenate([image, text]), scenes, is_image),
     }
+    if shuffled_scene is not None:
+        if len(shuffled_scene) != len(text):
+            raise InputError(f"{len(shuffled_scene)} shuffled scenes for {len(text)} text points")
+        sets["image_shuffled"] = (np.concatenate([image, text]),
+                                  np.concatenate([image_scene, shuffled_scene]), is_image)
+    return {kind: sets[kind] for kind in KINDS if kind in sets}
 
 
 def build_graphs(sets: dict[str, tuple], thresholds: Sequence[float], *,
@@ -78,18 +151,31 @@ def build_graphs(sets: dict[str, tuple], thresholds: Sequence[float], *,
     from tqdm import tqdm
 
     graphs = {}
-    with tqdm(total=len(thresholds) * len(KINDS), desc="graphs", unit="graph",
+    with tqdm(total=len(thresholds) * len(sets), desc="graphs", unit="graph",
               disable=not progress, leave=False) as bar:
         for i, threshold in enumerate(thresholds):
-            for kind in KINDS:
-                graphs[(kind, i)] = great_circle_graph(sets[kind][0], threshold=threshold)
+            for kind in sets:
+                if kind == "image_shuffled" and ("image_text", i) in graphs:
+                    graphs[(kind, i)] = graphs[("image_text", i)]  # same points
+                else:
+                    graphs[(kind, i)] = great_circle_graph(sets[kind][0], threshold=threshold)
                 bar.update(1)
     return graphs
 
 
+def added_mean_degree(graph: scipy.sparse.spmatrix, is_image: np.ndarray) -> float:
+    """Mean number of edges at the added (non-image) vertices; 0 when there are none."""
+    added = ~np.asarray(is_image, dtype=bool)
+    if not added.any():
+        return 0.0
+    degree = np.diff(scipy.sparse.csr_matrix(graph).indptr)
+    return float(degree[added].mean())
+
+
 def smooth_path_rows(graphs: dict[tuple[str, int], scipy.sparse.spmatrix],
                      sets: dict[str, tuple], reachable: scipy.sparse.spmatrix,
-                     thresholds: Sequence[float], *, progress: bool = False) -> list[dict]:
+                     thresholds: Sequence[float], *, rule: str = "literal",
+                     progress: bool = False) -> list[dict]:
     """One row per threshold: log(1 + smooth paths), counts and mean degrees per kind.
 
     Parameters
@@ -100,27 +186,33 @@ def smooth_path_rows(graphs: dict[tuple[str, int], scipy.sparse.spmatrix],
         :func:`vertex_sets`'s output (gives each vertex's scene and kind).
     reachable : sparse bool matrix of shape (n_scenes, n_scenes)
     thresholds : sequence of float, radians
+    rule : {"literal", "merged"}
+        The smooth-path rule (:func:`textmanifold.manifold.paths.count_smooth_paths`).
 
     Returns
     -------
     list of dict
-        ``threshold``, ``image``, ``image_random``, ``image_text`` (log values), and
-        ``<kind>_count``, ``<kind>_degree`` for each kind.
+        ``threshold``, ``rule``, one log value per kind, ``<kind>_count`` and
+        ``<kind>_degree`` (the whole graph's mean degree) for each kind, and the mean
+        degree of the added vertices: ``random_mean_degree``, ``text_mean_degree`` (and
+        ``shuffled_mean_degree``).
     """
     from tqdm import tqdm
 
     rows = []
-    with tqdm(total=len(thresholds) * len(KINDS), desc="smooth paths", unit="graph",
+    with tqdm(total=len(thresholds) * len(sets), desc="smooth paths", unit="graph",
               disable=not progress, leave=False) as bar:
         for i, threshold in enumerate(thresholds):
-            row: dict = {"threshold": float(threshold)}
-            for kind in KINDS:
+            row: dict = {"threshold": float(threshold), "rule": rule}
+            for kind in sets:
                 _, scene, is_image = sets[kind]
                 graph = graphs[(kind, i)]
-                count = count_smooth_paths(graph, scene, is_image, reachable).total
+                count = count_smooth_paths(graph, scene, is_image, reachable, rule=rule).total
                 row[kind] = float(np.log1p(count))
                 row[f"{kind}_count"] = int(count)
                 row[f"{kind}_degree"] = mean_degree(graph)
+                if kind in ADDED_DEGREE:
+                    row[ADDED_DEGREE[kind]] = added_mean_degree(graph, is_image)
                 bar.update(1)
             rows.append(row)
     return rows

@@ -128,3 +128,82 @@ def composed_verdict(rows: Sequence[dict], min_se: float = 2.0) -> str:
         f"Composing in the joint space {' and '.join(parts)}: the paper's effect "
         f"{_tally(hits, len(methods))}."
     )
+
+
+# ----------------------------------------------------------------------------- estimates
+
+_CLAIMS = {
+    ("D", "C"): "geodesic beats Euclidean on Image's retrievable queries",
+    ("F", "E"): "geodesic beats Euclidean on Joint's retrievable queries",
+    ("F", "D"): "text makes more queries retrievable",
+    ("D", "B"): "the trained Image space beats row B's space",
+}
+
+
+def label_draws_verdict(estimate: dict, min_se: float = 2.0) -> str:
+    """One sentence over target draws: each comparison's mean paired difference, its
+    standard error and the draws where it holds; it counts when the mean exceeds
+    ``min_se`` standard errors (a zero SE: when it is positive)."""
+    comparisons = estimate.get("comparisons", [])
+    if not comparisons:
+        return "No comparison between rows could be made."
+    parts, hits = [], 0
+    for c in comparisons:
+        diff, se = c["difference_mean"], c["difference_se"]
+        if not _finite(diff):
+            parts.append(f"{_CLAIMS.get((c['better'], c['worse']), 'a comparison')}: undefined")
+            continue
+        se_ok = _finite(se) and se > 0
+        up = diff > min_se * se if se_ok else diff > 0
+        hits += up
+        noise = (f"{'beyond' if abs(diff) > min_se * se else 'within'} noise" if se_ok
+                 else "no spread")
+        parts.append(
+            f"{c['better']} vs {c['worse']} ({_CLAIMS.get((c['better'], c['worse']), '')}): "
+            f"{c['quantity']} difference {diff:+.3f} +/- {se if se_ok else 0:.3f}, holds in "
+            f"{c['holds']} of {c['draws']} draws, {noise}")
+    return (f"Over {estimate.get('draws', '?')} target draws: " + "; ".join(parts)
+            + f": the paper's effect {_tally(hits, len(comparisons))}.")
+
+
+def smooth_controls_verdict(rows: Sequence[dict]) -> str:
+    """One sentence: text against both controls (random points, shuffled text)."""
+    if not rows:
+        return "No thresholds were evaluated."
+    n = len(rows)
+    over_random = sum(r["image_text"] > r["image_random"] for r in rows)
+    text = (f"Adding text gives more smooth paths than adding random points near the data "
+            f"at {over_random} of {n} thresholds")
+    if all("image_shuffled" in r for r in rows):
+        over_shuffled = sum(r["image_text"] > r["image_shuffled"] for r in rows)
+        text += f", more than the same text points with shuffled scenes at {over_shuffled}"
+    over_image = sum(r["image_text"] > r["image"] for r in rows)
+    text += f" and more than the images alone at {over_image} of {n}"
+    joined = [r.get("random_mean_degree") for r in rows]
+    if all(_finite(d) for d in joined):
+        text += (f" (each random point has {min(joined):.2f}-{max(joined):.2f} edges on "
+                 "average, so the control is not isolated)")
+    text += _gains(rows, "image_text", "image_random", "text over random")
+    text += _gains(rows, "image_random", "image", "random over images alone")
+    return f"{text}: the paper's ordering (text > random) {_tally(over_random, n)}."
+
+
+def _gains(rows: Sequence[dict], better: str, worse: str, what: str) -> str:
+    """``; <what>: +a to +b in log(1 + paths) (the paper: +c to +d)`` over the thresholds."""
+    from .paper_numbers import TABLE3
+
+    column = {"image": 0, "image_random": 1, "image_text": 2}
+    diffs = [r[better] - r[worse] for r in rows]
+    paper = [v[column[better]] - v[column[worse]] for v in TABLE3.values()]
+    return (f"; {what}: {min(diffs):+.2f} to {max(diffs):+.2f} in log(1 + paths) (the "
+            f"paper: {min(paper):+.2f} to {max(paper):+.2f})")
+
+
+def memorisation_note(rows: Sequence[dict]) -> str:
+    """One sentence: training-set R@1 beside test R@1, when the rows carry both."""
+    pairs = [(r["train_R@1"], r["R@1"]) for r in rows if _finite(r.get("train_R@1"))]
+    if not pairs:
+        return ""
+    train, test = zip(*pairs, strict=True)
+    return (f"Training-set R@1 is {min(train):.3f}-{max(train):.3f} against test R@1 "
+            f"{min(test):.3f}-{max(test):.3f}.")

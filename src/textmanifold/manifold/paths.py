@@ -1,10 +1,20 @@
 """Smooth shortest-path counting (paper Sec. 3.2.1 and 4.3.2).
 
 Every vertex of the graph shows a scene (a text vertex: the scene it describes). The
-shortest path between two image vertices is *smooth* when its scene sequence, with
-consecutive duplicates merged, steps only between reachable neighbours, never revisits
-a scene, and never holds two non-adjacent scenes that are reachable from each other
-(a shortcut would make the path redundant).
+shortest path between two image vertices is *smooth* when its scene sequence steps only
+between reachable neighbours, never revisits a scene, and never holds two non-adjacent
+scenes that are reachable from each other (a shortcut would make the path redundant).
+
+Two rules (:data:`RULES`) differ in one point, a step between two vertices of the *same*
+scene (an image and its own description, or two images of one scene):
+
+- ``"literal"`` (default; the paper's Fig. 1, every step is one change): such a step is
+  no change, so the path is not smooth;
+- ``"merged"``: consecutive duplicates are merged first, so such a step is free.
+
+"Same scene" means the same scene index; a caller whose scenes may repeat in content
+maps each vertex to one index per content first (:mod:`textmanifold.evaluate.smooth_path_table`
+does, see docs/decisions/paths-and-table1.md).
 
 We run Dijkstra from every image vertex and count the smooth shortest paths that end on
 another image vertex. Both directions are counted: ``(a, b)`` from ``a``'s Dijkstra and
@@ -49,6 +59,7 @@ from ..validation import check_graph, check_positive_int
 _MAX_BATCH_ENTRIES = 2**24
 # Radii are multiples of longest_edge / _RADIUS_STEPS.
 _RADIUS_STEPS = 4
+RULES = ("literal", "merged")
 
 
 class SmoothPathCount(NamedTuple):
@@ -74,6 +85,7 @@ def count_smooth_paths(
     *,
     batch_size: int | None = None,
     progress: bool = False,
+    rule: str = "literal",
 ) -> SmoothPathCount:
     """Count smooth shortest paths between image vertices.
 
@@ -94,6 +106,8 @@ def count_smooth_paths(
         output near 200 MB (64 sources up to 262,144 vertices). Does not change results.
     progress : bool
         Show a tqdm bar over the sources.
+    rule : {"literal", "merged"}
+        How a step between two vertices of the same scene counts (module docstring).
 
     Returns
     -------
@@ -104,9 +118,10 @@ def count_smooth_paths(
     ------
     InputError
         On an empty graph, no image vertex, mismatched lengths, scene indices outside
-        ``reachable``, a non-symmetric ``reachable``, negative / non-finite lengths, or
-        ``batch_size < 1``.
+        ``reachable``, a non-symmetric ``reachable``, negative / non-finite lengths,
+        ``batch_size < 1`` or an unknown ``rule``.
     """
+    _check_rule(rule)
     graph = check_graph(graph, "count_smooth_paths: graph")
     n = graph.shape[0]
     scene = _check_vector(vertex_scene, n, "vertex_scene")
@@ -119,7 +134,7 @@ def count_smooth_paths(
         batch_size = max(1, min(64, _MAX_BATCH_ENTRIES // n))
     batch_size = check_positive_int(batch_size, "count_smooth_paths: batch_size")
 
-    search = _Search(graph, scene.tolist(), image.tolist(), neighbours)
+    search = _Search(graph, scene.tolist(), image.tolist(), neighbours, rule == "merged")
     per_source = np.zeros(n, dtype=np.int64)
     # First radius: one edge, final for every source whose neighbours are all dead.
     pending, radius = sources, np.full(len(sources), search.longest_edge)
@@ -144,13 +159,18 @@ def count_smooth_paths(
     return SmoothPathCount(int(per_source.sum()), per_source)
 
 
-def is_smooth(scenes, reachable: scipy.sparse.spmatrix | np.ndarray) -> bool:
+def is_smooth(scenes, reachable: scipy.sparse.spmatrix | np.ndarray,
+              rule: str = "literal") -> bool:
     """Whether a path showing ``scenes`` (one per vertex, in order) is smooth.
 
     A direct reading of the definition, for single paths (figures, checks); use
-    :func:`count_smooth_paths` for counting.
+    :func:`count_smooth_paths` for counting. ``rule`` as there.
     """
+    _check_rule(rule)
     scenes = list(scenes)
+    repeated = any(a == b for a, b in zip(scenes, scenes[1:], strict=False))
+    if repeated and rule == "literal":
+        return False
     merged = [s for i, s in enumerate(scenes) if i == 0 or s != scenes[i - 1]]
     if len(set(merged)) != len(merged):
         return False
@@ -175,7 +195,9 @@ def _progress_bar(total: int):
 class _Search:
     """Radius-limited Dijkstra from a batch of sources, then the live part of each tree."""
 
-    def __init__(self, graph, scene: list[int], is_image: list[bool], neighbours):
+    def __init__(self, graph, scene: list[int], is_image: list[bool], neighbours,
+                 merge: bool = False):
+        self.merge = merge
         self.graph = graph
         self.scene = scene
         self.is_image = is_image
@@ -231,7 +253,7 @@ class _Search:
             next_level, next_paths = [], []
             for path, lo, hi in zip(paths, first, last, strict=True):
                 for v in children[lo:hi].tolist():
-                    extended = _extend(path, self.scene[v], self.neighbours)
+                    extended = _extend(path, self.scene[v], self.neighbours, self.merge)
                     if extended is not None:
                         count += self.is_image[v]
                         next_level.append(v)
@@ -248,11 +270,15 @@ class _Search:
         return float(dist[u] + self.graph.data[edges][unreached].max())
 
 
-def _extend(path: tuple, s: int, neighbours: list[frozenset]) -> tuple | None:
-    """The merged scene sequence ``path`` + ``s`` if still smooth, else None."""
+def _extend(path: tuple, s: int, neighbours: list[frozenset],
+            merge: bool = False) -> tuple | None:
+    """The (merged) scene sequence ``path`` + ``s`` if still smooth, else None.
+
+    A repeat of the last scene is merged with ``merge`` and ends the path without it.
+    """
     last = path[-1]
     if s == last:
-        return path
+        return path if merge else None
     if s not in neighbours[last] or s in path:
         return None
     if not neighbours[s].isdisjoint(path[:-1]):
@@ -261,6 +287,11 @@ def _extend(path: tuple, s: int, neighbours: list[frozenset]) -> tuple | None:
 
 
 # ----------------------------------------------------------------------------- validation
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in RULES:
+        raise InputError(f"smooth-path rule must be one of {', '.join(RULES)}, got {rule!r}")
 
 
 def _check_vector(values, n: int, name: str) -> np.ndarray:

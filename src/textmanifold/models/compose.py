@@ -1,9 +1,12 @@
 """Composed retrieval (Sec. 3.3, 4.4): source image + modification text -> target image.
 
-Two compositors f_compose(psi_x, phi_t):
+Three compositors f_compose(psi_x, phi_t):
 
-- :class:`TIRG` (Vo et al. 2019): a gate ``sigmoid(MLP([psi, phi])) * psi`` plus a
-  residual ``MLP([psi, phi])``, weighted by two learnable scalars.
+- :class:`~textmanifold.models.tirg.TIRG` (Vo et al. 2019): a gate
+  ``sigmoid(MLP([psi, phi])) * psi`` plus a residual ``MLP([psi, phi])``, weighted by
+  two learnable scalars (``"tirg"``);
+- :class:`~textmanifold.models.tirg.TIRGConv`: the same on the last feature map with
+  3x3 convolutions, as the paper describes TIRG (``"tirg-conv"``);
 - :class:`Relation` (Santoro et al. 2017): every ordered pair of cells of the image's last
   feature map (with their coordinates), each pair concatenated with the text feature, goes
   through an MLP g; the pooled result goes through an MLP f (see the class for the
@@ -15,10 +18,14 @@ query-text encoder and a compositor together and computes Eq. 2:
 
 - plain:    ``L(psi_xt, psi_target)``, composing the image encoder's features;
 - in Joint: ``L(g(psi_x), g(phi_side)) + L(psi_xt, g(psi_target))`` with
-  ``psi_xt = f_compose(g(psi_x), g(phi_query))`` and ``phi_side`` the source image's
-  description through a second, identical and separate LSTM encoder.
+  ``psi_xt = f_compose(g(psi_x), g(phi_query))`` and ``phi_side`` an image's
+  description through a second, identical and separate LSTM encoder. The first (joint)
+  term runs over a batch of its own: described training images (sources and targets
+  alike, :mod:`textmanifold.models.runs`), not only the batch's sources.
 
-L is Eq. 1 on L2-normalised features (TIRG's protocol normalises before its batch loss).
+L is Eq. 1 on L2-normalised features (TIRG's protocol normalises before its batch loss),
+with a fixed temperature, or (``learn_scale``) google/tirg's learnable scale ``s``
+(init 4) on both features instead: logits ``s^2 cos``.
 """
 
 from __future__ import annotations
@@ -32,33 +39,13 @@ from ..errors import InputError
 from .encoders import BACKBONE_DIM, ImageEncoder, LSTMTextEncoder
 from .joint import Projection
 from .loss import info_nce, l2_normalize
+from .tirg import TIRG, TIRGConv, balance_weights
 
-__all__ = ["METHODS", "ComposeModel", "InJoint", "Relation", "TIRG"]
+__all__ = ["METHODS", "ComposeModel", "InJoint", "Relation", "TIRG", "TIRGConv"]
 
-METHODS = ("tirg", "relation")
-
-
-class TIRG(nn.Module):
-    """Text-Image Residual Gating on (B, dim) image and text features.
-
-    Layers follow the authors' code: ``BatchNorm -> ReLU -> Linear`` for the gate,
-    ``BatchNorm -> ReLU -> Linear -> ReLU -> Linear`` for the residual, and the two
-    weights initialised to (1, 10).
-    """
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.gate = nn.Sequential(nn.BatchNorm1d(2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
-        self.residual = nn.Sequential(
-            nn.BatchNorm1d(2 * dim), nn.ReLU(), nn.Linear(2 * dim, 2 * dim), nn.ReLU(),
-            nn.Linear(2 * dim, dim),
-        )
-        self.weights = nn.Parameter(torch.tensor([1.0, 10.0]))
-
-    def forward(self, psi: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-        both = torch.cat([psi, phi], dim=1)
-        gated = torch.sigmoid(self.gate(both)) * psi
-        return self.weights[0] * gated + self.weights[1] * self.residual(both)
+METHODS = ("tirg", "tirg-conv", "relation")
+SCALE_INIT = 4.0  # google/tirg's NormalizationLayer(normalize_scale=4.0, learn_scale=True)
+_PROBE = 64       # probe inputs of the balanced initialisation
 
 
 def _cell_coordinates(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -161,10 +148,17 @@ class ComposeModel(nn.Module):
         Initial weights of the ResNet-18 backbone.
     relation_hidden : int
         Width of the Relation MLPs.
+    learn_scale : bool
+        Replace the fixed temperature by a learnable scale of both features (init 4).
+    balanced_init : bool
+        In Joint, start TIRG's / TIRG-conv's two terms with equal norms on the joint
+        space's unit vectors (:func:`~textmanifold.models.tirg.balance_weights`) instead
+        of the authors' (1, 10).
     """
 
     def __init__(self, method: str, vocab_size: int, dim: int = 512, in_joint: bool = False,
-                 weights: str | os.PathLike | None = None, relation_hidden: int = 256):
+                 weights: str | os.PathLike | None = None, relation_hidden: int = 256,
+                 learn_scale: bool = False, balanced_init: bool = False):
         super().__init__()
         if method not in METHODS:
             raise InputError(f"method must be one of {METHODS}, got {method!r}")
@@ -172,25 +166,42 @@ class ComposeModel(nn.Module):
         self.in_joint = in_joint
         self.image = ImageEncoder(dim, weights)
         self.query_text = LSTMTextEncoder(vocab_size, dim)
+        # plain: the CNN's own cells (Santoro, TIRGLastConv); in Joint: cells through
+        # head and g
+        cell_dim = dim if in_joint else BACKBONE_DIM
         if method == "tirg":
             compositor: nn.Module = TIRG(dim)
-        else:  # plain: the CNN's own cells (Santoro); in Joint: cells through head and g
-            cell_dim = dim if in_joint else BACKBONE_DIM
+        elif method == "tirg-conv":
+            compositor = TIRGConv(cell_dim, dim)
+        else:
             compositor = Relation(cell_dim, dim, dim, relation_hidden)
         if in_joint:
             self.side_text = LSTMTextEncoder(vocab_size, dim)
             self.compose = InJoint(compositor, dim)
+            if balanced_init and method != "relation":
+                self._balance(compositor, dim)
         else:
             self.compose = compositor
+        self.scale = nn.Parameter(torch.tensor(SCALE_INIT)) if learn_scale else None
+
+    @staticmethod
+    def _balance(compositor: nn.Module, dim: int) -> None:
+        """Balanced start on unit inputs, probed with a private generator (the global
+        RNG, hence every other initial weight, is untouched)."""
+        gen = torch.Generator().manual_seed(0)
+        shape = (_PROBE, dim) if isinstance(compositor, TIRG) else (_PROBE, 2, 2, dim)
+        psi = l2_normalize(torch.randn(shape, generator=gen))
+        phi = l2_normalize(torch.randn(_PROBE, dim, generator=gen))
+        balance_weights(compositor, psi, phi)
 
     # ------------------------------------------------------------ features
 
     def _psi(self, feature_map: torch.Tensor) -> torch.Tensor:
         """What the compositor composes, from the source's last feature map (B, 512, h, w).
 
-        TIRG: psi_x = f_img(x), (B, d). Relation: the map's cells, (B, h, w, 512) plain,
-        or f_img's head applied to each cell, (B, h, w, d), in Joint, where
-        :class:`InJoint` then projects each by g into the joint space.
+        TIRG: psi_x = f_img(x), (B, d). TIRG-conv and Relation: the map's cells,
+        (B, h, w, 512) plain, or f_img's head applied to each cell, (B, h, w, d), in
+        Joint, where :class:`InJoint` then projects each by g into the joint space.
         """
         if self.method == "tirg":
             return self.image.fc(self.image.pool(feature_map))
@@ -204,8 +215,21 @@ class ComposeModel(nn.Module):
 
     def composed(self, source: torch.Tensor, tokens: torch.Tensor,
                  lengths: torch.Tensor) -> torch.Tensor:
-        """psi_xt for encoded sources and query texts, L2-normalised, (B, d)."""
-        return l2_normalize(self.compose(source, self.query_text(tokens, lengths)))
+        """psi_xt for encoded sources and query texts, L2-normalised, (B, d).
+
+        Plain TIRG-conv pools the composed map of backbone cells, then applies f_img's
+        head (as TIRGLastConv applies the CNN's fc), so it lands in the targets' space.
+        """
+        out = self.compose(source, self.query_text(tokens, lengths))
+        if self.method == "tirg-conv" and not self.in_joint:
+            out = self.image.fc(out)
+        return l2_normalize(out)
+
+    def _nce(self, a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+        """Eq. 1 on unit rows: fixed temperature, or the learnable scale on both sides."""
+        if self.scale is None:
+            return info_nce(a, b, temperature)
+        return info_nce(self.scale * a, self.scale * b, 1.0)
 
     def _target_space(self, psi: torch.Tensor) -> torch.Tensor:
         return self.compose.g_img(psi) if self.in_joint else l2_normalize(psi)
@@ -234,11 +258,11 @@ class ComposeModel(nn.Module):
             Rows of ``images``.
         query_tokens, query_lengths : Tensor (B, T) and (B,), int64
         side_images : Tensor (S,) int64
-            In Joint: the rows of ``images`` of the batch's distinct source images...
+            In Joint: the rows of ``images`` of the joint term's described images...
         side_tokens, side_lengths : Tensor (S, T') and (S,), int64
             ... and their descriptions (the first term of Eq. 2).
         temperature : float
-            Eq. 1's temperature for both terms.
+            Eq. 1's temperature for both terms (unused with ``learn_scale``).
         """
         # index_select, not tensor[index]: the latter's backward accumulates repeated rows
         # with atomic adds in parallel on CPU, in a run-dependent order (bits differ).
@@ -249,11 +273,11 @@ class ComposeModel(nn.Module):
         else:
             source = self._psi(maps.index_select(0, sources))
         composed = self.composed(source, query_tokens, query_lengths)
-        loss = info_nce(composed, self._target_space(psi.index_select(0, targets)), temperature)
+        loss = self._nce(composed, self._target_space(psi.index_select(0, targets)), temperature)
         if self.in_joint:
             if side_images is None or side_tokens is None or side_lengths is None:
                 raise InputError("in-Joint training needs the source images' descriptions")
             phi_side = self.side_text(side_tokens, side_lengths)
-            loss = loss + info_nce(self.compose.g_img(psi.index_select(0, side_images)),
-                                   self.compose.g_text(phi_side), temperature)
+            loss = loss + self._nce(self.compose.g_img(psi.index_select(0, side_images)),
+                                    self.compose.g_text(phi_side), temperature)
         return loss

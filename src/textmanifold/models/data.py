@@ -78,35 +78,44 @@ def check_files(paths: Sequence[Path]) -> None:
             raise MissingFileError(f"{path}: image file not found")
 
 
-def batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
-    """Example indices of batch ``step`` (see the module docstring), shape (batch_size,)."""
+def batch_indices(n: int, batch_size: int, seed: int, step: int, stream: int = 0) -> np.ndarray:
+    """Example indices of batch ``step`` (see the module docstring), shape (batch_size,).
+
+    ``stream`` > 0 gives an independent order of the same kind (seeded by
+    ``[seed, epoch, stream]``), e.g. for a second batch drawn at every step.
+    """
     if batch_size < 1 or n < batch_size:
         raise InputError(f"batch size {batch_size} needs 1 <= batch size <= {n} examples")
     per_epoch = n // batch_size
     epoch, position = divmod(step, per_epoch)
-    order = np.random.default_rng([seed, epoch]).permutation(n)
+    key = [seed, epoch] if stream == 0 else [seed, epoch, stream]
+    order = np.random.default_rng(key).permutation(n)
     return order[position * batch_size:(position + 1) * batch_size]
 
 
 class BatchDataset(Dataset):
     """Dataset whose item ``step`` is the whole training batch of that step.
 
-    ``make_batch(indices)`` turns example indices into a dict of tensors; an error it
-    raises is returned as ``{"error": message}`` so that it crosses process boundaries
-    intact.
+    ``make_batch(indices)`` (with ``with_step``: ``make_batch(indices, step)``) turns
+    example indices into a dict of tensors; an error it raises is returned as
+    ``{"error": message}`` so that it crosses process boundaries intact.
     """
 
-    def __init__(self, make_batch: Callable[[np.ndarray], dict], n: int, batch_size: int,
-                 seed: int):
+    def __init__(self, make_batch: Callable[..., dict], n: int, batch_size: int,
+                 seed: int, with_step: bool = False):
         self.make_batch = make_batch
         self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.with_step = with_step
 
     def __len__(self) -> int:  # unbounded in principle; the sampler picks the steps
         return 2**62
 
     def __getitem__(self, step: int) -> dict:
         try:
-            return self.make_batch(batch_indices(self.n, self.batch_size, self.seed, step))
+            indices = batch_indices(self.n, self.batch_size, self.seed, step)
+            if self.with_step:
+                return self.make_batch(indices, step)
+            return self.make_batch(indices)
         except TextManifoldError as exc:
             return _error(exc)
 

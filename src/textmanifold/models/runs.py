@@ -5,7 +5,8 @@ A run directory holds::
     run.json              kind, collection, model shape, training data fingerprint, settings
     vocab.json            the LSTM vocabulary (composed-retrieval runs)
     checkpoints/last.pt   see textmanifold.models.train
-    train_log.json        losses of every step and the last call's images/s
+    train_log.json        losses of every step and the last call's images/s (compose
+                          runs in Joint: also ``joint_term_pool`` and ``joint_term_images``)
 
 ``resume=True`` continues a run whose ``run.json`` matches (same kind, model, data and
 the settings that shape the losses); without it, an existing run is never overwritten.
@@ -28,7 +29,7 @@ from ..collection import Collection, Item, read_collection
 from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
 from .compose import METHODS, ComposeModel
-from .data import BatchDataset, check_files, load_image
+from .data import BatchDataset, batch_indices, check_files, load_image
 from .encoders import ImageEncoder, Vocabulary
 from .joint import JointModel
 from .sentence import SentenceTextEncoder
@@ -87,9 +88,9 @@ def _config(kind: str, collection: Collection, model: dict, data: dict,
             "model": model, "data": data, "train": asdict(settings)}
 
 
-def _finish(out: Path, result: TrainResult) -> TrainResult:
+def _finish(out: Path, result: TrainResult, **extra) -> TrainResult:
     if distributed.is_main():
-        io.write_json(out / "train_log.json", result.to_record())
+        io.write_json(out / "train_log.json", {**result.to_record(), **extra})
     return result
 
 
@@ -165,29 +166,74 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
 # ----------------------------------------------------------------------------- compose
 
 
+# Stream of the joint term's batch order (independent of the pairs' order, stream 0).
+SIDE_STREAM = 1
+
+
+class SideBatches:
+    """The joint term's batches: ``size`` described images per step from ``pool``.
+
+    ``pool`` holds image rows (every training-split image with a description, sources and
+    targets alike); step ``s`` takes :func:`~textmanifold.models.data.batch_indices` of
+    it in stream :data:`SIDE_STREAM`, so over the epochs every pooled image is seen.
+    """
+
+    def __init__(self, pool: np.ndarray, size: int, seed: int):
+        self.pool, self.size, self.seed = np.asarray(pool, dtype=np.int64), size, seed
+
+    def rows(self, step: int) -> np.ndarray:
+        """Image rows of the joint term at ``step``, shape (size,), distinct."""
+        return self.pool[batch_indices(len(self.pool), self.size, self.seed, step,
+                                       SIDE_STREAM)]
+
+    def distinct_images(self, steps: int) -> int:
+        """How many distinct images the joint term sees in steps ``0 .. steps - 1``."""
+        seen: set[int] = set()
+        per_epoch = len(self.pool) // self.size
+        for epoch in range(-(-steps // per_epoch) if steps else 0):
+            if len(seen) == len(self.pool):
+                break
+            last = min(steps, (epoch + 1) * per_epoch)
+            for step in range(epoch * per_epoch, last):
+                seen.update(self.rows(step).tolist())
+        return len(seen)
+
+
 class ComposeBatches:
-    """Batch maker for composed retrieval: source/target images, query and side tokens."""
+    """Batch maker for composed retrieval: source/target images, query and side tokens.
+
+    ``side`` (in Joint) draws the joint term's described images of each step; ``sides``
+    holds every image row's description.
+    """
 
     def __init__(self, paths: list[Path], sources: np.ndarray, targets: np.ndarray,
-                 queries: list[str], sides: list[str] | None, vocab: Vocabulary, size: int):
+                 queries: list[str], sides: list[str] | None, vocab: Vocabulary, size: int,
+                 side: SideBatches | None = None):
         self.paths, self.sources, self.targets = paths, sources, targets
         self.queries, self.sides, self.vocab, self.size = queries, sides, vocab, size
+        self.side = side
 
-    def __call__(self, idx: np.ndarray) -> dict:
-        distinct, rows = np.unique(np.concatenate([self.sources[idx], self.targets[idx]]),
+    def __call__(self, idx: np.ndarray, step: int = 0,
+                 part: tuple[int, int] | None = None) -> dict:
+        """The batch of pairs ``idx`` at ``step``; ``part=(rank, world)`` takes this
+        rank's contiguous share of the joint term's batch (torchrun)."""
+        side = self.side.rows(step) if self.side is not None else np.empty(0, np.int64)
+        if part is not None:
+            side = np.array_split(side, part[1])[part[0]]
+        distinct, rows = np.unique(np.concatenate([self.sources[idx], self.targets[idx], side]),
                                    return_inverse=True)
         q_tokens, q_lengths = self.vocab.encode([self.queries[i] for i in idx])
         batch = {
             "images": torch.stack([load_image(self.paths[i], self.size) for i in distinct]),
             "sources": torch.from_numpy(rows[:len(idx)]),
-            "targets": torch.from_numpy(rows[len(idx):]),
+            "targets": torch.from_numpy(rows[len(idx):2 * len(idx)]),
             "query_tokens": q_tokens, "query_lengths": q_lengths,
         }
-        if self.sides is not None:
-            side_rows = np.unique(rows[:len(idx)])
+        if self.side is not None and self.sides is not None:
+            side_rows = rows[2 * len(idx):]
             s_tokens, s_lengths = self.vocab.encode([self.sides[distinct[r]] for r in side_rows])
             batch.update(side_images=torch.from_numpy(side_rows), side_tokens=s_tokens,
-                         side_lengths=s_lengths)
+                         side_lengths=s_lengths, side_ids=torch.from_numpy(distinct[side_rows]))
         return batch
 
 
@@ -218,11 +264,27 @@ def pair_table(collection: Collection, split: str) -> PairTable:
                      queries=[p.text for p in pairs])
 
 
+def _joint_term_images(collection: Collection, table: PairTable, split: str) -> list[Item]:
+    """The pair table's images, then the split's other described images (row order)."""
+    known = {it.id for it in table.images}
+    return table.images + [it for it in collection.images(split)
+                           if it.text and it.id not in known]
+
+
 def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, method: str,
                   in_joint: bool = False, dim: int = 512, weights: str | None = None,
                   relation_hidden: int = 256, split: str = "train",
+                  learn_scale: bool = False, balanced_init: bool = True,
                   settings: TrainSettings | None = None, resume: bool = False) -> TrainResult:
-    """Train a TIRG or Relation model, plain or in Joint (Eq. 2), on a split's pairs."""
+    """Train a TIRG, TIRG-conv or Relation model, plain or in Joint (Eq. 2), on a split's
+    pairs.
+
+    In Joint, Eq. 2's first term runs over its own batch of ``batch_size`` images per step,
+    drawn from every image of ``split`` with a description (:class:`SideBatches`);
+    ``train_log.json`` records the pool and how many distinct images the term saw.
+    ``learn_scale`` and ``balanced_init`` as in
+    :class:`~textmanifold.models.compose.ComposeModel`.
+    """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
     settings = settings or TrainSettings()
@@ -232,30 +294,38 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     coll = read_collection(collection)
     table = pair_table(coll, split)
     _check_batch(settings, len(table.queries), f"pairs of split {split!r}")
-    paths = [coll.image_path(it) for it in table.images]
+    images = _joint_term_images(coll, table, split) if in_joint else table.images
+    paths = [coll.image_path(it) for it in images]
     check_files(paths)
-    sides = None
+    sides, side = None, None
     if in_joint:
-        for i in np.unique(table.sources):
-            if not table.images[i].text:
-                raise InputError(f"{coll.root}: source image {table.images[i].id!r} has no "
-                                 "description ('text'), which in-Joint training needs")
-        # Indexed by image row, like the batch's images; only sources' are ever read.
-        sides = [it.text or "" for it in table.images]
-    vocab = Vocabulary.build(table.queries + [sides[i] for i in np.unique(table.sources)]
-                             if sides else table.queries)
+        # Indexed by image row, like the batch's images; only the pool's are ever read.
+        sides = [it.text or "" for it in images]
+        pool = np.array([i for i, it in enumerate(images) if it.text], dtype=np.int64)
+        if len(pool) < 2:
+            raise InputError(f"{coll.root}: split {split!r} has {len(pool)} described images; "
+                             "in-Joint training needs at least 2 for Eq. 2's joint term")
+        side = SideBatches(pool, min(settings.batch_size, len(pool)), settings.seed)
+    vocab = Vocabulary.build(table.queries + [sides[i] for i in side.pool]
+                             if side is not None else table.queries)
     model_config = {"method": method, "in_joint": in_joint, "dim": dim, "weights": weights,
-                    "relation_hidden": relation_hidden, "vocab_size": len(vocab)}
+                    "relation_hidden": relation_hidden, "vocab_size": len(vocab),
+                    "learn_scale": learn_scale, "balanced_init": balanced_init}
     data = {"split": split, "examples": len(table.queries), "fingerprint": _fingerprint(
         [[table.images[s].id, table.images[t].id, q] for s, t, q
-         in zip(table.sources, table.targets, table.queries, strict=True)] + [sides])}
+         in zip(table.sources, table.targets, table.queries, strict=True)]
+        + ([[it.id, it.text] for it in images] if in_joint else [None]))}
+    if side is not None:
+        data["joint_term_pool"] = int(len(side.pool))
     _open_run(out, _config("compose", coll, model_config, data, settings), resume)
     io.write_json(out / "vocab.json", vocab.words)
     torch.manual_seed(settings.seed)
-    model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden)
+    model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden,
+                         learn_scale=learn_scale, balanced_init=balanced_init)
     make = ComposeBatches(paths, table.sources, table.targets, table.queries, sides, vocab,
-                          settings.image_size)
-    dataset = BatchDataset(make, len(table.queries), settings.batch_size, settings.seed)
+                          settings.image_size, side)
+    dataset = BatchDataset(make, len(table.queries), settings.batch_size, settings.seed,
+                           with_step=True)
 
     def loss_of_batch(net: ComposeModel, batch: dict) -> torch.Tensor:
         return net.loss(batch["images"], batch["sources"], batch["targets"],
@@ -264,7 +334,11 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
                         batch.get("side_lengths"), settings.temperature)
 
     result = fit(model, loss_of_batch, dataset, settings, out, resume=resume)
-    return _finish(out, result)
+    extra = {}
+    if side is not None:
+        extra = {"joint_term_pool": int(len(side.pool)),
+                 "joint_term_images": side.distinct_images(result.step)}
+    return _finish(out, result, **extra)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -299,7 +373,8 @@ def load_run(run_dir: str | os.PathLike, device: str = "cpu") -> Run:
     elif config["kind"] == "compose":
         vocab = Vocabulary(io.read_json(root / "vocab.json"))
         model = ComposeModel(m["method"], len(vocab), m["dim"], m["in_joint"],
-                             relation_hidden=m["relation_hidden"])
+                             relation_hidden=m["relation_hidden"],
+                             learn_scale=m.get("learn_scale", False))
     else:
         raise InputError(f"{root / 'run.json'}: unknown run kind {config.get('kind')!r}")
     path = checkpoint_path(root)

@@ -43,6 +43,19 @@ VALUES: dict[str, tuple[str, ...]] = {
 NEW_OBJECTS: tuple[tuple[str, str, str, str], ...] = tuple(
     itertools.product(SIZES, COLORS, MATERIALS, SHAPES))  # (size, color, material, shape)
 MIN_OBJECTS, MAX_OBJECTS = 2, 10
+# Named sets of change kinds (``--changes``): "all" is this project's CCI; "clevr-change"
+# the five change types of CLEVR-Change (Park et al. 2019), which CCI iterates.
+CHANGE_PRESETS: dict[str, tuple[str, ...]] = {
+    "all": KINDS,
+    "clevr-change": ("color", "material", "add", "drop", "move"),
+}
+
+
+def preset_kinds(name: str) -> tuple[str, ...]:
+    """The change kinds of a preset name (see :data:`CHANGE_PRESETS`)."""
+    if name not in CHANGE_PRESETS:
+        raise InputError(f"--changes must be one of {', '.join(CHANGE_PRESETS)}, got {name!r}")
+    return CHANGE_PRESETS[name]
 ATTEMPTS = 8          # camera (and position) draws per change before it counts as invalid
 POSITION_TRIES = 100  # positions drawn per attempt for add and move
 
@@ -73,10 +86,11 @@ def _specs_of_kind(scene: Scene, kind: str, directions) -> Iterator[ChangeSpec]:
             yield ChangeSpec("add", scene.next_id, new, anchor.id, relation)
 
 
-def enumerate_changes(scene: Scene) -> Iterator[ChangeSpec]:
-    """Every distinct change the scene allows, kind by kind (see :func:`count_changes`)."""
+def enumerate_changes(scene: Scene, kinds: tuple[str, ...] = KINDS) -> Iterator[ChangeSpec]:
+    """Every distinct change of ``kinds`` the scene allows, kind by kind (see
+    :func:`count_changes`)."""
     directions = directions_of(scene)
-    for kind in KINDS:
+    for kind in kinds:
         yield from _specs_of_kind(scene, kind, directions)
 
 
@@ -91,9 +105,9 @@ def _count_of_kind(scene: Scene, kind: str) -> int:
     return len(NEW_OBJECTS) * n * len(RELATIONS) if n < MAX_OBJECTS else 0
 
 
-def count_changes(scene: Scene) -> int:
+def count_changes(scene: Scene, kinds: tuple[str, ...] = KINDS) -> int:
     """How many distinct changes :func:`enumerate_changes` lists, without listing them."""
-    return sum(_count_of_kind(scene, kind) for kind in KINDS)
+    return sum(_count_of_kind(scene, kind) for kind in kinds)
 
 
 class _SpecPool:
@@ -103,14 +117,14 @@ class _SpecPool:
     drawn by rejection against the set already tried.
     """
 
-    def __init__(self, scene: Scene, directions) -> None:
+    def __init__(self, scene: Scene, directions, kinds: tuple[str, ...] = KINDS) -> None:
         self.scene, self.directions = scene, directions
-        self.left = {kind: _count_of_kind(scene, kind) for kind in KINDS}
+        self.left = {kind: _count_of_kind(scene, kind) for kind in kinds}
         self.lists: dict[str, list[ChangeSpec]] = {}
         self.tried_adds: set[ChangeSpec] = set()
 
     def draw(self, rng: np.random.Generator) -> ChangeSpec | None:
-        kinds = [kind for kind in KINDS if self.left[kind] > 0]
+        kinds = [kind for kind in self.left if self.left[kind] > 0]
         if not kinds:
             return None
         kind = kinds[int(rng.integers(len(kinds)))]
@@ -222,13 +236,14 @@ def apply_change(rng: np.random.Generator, scene: Scene, spec: ChangeSpec, width
 
 
 def propose_changes(rng: np.random.Generator, scene: Scene, width: int,
-                    height: int) -> Iterator[Child]:
-    """Valid children of ``scene`` in random order, each scene new, until none is left.
+                    height: int, kinds: tuple[str, ...] = KINDS) -> Iterator[Child]:
+    """Valid children of ``scene`` (changes of ``kinds``) in random order, each scene new,
+    until none is left.
 
     The first ``n`` children do not depend on how many are taken later, which lets a
     caller ask for spares and still get the same first ``n``.
     """
-    pool = _SpecPool(scene, directions_of(scene))
+    pool = _SpecPool(scene, directions_of(scene), kinds)
     seen = {object_records(scene)}
     while (spec := pool.draw(rng)) is not None:
         child = apply_change(rng, scene, spec, width, height)

@@ -125,3 +125,21 @@ def mean_neighbours(reachable: scipy.sparse.spmatrix, subset: Sequence[int] | No
     if matrix.shape[0] == 0:
         return 0.0
     return float(matrix.sum()) / matrix.shape[0]
+
+
+def content_scene_index(scenes: Sequence[Scene | dict[str, Any]]) -> np.ndarray:
+    """Per scene, the index of the first scene holding the same objects (camera ignored).
+
+    Where scenes may repeat (``cci generate --repeat-scenes``), two images of one content
+    are *the same scene* for the smooth-path rules: a step between them is no change
+    (literal rule) or is merged (merged rule), and a path may not return to a content it
+    has shown. Mapping every vertex's scene through this index does that; the reachable
+    relation is the same for all scenes of one content, so it needs no change.
+
+    Returns
+    -------
+    ndarray of int64, shape (N,)
+    """
+    first: dict[tuple, int] = {}
+    return np.array([first.setdefault(object_records(s, f"scene {i}"), i)
+                     for i, s in enumerate(scenes)], dtype=np.int64)

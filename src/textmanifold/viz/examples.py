@@ -37,8 +37,10 @@ def _merged(scenes: Sequence[int]) -> list[int]:
 def find_smooth_paths(graph: scipy.sparse.spmatrix, vertex_scene: np.ndarray,
                       is_image: np.ndarray, reachable: scipy.sparse.spmatrix, *,
                       max_paths: int = 3, max_sources: int = 200,
-                      seed: int = 0) -> list[list[int]]:
+                      seed: int = 0, rule: str = "literal") -> list[list[int]]:
     """Smooth shortest paths between image vertices that visit at least one text vertex.
+
+    ``rule`` is the smooth-path rule (:func:`textmanifold.manifold.paths.is_smooth`).
 
     Returns up to ``max_paths`` vertex lists, longest (in distinct scenes) first, at most
     one per source image and one per pair of end images, paths with new end images
@@ -61,7 +63,7 @@ def find_smooth_paths(graph: scipy.sparse.spmatrix, vertex_scene: np.ndarray,
             if is_image[path].all():
                 continue
             scenes = _merged(vertex_scene[path].tolist())
-            if len(scenes) < 3 or not is_smooth(scenes, reachable):
+            if len(scenes) < 3 or not is_smooth(vertex_scene[path].tolist(), reachable, rule):
                 continue
             if best is None or len(_merged(vertex_scene[best].tolist())) < len(scenes):
                 best = path
