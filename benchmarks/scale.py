@@ -113,7 +113,8 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
 
 
 def run_child(kind: str, n: int, args) -> dict:
-    command = [sys.executable, __file__, "--child", kind, str(n), str(args.exact_rows),
+    rows = max(1000, args.exact_rows * 1_000_000 // n)  # about the same work at every n
+    command = [sys.executable, __file__, "--child", kind, str(n), str(rows),
                str(int(n <= args.exact_max))]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -176,7 +177,8 @@ def main() -> None:
     parser.add_argument("--exact-max", type=int, default=100_000,
                         help="largest n whose exact graph is built in full")
     parser.add_argument("--exact-rows", type=int, default=20_000,
-                        help="query rows timed for the projected exact build above it")
+                        help="query rows timed per 1M vertices for the projected exact "
+                             "build above --exact-max (scaled as 1/n, at least 1000)")
     parser.add_argument("--exact-fit", type=int, nargs="*", default=[25_000, 50_000],
                         help="extra n with a full exact build, for its growth exponent")
     parser.add_argument("--images", type=int, default=2000)

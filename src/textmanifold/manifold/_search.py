@@ -124,9 +124,13 @@ def ordered_row_sums(products: np.ndarray) -> np.ndarray:
 
 
 def row_norms(A: np.ndarray) -> np.ndarray:
-    """Float64 norms of float32 rows, by :func:`ordered_row_sums`."""
-    A64 = A.astype(np.float64)
-    return np.sqrt(ordered_row_sums(A64 * A64))
+    """Float64 norms of float32 rows, by :func:`ordered_row_sums` (in blocks of rows, so
+    the float64 temporaries stay small)."""
+    out = np.empty(len(A))
+    for start in range(0, len(A), 65_536):
+        A64 = A[start:start + 65_536].astype(np.float64)
+        out[start:start + len(A64)] = np.sqrt(ordered_row_sums(A64 * A64))
+    return out
 
 
 def exact_inner(A, B, norm_a, norm_b, rows, cols) -> np.ndarray:
