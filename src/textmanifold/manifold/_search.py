@@ -144,6 +144,16 @@ def exact_inner(A, B, norm_a, norm_b, rows, cols) -> np.ndarray:
     return ordered_row_sums(products) / (norm_a[rows] * norm_b[cols])
 
 
+def passing_pairs(A, B, norm_a, norm_b, rows, cols, cos_t: float):
+    """The candidate pairs whose canonical score (:func:`exact_inner`) is ``> cos_t``.
+
+    Returns rows, cols and their float64 scores, in the candidates' order.
+    """
+    scores = exact_inner(A, B, norm_a, norm_b, rows, cols)
+    keep = scores > cos_t
+    return rows[keep], cols[keep], scores[keep]
+
+
 def margin(d: int) -> float:
     """Bound on |float32 BLAS score - canonical score| for unit rows of dimension d."""
     return d * 2.0**-23 + 2.0**-20
@@ -166,11 +176,9 @@ def pairs_above(
         blocks = _numpy_candidates(A, B, loose, chunk_size, same)
     out_r, out_c, out_s = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
     for rows, cols in blocks:
-        scores = exact_inner(A, B, norm_a, norm_b, rows, cols)
-        keep = scores > cos_t
-        out_r.append(rows[keep])
-        out_c.append(cols[keep])
-        out_s.append(scores[keep])
+        for out, part in zip((out_r, out_c, out_s),
+                             passing_pairs(A, B, norm_a, norm_b, rows, cols, cos_t), strict=True):
+            out.append(part)
     rows, cols, scores = (np.concatenate(x) for x in (out_r, out_c, out_s))
     order = np.lexsort((cols, rows))
     return rows[order], cols[order], scores[order]

@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import InputError
-from ._search import exact_inner, margin, pairs_above, row_norms
+from ._search import margin, pairs_above, passing_pairs, row_norms
 
 #: ``backend="auto"`` builds graphs of at least this many vertices approximately.
 APPROXIMATE_MIN_N = 200_000
@@ -152,11 +152,10 @@ def approximate_pairs(
             rows, cols = block[r].astype(np.int64), cand[k].astype(np.int64)
             other = rows != cols  # canonical (i < j): found from either end, kept once
             rows, cols = np.minimum(rows[other], cols[other]), np.maximum(rows[other], cols[other])
-            scores = exact_inner(X, X, norms, norms, rows, cols)
-            keep = scores > cos_t
-            out_r.append(rows[keep])
-            out_c.append(cols[keep])
-            out_s.append(scores[keep])
+            for out, part in zip((out_r, out_c, out_s),
+                                 passing_pairs(X, X, norms, norms, rows, cols, cos_t),
+                                 strict=True):
+                out.append(part)
     rows, cols, scores = (np.concatenate(x) for x in (out_r, out_c, out_s))
     key = rows * n + cols
     _, first = np.unique(key, return_index=True)  # sorted by (row, col), duplicates out
