@@ -7,7 +7,7 @@ from textmanifold.errors import InputError
 from textmanifold.evaluate.smooth_path_table import (
     added_mean_degree,
     build_graphs,
-    median_pair_angle,
+    pair_angles,
     random_near,
     shuffled_scenes,
     smooth_path_rows,
@@ -48,15 +48,37 @@ def test_random_directions_are_uniform_in_the_tangent_space():
     assert np.mean(points[:, 1] ** 2) == pytest.approx(0.5, abs=0.03)
 
 
-def test_median_pair_angle_by_hand():
+def test_pair_angles_by_hand():
     image = np.array([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0]])
     text = np.array([[np.cos(0.1), np.sin(0.1), 0], [np.cos(0.4), 0, np.sin(0.4)], [0, 1.0, 0]])
-    assert median_pair_angle(image, text) == pytest.approx(0.4)
+    assert pair_angles(image, text) == pytest.approx([0.1, 0.4, np.pi / 2])
+
+
+def test_drawn_angles_follow_the_given_distribution():
+    # Planted: anchors far apart on S^31, so each point's own anchor is its nearest and
+    # its distance to it is the drawn angle; the drawn angles must be the given values
+    # in about equal shares, so points at the small angle join edges at a threshold
+    # below the median, where one fixed (median) angle would isolate every point.
+    rng = np.random.default_rng(4)
+    image = np.eye(32)[:8]
+    given = np.array([0.1, 0.2, 0.6])
+    points = random_near(image, 3000, given, rng).astype(np.float64)
+    nearest = np.arccos(np.clip(points @ image.T, -1, 1)).min(axis=1)
+    which = np.abs(nearest[:, None] - given[None, :]).argmin(axis=1)
+    assert np.allclose(nearest, given[which], atol=1e-6)
+    assert np.allclose(np.bincount(which, minlength=3) / 3000, 1 / 3, atol=0.04)
+    graph = great_circle_graph(np.concatenate([image, points[:300]]), threshold=0.15)
+    degree = np.diff(graph.indptr)[8:]
+    assert (degree[which[:300] == 0] >= 1).all()
 
 
 def test_bad_input():
     with pytest.raises(InputError, match="angle"):
         random_near(np.eye(3), 2, 4.0, np.random.default_rng(0))
+    with pytest.raises(InputError, match="angles"):
+        random_near(np.eye(3), 2, np.array([]), np.random.default_rng(0))
+    with pytest.raises(InputError, match="pair_angles"):
+        pair_angles(np.zeros((0, 3)), np.zeros((0, 3)))
     with pytest.raises(InputError, match="random_near"):
         random_near(np.ones(3), 2, 0.1, np.random.default_rng(0))
 

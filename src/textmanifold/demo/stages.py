@@ -62,11 +62,12 @@ def stage_train_joint(demo: Demo) -> dict:
     from ..models import runs
 
     summary = {}
+    steps = {"cci": demo.config.joint_steps, "classes": demo.config.classes_joint_steps}
     for name in DATASETS:
         demo.log(f"  joint model on {name}")
         result = runs.train_joint(demo.data(name), demo.run(f"joint_{name}"),
                                   dim=demo.config.dim, text_cache=demo.sentence_cache,
-                                  settings=_settings(demo, demo.config.joint_steps,
+                                  settings=_settings(demo, steps[name],
                                                      demo.config.batch_size),
                                   resume=True)
         summary[name] = _loss_summary(result)

@@ -101,7 +101,7 @@ def _sweep_row(degree: float, estimate: dict) -> dict:
 
 def random_points(demo: Demo) -> tuple[np.ndarray, dict]:
     """As many random points as CCI text points, by ``random_sampler``; and its record."""
-    from ..evaluate.smooth_path_table import median_pair_angle, random_like, random_near
+    from ..evaluate.smooth_path_table import pair_angles, random_like, random_near
 
     image, image_ids = load_embedding(space_path(demo, "cci", "image"))
     text, text_ids = load_embedding(space_path(demo, "cci", "text"))
@@ -114,12 +114,15 @@ def random_points(demo: Demo) -> tuple[np.ndarray, dict]:
     if sampler != "image-jitter":
         raise InputError(f"random_sampler must be 'image-jitter' or 'gaussian', got "
                          f"{sampler!r}")
-    angle = median_pair_angle(image, text[description_rows(image_ids, text_ids)])
-    return random_near(image, len(text), angle, rng), {
-        "sampler": sampler, "angle": angle,
-        "description": f"an image drawn uniformly, rotated by {angle:.3f} rad (the median "
-                       "angle between an image and its own description) in a uniformly "
-                       "random direction"}
+    angles = pair_angles(image, text[description_rows(image_ids, text_ids)])
+    quartiles = np.percentile(angles, [25, 50, 75])
+    return random_near(image, len(text), angles, rng), {
+        "sampler": sampler,
+        "angle_quartiles": [float(q) for q in quartiles],
+        "description": f"an image drawn uniformly, rotated in a uniformly random direction "
+                       f"by an angle drawn from the {len(angles):,} angles between an image "
+                       f"and its own description (quartiles {quartiles[0]:.3f}, "
+                       f"{quartiles[1]:.3f}, {quartiles[2]:.3f} rad)"}
 
 
 def table3(demo: Demo) -> dict:

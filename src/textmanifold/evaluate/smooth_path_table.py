@@ -11,9 +11,11 @@ Four vertex sets share the image vertices ``T(Psi)`` (aligned image embeddings):
   Two samplers (:data:`SAMPLERS`):
 
   * ``"image-jitter"`` (default, :func:`random_near`): an image drawn uniformly, rotated
-    in a uniformly random tangent direction through a fixed angle, the median angle
-    between an image and its own description; every point then lies that angle from an
-    image, like a description from its image;
+    in a uniformly random tangent direction through an angle drawn from the measured
+    angles between each image and its own description (:func:`pair_angles`); the random
+    points then lie as far from an image as the descriptions do, in distribution, so
+    they can join edges at every threshold where descriptions do. (A single fixed
+    angle, the median, isolated every random point at thresholds below it.)
   * ``"gaussian"`` (:func:`random_like`): a Gaussian with the text cloud's mean and
     covariance, put on the sphere. It spreads like the text but can lie beyond every
     threshold (the demo measured a median 0.70 rad from the nearest image).
@@ -44,9 +46,9 @@ ADDED_DEGREE = {"image_random": "random_mean_degree", "image_shuffled": "shuffle
                 "image_text": "text_mean_degree"}
 
 
-def random_near(anchors: np.ndarray, n: int, angle: float,
+def random_near(anchors: np.ndarray, n: int, angles: float | np.ndarray,
                 rng: np.random.Generator) -> np.ndarray:
-    """``n`` unit rows, each a uniformly drawn anchor row rotated by ``angle`` radians.
+    """``n`` unit rows, each a uniformly drawn anchor row rotated by a drawn angle.
 
     The direction is uniform on the tangent space at the anchor: a standard normal
     vector with its component along the anchor removed, normalised. The point is
@@ -58,8 +60,9 @@ def random_near(anchors: np.ndarray, n: int, angle: float,
     anchors : array of shape (m, d)
         Unit rows (the aligned image embeddings).
     n : int
-    angle : float
-        Radians, in [0, pi].
+    angles : float or array of shape (k,)
+        Radians, in [0, pi]. One angle for every point, or an empirical distribution:
+        each point's angle is drawn uniformly (with replacement) from the ``k`` values.
     rng : numpy Generator
 
     Returns
@@ -70,23 +73,32 @@ def random_near(anchors: np.ndarray, n: int, angle: float,
     if anchors.ndim != 2 or len(anchors) < 1 or anchors.shape[1] < 2:
         raise InputError(f"random_near needs unit rows (m, d) with d >= 2, got shape "
                          f"{anchors.shape}")
-    if not 0.0 <= angle <= np.pi:
-        raise InputError(f"random_near: angle must lie in [0, pi] radians, got {angle}")
+    angles = np.asarray(angles, dtype=np.float64)
+    if angles.ndim > 1 or angles.size == 0 or not np.all((angles >= 0) & (angles <= np.pi)):
+        raise InputError("random_near: angles must be one value or a non-empty 1-D array, "
+                         "each in [0, pi] radians")
     base = anchors[rng.integers(len(anchors), size=n)]
+    if angles.ndim == 1:
+        angles = angles[rng.integers(len(angles), size=n)][:, None]
     u = rng.standard_normal(base.shape)
     u -= np.sum(u * base, axis=1, keepdims=True) * base
     u /= np.linalg.norm(u, axis=1, keepdims=True)
-    points = np.cos(angle) * base + np.sin(angle) * u
+    points = np.cos(angles) * base + np.sin(angles) * u
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
-def median_pair_angle(image: np.ndarray, text: np.ndarray) -> float:
-    """Median great-circle angle (radians) between paired unit rows ``image[i]``, ``text[i]``."""
+def pair_angles(image: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """Great-circle angles (radians) between paired unit rows ``image[i]``, ``text[i]``.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+    """
     cos = np.clip(np.sum(np.asarray(image, np.float64) * np.asarray(text, np.float64), axis=1),
                   -1.0, 1.0)
     if cos.size == 0:
-        raise InputError("median_pair_angle: no (image, description) pair")
-    return float(np.median(np.arccos(cos)))
+        raise InputError("pair_angles: no (image, description) pair")
+    return np.arccos(cos)
 
 
 def shuffled_scenes(scenes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
