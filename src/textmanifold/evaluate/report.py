@@ -29,22 +29,21 @@ import html
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import io
 from ..errors import InputError
 from . import paper_numbers
-from .verdicts import (
-    composed_verdict,
-    label_draws_verdict,
-    label_retrieval_verdict,
-    label_sweep_verdict,
-    memorisation_note,
-    smooth_controls_verdict,
-    smooth_paths_verdict,
+from .report_tables import (
+    Table,
+    composed_table,
+    label_retrieval_table,
+    rows_of,
+    smooth_paths_table,
+    tables_of,
 )
+from .verdicts import label_sweep_verdict
 
 LABEL_FIELDS = ("row", "method", "space", "accuracy", "retrievable")
 SMOOTH_FIELDS = ("threshold", "image", "image_random", "image_text")
@@ -55,11 +54,6 @@ SWEEP_FIELDS = ("degree", "threshold", "queries", "image_retrievable", "joint_re
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def rows_of(table: Any) -> Any:
-    """A table's rows: the list itself, or a dict's ``rows``."""
-    return table["rows"] if isinstance(table, dict) and "rows" in table else table
 
 
 def _check_rows(rows: Any, key: str, fields: Sequence[str], numeric: Sequence[str]) -> list[dict]:
@@ -100,143 +94,6 @@ def validate_results(results: dict) -> None:
     _check_rows(results.get("label_retrieval_sweep", []), "label_retrieval_sweep",
                 SWEEP_FIELDS, ("degree", "threshold", "image_retrievable",
                                "joint_retrievable"))
-
-
-# ----------------------------------------------------------------------------- tables
-
-
-@dataclass
-class Table:
-    """A titled table of strings, rendered to Markdown or HTML by the same data."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    verdict: str
-    note: str = ""
-
-
-def _num(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return str(x)
-    x = float(x)
-    return "n/a" if not math.isfinite(x) else f"{x:.{digits}f}"
-
-
-def label_retrieval_table(table: Sequence[dict] | dict) -> Table:
-    paper = paper_numbers.TABLE1
-    rows = rows_of(table)
-    body = []
-    for r in rows:
-        ade = paper["ADE20K"].get(r["row"], (None, None))
-        oi = paper["OpenImage"].get(r["row"], (None, None))
-        retrievable = r["retrievable"]
-        body.append([
-            r["row"], r["method"], r["space"], _num(r["accuracy"]), _num(r.get("accuracy_se")),
-            _num(retrievable, 1) if isinstance(retrievable, float) else _num(int(retrievable)),
-            _num(r.get("queries")), _num(ade[0]), _num(ade[1]), _num(oi[0]), _num(oi[1]),
-        ])
-    estimate = isinstance(table, dict) and "comparisons" in table
-    note = (f"Mean over {table['draws']} target draws (SE: standard error of the mean; "
-            "retrievable: mean count)." if estimate else "")
-    return Table(
-        "Label retrieval (Table 1 analogue, category set)",
-        ["Row", "Method", "Space", "Accuracy", "SE", "Retrievable", "Queries",
-         "Paper ADE20K acc.", "Paper ADE20K retr.", "Paper OpenImage acc.",
-         "Paper OpenImage retr."],
-        body, label_draws_verdict(table) if estimate else label_retrieval_verdict(rows), note,
-    )
-
-
-def label_sweep_table(rows: Sequence[dict]) -> Table:
-    body = [[_num(r["degree"], 2), _num(r["threshold"]), _num(int(r["queries"])),
-             _num(int(r["image_retrievable"])), _num(r["C"]), _num(r["D"]),
-             _num(int(r["joint_retrievable"])), _num(r["E"]), _num(r["F"])] for r in rows]
-    return Table(
-        "Label retrieval at several thresholds (rows C-F)",
-        ["Image mean degree", "Threshold (rad)", "Queries", "Image retr.", "C (Eu*)",
-         "D (Geo)", "Joint retr.", "E (Eu*)", "F (Geo)"],
-        body, label_sweep_verdict(rows),
-        "Each threshold gives the Image graph the mean degree in the first column; the "
-        "table above is the run's chosen threshold.",
-    )
-
-
-def smooth_paths_table(table: Sequence[dict] | dict) -> Table:
-    paper = sorted(paper_numbers.TABLE3.items())
-    rows = rows_of(table)
-    body = []
-    for i, r in enumerate(rows):
-        theirs = paper[i] if i < len(paper) else (None, (None, None, None))
-        body.append([
-            _num(r["threshold"]), _num(r["image"], 2), _num(r["image_random"], 2),
-            _num(r.get("image_shuffled"), 2), _num(r["image_text"], 2),
-            _num(r.get("random_mean_degree"), 2), _num(r.get("text_mean_degree"), 2),
-            _num(theirs[0], 2), *(_num(v, 2) for v in theirs[1]),
-        ])
-    rule = table.get("rule") if isinstance(table, dict) else None
-    sampler = table.get("sampler", {}).get("description") if isinstance(table, dict) else None
-    note = ("Values are log(1 + number of smooth shortest paths between two image vertices). "
-            "Paper rows are matched to ours by rank: our thresholds are chosen for our "
-            "embedding.")
-    if rule:
-        note += f" Rule: {rule}."
-    if sampler:
-        note += f" Random points: {sampler}. Degrees: mean edges per added point."
-    controls = rows and "image_shuffled" in rows[0]
-    return Table(
-        "Smooth shortest paths (Table 3 analogue, CCI)" + (f", {rule} rule" if rule else ""),
-        ["Threshold (rad)", "Image", "Image + random", "Image + shuffled text",
-         "Image + text", "Random degree", "Text degree", "Paper threshold", "Paper image",
-         "Paper + random", "Paper + text"],
-        body, smooth_controls_verdict(rows) if controls else smooth_paths_verdict(rows), note,
-    )
-
-
-def composed_table(table: Sequence[dict] | dict) -> Table:
-    rows = rows_of(table)
-    body = []
-    for r in rows:
-        paper = paper_numbers.TABLE4.get((r["method"], bool(r["in_joint"])), {})
-        body.append([
-            r["method"], _num(bool(r["in_joint"])), _num(r["R@1"]), _num(r["R@10"]),
-            _num(r["R@50"]), _num(r.get("train_R@1")), _num(paper.get("CCI")),
-            _num(paper.get("CSS")),
-        ])
-    note = ""
-    if isinstance(table, dict) and "train_pairs" in table:
-        note = (f"Trained on {table['train_pairs']} pairs; Eq. 2's joint term saw "
-                f"{table['joint_term_images']} distinct described images. "
-                + memorisation_note(rows))
-    return Table(
-        "Composed retrieval (Table 4 analogue, CCI test pairs)",
-        ["Method", "In Joint", "R@1", "R@10", "R@50", "Train R@1", "Paper CCI R@1",
-         "Paper CSS R@1"],
-        body, composed_verdict(rows), note,
-    )
-
-
-def stages_table(rows: Sequence[dict]) -> Table:
-    body = [[r["stage"], _num(float(r["seconds"]), 1)] for r in rows]
-    total = sum(float(r["seconds"]) for r in rows)
-    body.append(["total", _num(total, 1)])
-    return Table("Stage wall times", ["Stage", "Seconds"], body, "")
-
-
-def tables_of(results: dict) -> list[Table]:
-    tables = [label_retrieval_table(results["label_retrieval"])]
-    if results.get("label_retrieval_sweep"):
-        tables.append(label_sweep_table(results["label_retrieval_sweep"]))
-    tables.append(smooth_paths_table(results["smooth_paths"]))
-    variant = results["smooth_paths"].get("variant") if isinstance(
-        results["smooth_paths"], dict) else None
-    if variant:
-        tables.append(smooth_paths_table({**results["smooth_paths"], **variant}))
-    return tables + [composed_table(results["composed"]), stages_table(results["stages"])]
 
 
 # ----------------------------------------------------------------------------- rendering
