@@ -7,6 +7,7 @@ row or value), in the spirit of scikit-learn's ``utils/validation.py`` and
 - :func:`check_points` / :func:`check_unit_rows`: a non-empty finite ``(n, d)`` array, on
   the unit sphere for the latter;
 - :func:`check_positive_int`: a count (``bool`` and ``1.5`` are refused, never truncated);
+- :func:`is_finite_number`: the predicate behind "a finite number" in results and verdicts;
 - :func:`check_graph`: a square weighted graph, sparse or dense, as canonical CSR;
 - :func:`check_is_fitted`: raises :class:`NotFittedError` before a fitted attribute is used;
 - :func:`check_ids`: row ids, unique and one per row.
@@ -17,6 +18,7 @@ Every checker raises :class:`~textmanifold.errors.InputError` (or its subclass
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 
@@ -26,7 +28,7 @@ import scipy.sparse
 from .errors import InputError, NotFittedError
 
 __all__ = ["UNIT_NORM_TOL", "NotFittedError", "check_graph", "check_ids", "check_is_fitted",
-           "check_points", "check_positive_int", "check_unit_rows"]
+           "check_points", "check_positive_int", "check_unit_rows", "is_finite_number"]
 
 #: Rows whose norm differs from 1 by more than this are not on the unit sphere.
 UNIT_NORM_TOL = 1e-3
@@ -144,6 +146,12 @@ def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def is_finite_number(value) -> bool:
+    """Whether ``value`` is a finite real number (``None``, ``bool``, NaN and inf are not)."""
+    return (value is not None and not isinstance(value, bool)
+            and math.isfinite(float(value)))
 
 
 def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:

@@ -104,8 +104,9 @@ def label_retrieval_table(
     truth = [sets[i] for i in task]
     rows: dict[str, dict] = {}
 
-    def row(key: str, space: str, accuracy: float, retrievable: int, **extra) -> None:
-        rows[key] = {"row": key, "method": TABLE1_ROWS[key], "space": space,
+    def row(key: str, space: str, accuracy: float, retrievable: int,
+            method: str | None = None, **extra) -> None:
+        rows[key] = {"row": key, "method": method or TABLE1_ROWS[key], "space": space,
                      "accuracy": accuracy, "retrievable": int(retrievable),
                      "queries": n_queries, **extra}
 
@@ -129,8 +130,8 @@ def label_retrieval_table(
             resnet[task], truth, n_targets, int(found.sum()),
             start_degree=max(mean_degree(graph), 1.0), backend=backend,
         )
-        row("B", resnet_name, bracket.pop("accuracy"), found.sum(), **bracket)
-        rows["B"]["method"] = f"{resnet_name} + Geo"
+        row("B", resnet_name, bracket.pop("accuracy"), found.sum(),
+            method=f"{resnet_name} + Geo", **bracket)
 
     if text is not None:
         text = check_unit_rows(text, normalize=normalize, name="text")

@@ -34,6 +34,7 @@ from typing import Any
 
 from .. import io
 from ..errors import InputError
+from ..validation import is_finite_number
 from . import paper_numbers
 from .report_tables import (
     Table,
@@ -67,7 +68,7 @@ def _check_rows(rows: Any, key: str, fields: Sequence[str], numeric: Sequence[st
                 raise InputError(f"results[{key!r}][{i}] lacks field {name!r}")
         for name in numeric:
             value = row[name]
-            if value is None or isinstance(value, bool) or not math.isfinite(float(value)):
+            if not is_finite_number(value):
                 raise InputError(f"results[{key!r}][{i}][{name!r}] is not a finite number")
     return rows
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+
+from ..validation import is_finite_number
+from .label_draws import COMPARISONS
 
 
 def _fmt(x: float) -> str:
@@ -44,7 +46,7 @@ def label_retrieval_verdict(rows: Sequence[dict]) -> str:
         f"retrievable images (F {int(f['retrievable'])} vs D {int(d['retrievable'])})"
     )
     b = by.get("B")
-    if b is not None and b.get("accuracy") is not None and math.isfinite(b["accuracy"]):
+    if b is not None and is_finite_number(b.get("accuracy")):
         checks.append(d["accuracy"] > b["accuracy"])
         text += (
             f"; the trained Image space {word[not checks[3]]} the pretrained one at equal "
@@ -53,14 +55,10 @@ def label_retrieval_verdict(rows: Sequence[dict]) -> str:
     return f"{text}: the paper's effect {_tally(sum(checks), len(checks))}."
 
 
-def _finite(x: Any) -> bool:
-    return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
-
-
 def label_sweep_verdict(rows: Sequence[dict]) -> str:
     """One sentence: at how many thresholds D > C, F > E and text adds retrievable images."""
-    image = [r for r in rows if _finite(r["C"]) and _finite(r["D"])]
-    joint = [r for r in rows if _finite(r["E"]) and _finite(r["F"])]
+    image = [r for r in rows if is_finite_number(r["C"]) and is_finite_number(r["D"])]
+    joint = [r for r in rows if is_finite_number(r["E"]) and is_finite_number(r["F"])]
     n = len(rows)
     return (
         f"Over {n} thresholds, geodesic beats Euclidean in Image at "
@@ -132,12 +130,7 @@ def composed_verdict(rows: Sequence[dict], min_se: float = 2.0) -> str:
 
 # ----------------------------------------------------------------------------- estimates
 
-_CLAIMS = {
-    ("D", "C"): "geodesic beats Euclidean on Image's retrievable queries",
-    ("F", "E"): "geodesic beats Euclidean on Joint's retrievable queries",
-    ("F", "D"): "text makes more queries retrievable",
-    ("D", "B"): "the trained Image space beats row B's space",
-}
+_CLAIMS = {(better, worse): claim for better, worse, _, claim in COMPARISONS}
 
 
 def label_draws_verdict(estimate: dict, min_se: float = 2.0) -> str:
@@ -150,10 +143,10 @@ def label_draws_verdict(estimate: dict, min_se: float = 2.0) -> str:
     parts, hits = [], 0
     for c in comparisons:
         diff, se = c["difference_mean"], c["difference_se"]
-        if not _finite(diff):
+        if not is_finite_number(diff):
             parts.append(f"{_CLAIMS.get((c['better'], c['worse']), 'a comparison')}: undefined")
             continue
-        se_ok = _finite(se) and se > 0
+        se_ok = is_finite_number(se) and se > 0
         up = diff > min_se * se if se_ok else diff > 0
         hits += up
         noise = (f"{'beyond' if abs(diff) > min_se * se else 'within'} noise" if se_ok
@@ -180,7 +173,7 @@ def smooth_controls_verdict(rows: Sequence[dict]) -> str:
     over_image = sum(r["image_text"] > r["image"] for r in rows)
     text += f" and more than the images alone at {over_image} of {n}"
     joined = [r.get("random_mean_degree") for r in rows]
-    if all(_finite(d) for d in joined):
+    if all(is_finite_number(d) for d in joined):
         text += (f" (each random point has {min(joined):.2f}-{max(joined):.2f} edges on "
                  "average, so the control is not isolated)")
     ours, paper = _gains(rows, "image_text", "image_random")
@@ -211,7 +204,7 @@ def _gains_text(what: str, ours: list[float], paper: list[float]) -> str:
 
 def memorisation_note(rows: Sequence[dict]) -> str:
     """One sentence: training-set R@1 beside test R@1, when the rows carry both."""
-    pairs = [(r["train_R@1"], r["R@1"]) for r in rows if _finite(r.get("train_R@1"))]
+    pairs = [(r["train_R@1"], r["R@1"]) for r in rows if is_finite_number(r.get("train_R@1"))]
     if not pairs:
         return ""
     train, test = zip(*pairs, strict=True)
