@@ -124,3 +124,33 @@ def test_graph_build_cli_reports_backend_and_sampled_recall(planted, tmp_path, c
     assert report["backend"] == "approximate"
     assert 0.99 <= report["sampled_edge_recall"] <= 1.0
     assert 0.99 * (exact.nnz // 2) <= report["edges"] <= exact.nnz // 2
+
+
+def test_a_model_fitted_on_the_approximate_graph_answers_queries(planted):
+    # "approximate" is a graph-build choice; attaching queries to the fitted graph is an
+    # exact search (FAISS). Reference: the fitted graph plus brute-force query edges,
+    # Dijkstra by scipy from each query, nearest target vertex.
+    from scipy.sparse.csgraph import dijkstra
+
+    from textmanifold.manifold.geodesic import GeodesicKNNClassifier
+
+    X, threshold, _, _ = planted
+    targets, queries = X[:5800], X[5800:5900]
+    model = GeodesicKNNClassifier(threshold=threshold, backend="approximate")
+    model.fit(targets, np.arange(len(targets)) % 7)
+    dist, index = model.kneighbors(queries)
+
+    Q64 = queries.astype(np.float64)
+    Q64 /= np.linalg.norm(Q64, axis=1, keepdims=True)
+    T64 = targets.astype(np.float64)
+    T64 /= np.linalg.norm(T64, axis=1, keepdims=True)
+    angle = np.arccos(np.clip(Q64 @ T64.T, -1.0, 1.0))
+    attach = scipy.sparse.csr_matrix(np.where(angle < threshold, angle, 0.0))
+    n = len(targets)
+    full = scipy.sparse.bmat([[model.graph_, attach.T], [attach, None]], format="csr")
+    reference = dijkstra(full, directed=False, indices=np.arange(n, n + len(queries)))[:, :n]
+    reachable = np.isfinite(reference.min(axis=1))
+    assert reachable.sum() > 50
+    assert np.allclose(dist[reachable, 0], reference[reachable].min(axis=1), atol=1e-6)
+    assert np.array_equal(index[reachable, 0], reference[reachable].argmin(axis=1))
+    assert np.isinf(dist[~reachable, 0]).all()

@@ -2,9 +2,10 @@
 
 Backend choice, Euclidean k-NN, and the inner-product range search behind the sphere
 graph (candidates from float32 products, then one canonical float64 score per pair; see
-:mod:`.graph` for the rule). Two backends answer every search exactly (no approximate
-index): ``"numpy"`` (blockwise BLAS products, bounded memory) and ``"faiss"``
-(``IndexFlat*``, multi-threaded). ``"auto"`` picks FAISS when it is installed.
+:mod:`.graph` for the rule). Two backends answer every search here exactly:
+``"numpy"`` (blockwise BLAS products, bounded memory) and ``"faiss"`` (``IndexFlat*``,
+multi-threaded). ``"auto"`` picks FAISS when it is installed; ``"approximate"`` (a graph
+build option, :mod:`.approximate`) searches here with FAISS.
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ import numpy as np
 from ..errors import InputError
 from ..validation import check_positive_int
 
-BACKENDS = ("auto", "numpy", "faiss")
+BACKENDS = ("auto", "numpy", "faiss", "approximate")
 
 #: Rows per block of a blockwise product; a block of distances holds chunk_size**2 floats.
 DEFAULT_CHUNK = 4096
 
 
 def resolve_backend(backend: str) -> str:
-    """Return ``"numpy"`` or ``"faiss"`` for a user's backend choice.
+    """Return ``"numpy"`` or ``"faiss"``: the exact search behind a user's backend choice.
 
     Parameters
     ----------
-    backend : {"auto", "numpy", "faiss"}
-        ``"auto"`` means FAISS when importable, else numpy.
+    backend : {"auto", "numpy", "faiss", "approximate"}
+        ``"auto"`` means FAISS when importable, else numpy. ``"approximate"`` selects
+        the approximate *graph build* (:mod:`.approximate`, chosen by
+        :func:`.graph.graph_backend`); it needs FAISS, and every exact search made under
+        it (queries attached to the graph, k-NN) runs on FAISS.
     """
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -35,8 +39,8 @@ def resolve_backend(backend: str) -> str:
     try:
         import faiss  # noqa: F401
     except ImportError as exc:
-        if backend == "faiss":
-            raise InputError("backend='faiss' needs the faiss-cpu package") from exc
+        if backend != "auto":
+            raise InputError(f"backend={backend!r} needs the faiss-cpu package") from exc
         return "numpy"
     return "faiss"
 

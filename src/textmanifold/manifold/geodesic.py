@@ -130,8 +130,9 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         ``target_degree``.
     target_degree : float, optional
         Choose the threshold whose mean degree over ``X`` plus ``X_aux`` is closest.
-    backend : {"auto", "numpy", "faiss"}, default "auto"
-        Candidate search of :func:`.graph.great_circle_graph`.
+    backend : {"auto", "numpy", "faiss", "approximate"}, default "auto"
+        Candidate search of :func:`.graph.great_circle_graph`; queries are attached by
+        an exact search (FAISS under "approximate").
 
     Attributes
     ----------

@@ -230,11 +230,9 @@ def attach_edges(
 
 def graph_backend(backend: str, n: int) -> str:
     """The candidate search a graph of ``n`` vertices gets: numpy, faiss or approximate."""
+    exact = resolve_backend(backend)  # refuses "approximate" without FAISS
     if backend == "approximate":
-        if resolve_backend("auto") != "faiss":
-            raise InputError("backend='approximate' needs the faiss-cpu package")
         return "approximate"
-    exact = resolve_backend(backend)
     return "approximate" if backend == "auto" and exact == "faiss" and \
         n >= APPROXIMATE_MIN_N else exact
 
