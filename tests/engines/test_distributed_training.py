@@ -112,3 +112,24 @@ def test_one_process_helpers_are_no_ops(monkeypatch):
     images = torch.randn(5, 4, 3, 3)
     torch.testing.assert_close(global_(images), plain(images))
     torch.testing.assert_close(global_.running_var, plain.running_var)
+
+
+def test_a_rank_joins_for_its_training_device_and_only_rank_0_writes(tmp_path, monkeypatch):
+    # The barrier before training is the first collective: it must join the group for
+    # the training device (on CUDA: nccl and GPU LOCAL_RANK), since the later join in
+    # prepare() is a no-op once a group exists. Rank 1 writes no run files.
+    from textmanifold.models import runs
+
+    joined = []
+    monkeypatch.setattr(distributed, "join", joined.append)
+    monkeypatch.setattr(distributed.dist, "barrier", lambda: None)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    config = {"kind": "joint", "model": {}, "data": {},
+              "train": {**TrainSettings(device="cpu").__dict__}}
+    runs._open_run(tmp_path / "run", config, resume=False)
+    assert joined == [torch.device("cpu")]
+    assert not (tmp_path / "run" / "run.json").exists()
+    monkeypatch.setenv("RANK", "0")
+    runs._open_run(tmp_path / "run", config, resume=True)
+    assert io.read_json(tmp_path / "run" / "run.json") == config

@@ -79,10 +79,14 @@ def join(device: torch.device | None = None) -> None:
     dist.init_process_group("nccl" if cuda else "gloo")
 
 
-def barrier() -> None:
-    """Wait for every rank (no-op in one process)."""
+def barrier(device: torch.device | None = None) -> None:
+    """Wait for every rank (no-op in one process), joining the group for ``device`` first.
+
+    The group is joined once: a barrier before training must pass the training device,
+    or the later :func:`join` from :func:`prepare` finds a CPU (gloo) group already made.
+    """
     if world_size() > 1:
-        join()
+        join(device)
         dist.barrier()
 
 

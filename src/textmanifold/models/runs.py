@@ -34,7 +34,14 @@ from .data import BatchDataset, check_files
 from .encoders import ImageEncoder, Vocabulary
 from .joint import JointModel
 from .sentence import SentenceTextEncoder
-from .train import TrainResult, TrainSettings, checkpoint_path, fit, load_checkpoint
+from .train import (
+    TrainResult,
+    TrainSettings,
+    checkpoint_path,
+    fit,
+    load_checkpoint,
+    resolve_device,
+)
 
 __all__ = ["RUN_FORMAT", "Run", "initial_image_encoder", "load_run", "train_compose",
            "train_joint"]
@@ -67,7 +74,8 @@ def _refuse_existing(out: Path, resume: bool) -> None:
 def _open_run(out: Path, config: dict, resume: bool) -> None:
     """Create the run directory, or check that a resumed run matches ``config``."""
     _refuse_existing(out, resume)
-    distributed.barrier()  # under torchrun: every rank has checked before rank 0 writes
+    # under torchrun: every rank has checked before rank 0 writes
+    distributed.barrier(resolve_device(config["train"]["device"]))
     run_json = out / "run.json"
     if run_json.exists():
         old = io.read_json(run_json)
@@ -80,7 +88,8 @@ def _open_run(out: Path, config: dict, resume: bool) -> None:
             if old_train.get(key) != config["train"][key]:
                 raise InputError(f"{run_json}: cannot resume: it was trained with {key}="
                                  f"{old_train.get(key)}, this call has {config['train'][key]}")
-    io.write_json(run_json, config)
+    if distributed.is_main():
+        io.write_json(run_json, config)
 
 
 def _config(kind: str, collection: Collection, model: dict, data: dict,
@@ -203,7 +212,8 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     if side is not None:
         data["joint_term_pool"] = int(len(side.pool))
     _open_run(out, _config("compose", coll, model_config, data, settings), resume)
-    io.write_json(out / "vocab.json", vocab.words)
+    if distributed.is_main():
+        io.write_json(out / "vocab.json", vocab.words)
     torch.manual_seed(settings.seed)
     model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden,
                          learn_scale=learn_scale, balanced_init=balanced_init)
