@@ -65,3 +65,15 @@ def test_registry_names_and_unknown_dataset(tmp_path):
     assert sorted(LOADERS) == ["ade20k", "clevr", "css", "fashioniq", "openimages"]
     with pytest.raises(InputError, match="unknown dataset 'coco'"):
         load_dataset("coco", tmp_path, tmp_path / "out")
+
+
+def test_load_dataset_checks_its_output_before_reading(tmp_path):
+    # The dataset root does not exist: an unusable OUT must be named first, before a
+    # (possibly long) read fails or succeeds.
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="file: exists and is not a directory"):
+        load_dataset("css", tmp_path / "no-such-root", tmp_path / "file")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("")
+    with pytest.raises(InputError, match="not empty"):
+        load_dataset("ade20k", tmp_path / "no-such-root", tmp_path / "full")

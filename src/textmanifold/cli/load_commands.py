@@ -29,9 +29,7 @@ SKIP_MISSING = typer.Option(False, "--skip-missing-images",
 def _run(dataset: str, root: Path, out: Path, force: bool, **options: Any) -> None:
     from ..collection import read_collection
     from ..loaders import load_dataset
-    from ..outputs import check_output_dir
 
-    check_output_dir(out, "OUT", force=force, resume=None)
     path = load_dataset(dataset, root, out, force=force, **options)
     coll = read_collection(path)
     counts = coll.meta["config"].get("counts", {})

@@ -37,11 +37,15 @@ def load_dataset(name: str, root: str | os.PathLike, out: str | os.PathLike, *,
                  force: bool = False, **options: Any) -> Path:
     """Read dataset ``name`` from ``root`` and write it as a Collection in ``out``.
 
-    ``out`` must be empty or absent unless ``force``. ``options`` go to the loader
-    (see each ``load_<name>`` function). Returns the collection directory.
+    ``out`` must be empty or absent unless ``force``; it is checked before the dataset is
+    read (reading ADE20K takes minutes). ``options`` go to the loader (see each
+    ``load_<name>`` function). Returns the collection directory.
     """
+    from ..outputs import check_output_dir
+
     if name not in LOADERS:
         raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(LOADERS)}")
+    check_output_dir(out, None, force=force, resume=None)
     loaded = LOADERS[name](root, **options)
     return write_loaded(loaded, out, force=force)
 
