@@ -25,10 +25,8 @@ def generate(
 ) -> None:
     """Generate the scene-category set as a Collection."""
     from ..collection import read_collection
-    from ..outputs import check_output_dir
     from ..synth.classes import ClassesConfig, generate_classes
 
-    check_output_dir(out, "OUT", force=force, resume=resume)
     width, height = parse_size(size)
     config = ClassesConfig(n_classes=classes, images_per_class=images_per_class,
                            texts_per_class=texts_per_class, width=width, height=height,

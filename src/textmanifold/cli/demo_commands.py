@@ -33,11 +33,9 @@ def demo(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download
     from ..demo import default_config, full_config, run_demo, tiny_config
     from ..errors import InputError
-    from ..outputs import check_output_dir
 
     if full and tiny:
         raise InputError("choose one of --full and --tiny")
-    check_output_dir(out, "--out", force=force, resume=resume, allow_nonempty=True)
     make = full_config if full else tiny_config if tiny else default_config
     config = make(seed=seed, workers=worker_count(workers))
     results = run_demo(out, config, stage=stage, resume=resume, force=force, progress=progress)

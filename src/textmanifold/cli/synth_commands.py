@@ -36,10 +36,8 @@ def cci_generate(
     progress: bool = PROGRESS,
 ) -> None:
     """Render CCI: a tree of scene changes with instructions, descriptions, splits."""
-    from ..outputs import check_output_dir
     from ..synth.cci import generate_cci
 
-    check_output_dir(out, "OUT", force=force, resume=resume)
     width, height = parse_size(size)
     path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
                         seed=seed, workers=worker_count(workers),

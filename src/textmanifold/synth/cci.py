@@ -36,10 +36,11 @@ import numpy as np
 
 from ..collection import Item, Pair, write_collection
 from ..errors import InputError
+from ..outputs import check_output_dir
 from . import render
 from .changes import KINDS, Child, count_changes, preset_kinds, propose_changes
 from .describe import describe_scene
-from .output import check_output_dir, ordered_map, process_pool, render_missing, write_scenes_first
+from .output import ordered_map, process_pool, render_missing, write_scenes_first
 from .reachability import object_records, reachable_pairs
 from .scene import Scene, random_scene
 
@@ -119,7 +120,7 @@ def _check_arguments(out: Path, depth, branching, size, seed, workers, text_only
             raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
     width, height = size
     render.check_render_size(width, height)
-    check_output_dir(out, resume, force)
+    check_output_dir(out, None, force=force, resume=resume)
     return int(width), int(height)
 
 

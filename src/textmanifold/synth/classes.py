@@ -35,11 +35,12 @@ from scipy.optimize import linear_sum_assignment
 
 from ..collection import Item, write_collection
 from ..errors import InputError
+from ..outputs import check_output_dir
 from ..validation import check_positive_int
 from . import render
 from .changes import layout_ok, sample_changes
 from .describe import describe_scene
-from .output import check_output_dir, ordered_map, process_pool, render_missing, write_scenes_first
+from .output import ordered_map, process_pool, render_missing, write_scenes_first
 from .scene import ATTRIBUTES, Scene, random_scene
 
 NAME = "scene-categories"
@@ -263,7 +264,7 @@ def generate_classes(out_dir: str | os.PathLike, config: ClassesConfig | None = 
     config.validate()
     check_positive_int(workers, "workers")
     out = Path(out_dir)
-    check_output_dir(out, resume, force)
+    check_output_dir(out, None, force=force, resume=resume)
     record = {"generator": "textmanifold.synth.classes", **config.to_record()}
     scenes = category_scenes(config, workers, progress)
     items, scene_json = _items_and_scenes(scenes, config)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io, outputs
+from .. import io
 from ..collection import check_image_file
 from ..errors import InputError
 from . import render
@@ -33,13 +33,6 @@ def write_png(path: Path, image: np.ndarray) -> None:
 
     picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
     io.save_with(path, lambda handle: picture.save(handle, format="PNG", compress_level=PNG_LEVEL))
-
-
-def check_output_dir(out: Path, resume: bool, force: bool) -> None:
-    """The output gate (:func:`textmanifold.outputs.check_output_dir`): refuse a file, a
-    place under a file or not writable, or a non-empty directory without ``resume`` or
-    ``force``; on ``resume``, remove the temporary files an interruption left."""
-    outputs.check_output_dir(out, None, force=force, resume=resume)
 
 
 def write_scenes_first(out: Path, records: list[dict], resume: bool) -> None:
