@@ -77,12 +77,11 @@ def with_training_options(command: Callable) -> Callable:
     return run
 
 
-def _check_run_outputs(out: Path, resume: bool, text_cache: Path | None = None) -> None:
-    """The output gate of the training commands: --out a (run) directory, --text-cache
-    a directory, both writable (a non-empty --out is for ``models.runs`` to judge)."""
+def _check_text_cache(text_cache: Path | None) -> None:
+    """--text-cache, when given, is a writable directory (the output gate; ``--out`` of
+    a training run is checked by ``models.runs`` itself, before any work)."""
     from ..outputs import check_output_dir
 
-    check_output_dir(out, "--out", resume=resume, allow_nonempty=True)
     if text_cache is not None:
         check_output_dir(text_cache, "--text-cache", allow_nonempty=True)
 
@@ -113,7 +112,7 @@ def train_joint_command(
     """Train the two-branch joint image-text embedding (Eq. 1) on described images."""
     from ..models.runs import train_joint
 
-    _check_run_outputs(out, resume, text_cache)
+    _check_text_cache(text_cache)
     result = train_joint(collection, out, dim=dim, weights=weights,
                          text_model=None if text_model is None else str(text_model),
                          text_cache=text_cache, split=split, settings=settings,
@@ -145,7 +144,6 @@ def train_compose_command(
     """Train TIRG, TIRG-conv or Relation for composed retrieval, plain or in Joint."""
     from ..models.runs import train_compose
 
-    _check_run_outputs(out, resume)
     result = train_compose(collection, out, method=method, in_joint=in_joint, dim=dim,
                            weights=weights, split=split, learn_scale=learn_scale,
                            balanced_init=balanced_init, settings=settings, resume=resume)
@@ -167,10 +165,10 @@ def eval_compose_command(
     from ..models.embed import evaluate_compose_run
     from ..outputs import check_output_file
 
-    check_output_file(run / f"eval_compose_{split}.json", "RUN")
+    path = check_output_file(run / f"eval_compose_{split}.json", "RUN")
     result = evaluate_compose_run(run, collection, split=split, device=device,
                                   workers=workers, batch_size=batch_size, progress=progress)
-    write_json(run / f"eval_compose_{split}.json", result)
+    write_json(path, result)
     typer.echo(dumps_json(result), nl=False)
 
 
@@ -203,8 +201,7 @@ def embed_command(
 
         raise InputError(f"--engine must be local or ray, got {engine!r}")
     check_output_dir(run / "embeddings", "RUN/embeddings", allow_nonempty=True)
-    if text_cache is not None:
-        check_output_dir(text_cache, "--text-cache", allow_nonempty=True)
+    _check_text_cache(text_cache)
     if engine == "local":
         from ..models.embed import embed_joint_run
 

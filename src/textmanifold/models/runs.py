@@ -72,8 +72,8 @@ def _refuse_existing(out: Path, resume: bool) -> None:
 
 
 def _open_run(out: Path, config: dict, resume: bool) -> None:
-    """Create the run directory, or check that a resumed run matches ``config``."""
-    _refuse_existing(out, resume)
+    """Create the run directory, or check that a resumed run matches ``config``
+    (``out`` already passed :func:`_refuse_existing`, at the start of the training)."""
     # under torchrun: every rank has checked before rank 0 writes
     distributed.barrier(resolve_device(config["train"]["device"]))
     run_json = out / "run.json"
