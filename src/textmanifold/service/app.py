@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import io
 import logging
 import math
@@ -75,9 +74,12 @@ def decode_image(data: str):
     return image.convert("RGB")
 
 
-@functools.lru_cache(maxsize=1 << 16)
+def _item_url(item_id: str) -> str:
+    return f"/items/{quote(item_id, safe='')}"
+
+
 def _image_url(item_id: str) -> str:
-    return f"/items/{quote(item_id, safe='')}/image"
+    return _item_url(item_id) + "/image"
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -93,12 +95,12 @@ class _Service:
 
     def __init__(self, index) -> None:
         self.index = index
-        self.ids = frozenset(index.ids)
         self.lock = threading.Lock()  # the index's thread safety is not part of its contract
 
     def known(self, item_id: str) -> str:
-        if item_id not in self.ids:
-            raise HTTPException(404, f"unknown id {item_id!r}")
+        """``item_id`` if the index holds it, before any file is touched (404 otherwise:
+        :class:`~textmanifold.index.UnknownIdError`)."""
+        self.index.row(item_id)
         return item_id
 
     def caption(self, item_id: str) -> str | None:
@@ -113,7 +115,7 @@ class _Service:
                       geodesic=hit.geodesic if math.isfinite(hit.geodesic) else None,
                       euclidean=hit.euclidean, reachable=hit.reachable,
                       caption=self.caption(hit.id), image_url=_image_url(hit.id),
-                      item_url=f"/items/{quote(hit.id, safe='')}",
+                      item_url=_item_url(hit.id),
                       path=None if hit.path is None else [self.step(s) for s in hit.path])
 
     def search(self, request: SearchRequest) -> SearchOut:
@@ -133,8 +135,7 @@ class _Service:
         with self.lock:
             result = self.index.search(**kwargs)
             query = dict(result.query)
-            query.pop("image", None)  # a PIL image is not JSON; the client has it anyway
-            query.pop("vector", None)
+            query.pop("image", None)  # the client has its image; an indexed one's path stays here
             return SearchOut(query=query, k=request.k, metric=request.metric,
                              geodesic=[self.hit(h) for h in result.geodesic],
                              euclidean=[self.hit(h) for h in result.euclidean])
@@ -231,11 +232,9 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     @app.get("/healthz", response_model=HealthOut)
     def healthz() -> HealthOut:
         """Liveness and the index's size."""
-        manifest = service.index.manifest or {}
         return HealthOut(status="ok", n_images=service.index.n_images,
-                         n_texts=service.index.n_texts,
-                         dimension=manifest.get("dimension", manifest.get("dim")),
-                         threshold=manifest.get("threshold"))
+                         n_texts=service.index.n_texts, dimension=service.index.dim,
+                         threshold=service.index.threshold)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:
@@ -243,9 +242,11 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         return PlainTextResponse(metrics.render(),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    page_html = (STATIC / "index.html").read_text(encoding="utf-8")
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
-        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+        return HTMLResponse(page_html)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
