@@ -30,18 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
-from textmanifold.client import Client, ServiceError
-from textmanifold.index import ManifoldIndex
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from geodesic import clustered_sphere_points  # noqa: E402
+from textmanifold.client import Client, ServiceError  # noqa: E402
+from textmanifold.index import ManifoldIndex  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only, never configurable
 
 
 def synthetic_index(n: int, dim: int, degree: float, seed: int) -> ManifoldIndex:
     """``n`` vertices on a clustered unit sphere, half images and half texts."""
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((max(n // 200, 1), dim))
-    rows = centres[rng.integers(len(centres), size=n)] + 0.35 * rng.standard_normal((n, dim))
-    rows = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    rows = clustered_sphere_points(n, dim, max(n // 200, 1), seed)
     half = n // 2
     images = (rows[:half], [f"img{i:06d}" for i in range(half)])
     texts = (rows[half:], [f"txt{i:06d}" for i in range(n - half)])

@@ -59,8 +59,9 @@ def build(
     """
     from ..index import ManifoldIndex
 
-    check_output_dir(out, "--out", force=force, resume=None, allow_nonempty=True)
-    check_output_dir(out.with_name(out.name + ".partial"), "--out", allow_nonempty=True)
+    work = out.with_name(out.name + ".partial")  # finished embedding blocks, for a rerun
+    check_output_dir(out, "--out", allow_nonempty=True)
+    check_output_dir(work, "--out", allow_nonempty=True)
     if out.exists() and not force:
         raise InputError(f"{out} already exists; pass --force to replace it")
     if threshold is not None and target_degree is not None:
@@ -69,7 +70,6 @@ def build(
         target_degree = DEFAULT_DEGREE
     if run is None and image_embeddings is None:
         raise InputError("give a RUN to embed the collection, or --image-embeddings")
-    work = out.with_name(out.name + ".partial")
     index = ManifoldIndex.build(collection, run, threshold=threshold,
                                 target_degree=target_degree, align=align, progress=progress,
                                 work_dir=work, device=device,
