@@ -19,7 +19,6 @@ reader in the project (align, graph build, label-retrieval, the index) takes bot
 
 from __future__ import annotations
 
-import io as _bytes_io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 
 from . import io
 from .errors import DataFormatError, InputError, MissingFileError
-from .validation import check_ids
+from .validation import check_ids, check_positive_int
 
 #: ``manifest.json``'s ``format`` field.
 SHARDS_FORMAT = "textmanifold-shards/1"
@@ -42,8 +41,7 @@ def shard_paths(root: str | os.PathLike, i: int) -> tuple[Path, Path]:
 
 def shard_ranges(rows: int, shard_size: int) -> list[tuple[int, int]]:
     """``[start, stop)`` of each shard of ``rows`` rows cut every ``shard_size``."""
-    if shard_size < 1:
-        raise InputError(f"shard size must be a positive integer, got {shard_size}")
+    shard_size = check_positive_int(shard_size, "shard_size")
     return [(s, min(rows, s + shard_size)) for s in range(0, rows, shard_size)]
 
 
@@ -89,9 +87,7 @@ def write_shard(root: str | os.PathLike, i: int, X: np.ndarray, ids: Sequence[st
     emb, meta = shard_paths(root, i)
     table = pa.table({"id": [str(x) for x in ids],
                       "path": [None if p is None else str(p) for p in paths]})
-    buffer = _bytes_io.BytesIO()
-    pq.write_table(table, buffer)
-    io.write_bytes(meta, buffer.getvalue())
+    io.save_with(meta, lambda handle: pq.write_table(table, handle))
     io.save_npy(emb, np.ascontiguousarray(X, dtype=np.float32))
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import shards
 from ..errors import InputError
+from ..validation import check_positive_int
 
 __all__ = ["ShardEmbedder", "embed_joint_run_ray"]
 
@@ -64,14 +65,15 @@ class ShardEmbedder:
         self.dev = torch.device(device)
         self.run = load_run(run_dir, device)
         self.encoders = image_encoders(self.run, self.dev)
-        self.paths, self.ids, self.shard_size = paths, ids, shard_size
+        self.paths, self.ids = paths, ids
+        self.ranges = shards.shard_ranges(len(paths), shard_size)
         self.out, self.batch_size = out, batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from ..models.embed import image_features
 
         for i in batch["shard"].tolist():
-            start, stop = i * self.shard_size, min(len(self.paths), (i + 1) * self.shard_size)
+            start, stop = self.ranges[i]
             paths = [Path(p) for p in self.paths[start:stop]]
             for name, encode in self.encoders.items():
                 X = image_features(encode, paths, self.run.settings.image_size, device=self.dev,
@@ -126,8 +128,7 @@ def embed_joint_run_ray(collection: str | os.PathLike, run_dir: str | os.PathLik
     from ..models.embed import joint_run_and_images, text_space
     from ..models.train import resolve_device
 
-    if shard_size < 1:
-        raise InputError(f"--shard-size must be a positive integer, got {shard_size}")
+    check_positive_int(shard_size, "--shard-size")
     if gpus_per_worker < 0:
         raise InputError(f"--gpus-per-worker must be >= 0, got {gpus_per_worker}")
     dev = resolve_device(device)
