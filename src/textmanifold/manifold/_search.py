@@ -148,14 +148,21 @@ def exact_inner(A, B, norm_a, norm_b, rows, cols) -> np.ndarray:
     return ordered_row_sums(products) / (norm_a[rows] * norm_b[cols])
 
 
-def passing_pairs(A, B, norm_a, norm_b, rows, cols, cos_t: float):
+def passing_pairs(A, B, norm_a, norm_b, blocks, cos_t: float):
     """The candidate pairs whose canonical score (:func:`exact_inner`) is ``> cos_t``.
 
-    Returns rows, cols and their float64 scores, in the candidates' order.
+    ``blocks`` yields ``(rows, cols)`` int64 arrays of candidate pairs (e.g. from float32
+    products under a loosened bound). Returns rows, cols and their float64 scores,
+    concatenated in the candidates' order.
     """
-    scores = exact_inner(A, B, norm_a, norm_b, rows, cols)
-    keep = scores > cos_t
-    return rows[keep], cols[keep], scores[keep]
+    out_r, out_c, out_s = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+    for rows, cols in blocks:
+        scores = exact_inner(A, B, norm_a, norm_b, rows, cols)
+        keep = scores > cos_t
+        out_r.append(rows[keep])
+        out_c.append(cols[keep])
+        out_s.append(scores[keep])
+    return tuple(np.concatenate(x) for x in (out_r, out_c, out_s))
 
 
 def margin(d: int) -> float:
@@ -178,12 +185,7 @@ def pairs_above(
         blocks = _faiss_candidates(A, B, loose, chunk_size, same)
     else:
         blocks = _numpy_candidates(A, B, loose, chunk_size, same)
-    out_r, out_c, out_s = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
-    for rows, cols in blocks:
-        for out, part in zip((out_r, out_c, out_s),
-                             passing_pairs(A, B, norm_a, norm_b, rows, cols, cos_t), strict=True):
-            out.append(part)
-    rows, cols, scores = (np.concatenate(x) for x in (out_r, out_c, out_s))
+    rows, cols, scores = passing_pairs(A, B, norm_a, norm_b, blocks, cos_t)
     order = np.lexsort((cols, rows))
     return rows[order], cols[order], scores[order]
 

@@ -136,32 +136,34 @@ def approximate_pairs(
         recall = float("nan")
     if not 1 <= nprobe <= nlist:
         raise InputError(f"nprobe must be in [1, nlist] = [1, {nlist}], got {nprobe}")
-    members = np.argsort(cell, kind="stable")
-    bounds = np.searchsorted(cell[members], np.arange(nlist + 1))
-    loose = float(cos_t - margin(d))
-    out_r, out_c, out_s = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
-    for c in range(nlist):
-        own = members[bounds[c]:bounds[c + 1]]
-        if not len(own):
-            continue
-        cand = np.concatenate([members[bounds[p]:bounds[p + 1]] for p in order[c, :nprobe]])
-        Xc = X[cand]
-        for start in range(0, len(own), chunk_size):
-            block = own[start:start + chunk_size]
-            r, k = np.nonzero(X[block] @ Xc.T > loose)
-            rows, cols = block[r].astype(np.int64), cand[k].astype(np.int64)
-            other = rows != cols  # canonical (i < j): found from either end, kept once
-            rows, cols = np.minimum(rows[other], cols[other]), np.maximum(rows[other], cols[other])
-            for out, part in zip((out_r, out_c, out_s),
-                                 passing_pairs(X, X, norms, norms, rows, cols, cos_t),
-                                 strict=True):
-                out.append(part)
-    rows, cols, scores = (np.concatenate(x) for x in (out_r, out_c, out_s))
+    blocks = _cell_candidates(X, cell, order[:, :nprobe], float(cos_t - margin(d)), chunk_size)
+    rows, cols, scores = passing_pairs(X, X, norms, norms, blocks, cos_t)
     key = rows * n + cols
     _, first = np.unique(key, return_index=True)  # sorted by (row, col), duplicates out
     settings = CellJoinSettings(nlist=nlist, nprobe=int(nprobe), sample_recall=recall)
     logger.info("approximate graph: %s, %d edges", settings, len(first))
     return rows[first], cols[first], scores[first], settings
+
+
+def _cell_candidates(X: np.ndarray, cell: np.ndarray, probes: np.ndarray, loose: float,
+                     chunk_size: int):
+    """Yield candidate pairs ``(rows, cols)``, canonical (``rows < cols``): each cell's
+    rows against the rows of its ``probes[c]`` cells whose float32 product is ``> loose``.
+    A pair found from both ends appears twice (the caller removes duplicates)."""
+    members = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[members], np.arange(len(probes) + 1))
+    for c in range(len(probes)):
+        own = members[bounds[c]:bounds[c + 1]]
+        if not len(own):
+            continue
+        cand = np.concatenate([members[bounds[p]:bounds[p + 1]] for p in probes[c]])
+        Xc = X[cand]
+        for start in range(0, len(own), chunk_size):
+            block = own[start:start + chunk_size]
+            r, k = np.nonzero(X[block] @ Xc.T > loose)
+            rows, cols = block[r].astype(np.int64), cand[k].astype(np.int64)
+            other = rows != cols
+            yield np.minimum(rows[other], cols[other]), np.maximum(rows[other], cols[other])
 
 
 def _assign(X: np.ndarray, centroids: np.ndarray, chunk_size: int) -> np.ndarray:
@@ -181,10 +183,9 @@ def _calibrate(X, cell, order, cos_t, target_recall, rng) -> tuple[int, float]:
     """
     nlist = len(order)
     sample = np.sort(rng.choice(len(X), size=min(len(X), _SAMPLE_ROWS), replace=False))
-    pairs = _exact_pairs_of(X, sample, cos_t)
-    if not pairs:
+    r, j = _exact_pairs_of(X, sample, cos_t)
+    if not len(r):
         return 1, 1.0
-    r, j = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
     rank = np.empty_like(order)
     rank[np.arange(nlist)[:, None], order] = np.arange(nlist)[None, :]
     first = np.minimum(rank[cell[r], cell[j]], rank[cell[j], cell[r]])
@@ -195,12 +196,14 @@ def _calibrate(X, cell, order, cos_t, target_recall, rng) -> tuple[int, float]:
     return nprobe, float(counts[nprobe - 1])
 
 
-def _exact_pairs_of(X: np.ndarray, rows: np.ndarray, cos_t: float) -> set[tuple[int, int]]:
-    """Exact edges ``(r, j)`` of the given rows, by brute force over all of ``X``."""
+def _exact_pairs_of(X: np.ndarray, rows: np.ndarray, cos_t: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact edges ``(r, j)`` of the given (distinct) rows, by brute force over all of
+    ``X``: two int64 arrays, one entry per edge."""
     sub_rows, cols, _ = pairs_above(X[rows], X, cos_t, "auto", 4096)
     sub_rows = rows[sub_rows]
     other = sub_rows != cols
-    return set(zip(sub_rows[other].tolist(), cols[other].tolist(), strict=True))
+    return sub_rows[other].astype(np.int64), cols[other]
 
 
 def sampled_edge_recall(X, graph, threshold: float, *, rows: int = _SAMPLE_ROWS,
@@ -223,10 +226,9 @@ def sampled_edge_recall(X, graph, threshold: float, *, rows: int = _SAMPLE_ROWS,
     graph = scipy.sparse.csr_matrix(graph)
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(X), size=min(len(X), rows), replace=False))
-    exact = _exact_pairs_of(X, sample, float(np.cos(threshold)))
-    if not exact:
+    r, c = _exact_pairs_of(X, sample, float(np.cos(threshold)))
+    if not len(r):
         return 1.0
-    r, c = (np.array(side, dtype=np.int64) for side in zip(*exact, strict=True))
     held = np.asarray(graph[r, c]).ravel() != 0
     return float(held.mean())
 
