@@ -119,7 +119,7 @@ def shard_dataset(dataset, rank_: int, world: int):
     share = dataset.batch_size // world
     return BatchDataset(RankSlice(dataset.make_batch, rank_, share, world), dataset.n,
                         dataset.batch_size, dataset.seed,
-                        with_step=getattr(dataset, "with_step", False))
+                        with_step=dataset.with_step)
 
 
 @contextmanager

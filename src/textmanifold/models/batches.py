@@ -71,7 +71,7 @@ class ComposeBatches:
     """Batch maker for composed retrieval: source/target images, query and side tokens.
 
     ``side`` (in Joint) draws the joint term's described images of each step; ``sides``
-    holds every image row's description.
+    holds every image row's description (given exactly when ``side`` is).
     """
 
     def __init__(self, paths: list[Path], sources: np.ndarray, targets: np.ndarray,
@@ -97,7 +97,7 @@ class ComposeBatches:
             "targets": torch.from_numpy(rows[len(idx):2 * len(idx)]),
             "query_tokens": q_tokens, "query_lengths": q_lengths,
         }
-        if self.side is not None and self.sides is not None:
+        if self.side is not None:
             side_rows = rows[2 * len(idx):]
             s_tokens, s_lengths = self.vocab.encode([self.sides[distinct[r]] for r in side_rows])
             batch.update(side_images=torch.from_numpy(side_rows), side_tokens=s_tokens,

@@ -174,7 +174,7 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
                      batch_size: int, losses: list[float]) -> None:
     state = {
         "format": CHECKPOINT_FORMAT,
-        "model_class": type(getattr(model, "module", model)).__name__,  # checked on load
+        "model_class": type(model).__name__,  # checked on load
         "step": step,
         "samples_seen": step * batch_size,
         "losses": list(losses),
