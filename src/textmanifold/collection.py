@@ -283,4 +283,4 @@ def save_embedding(path: str | os.PathLike, X: np.ndarray, ids: Sequence[str]) -
     path = Path(path)
     ids = check_ids([str(i) for i in ids], len(X), name=f"ids for {path}")
     io.save_npy(path, np.ascontiguousarray(X, dtype=np.float32))
-    io.write_json(path.with_suffix(".ids.json"), [str(i) for i in ids])
+    io.write_json(path.with_suffix(".ids.json"), ids)

@@ -56,20 +56,22 @@ def find_smooth_paths(graph: scipy.sparse.spmatrix, vertex_scene: np.ndarray,
     for source in order:
         dist, pred = dijkstra(graph, indices=int(source), return_predecessors=True)
         best: list[int] | None = None
+        best_scenes = 0  # merged scenes along ``best``
         for target in np.flatnonzero(is_image & np.isfinite(dist)):
             if target == source or frozenset((int(source), int(target))) in ends:
                 continue
             path = _path_to(pred, int(source), int(target))
             if is_image[path].all():
                 continue
-            scenes = _merged(vertex_scene[path].tolist())
-            if len(scenes) < 3 or not is_smooth(vertex_scene[path].tolist(), reachable, rule):
+            path_scenes = vertex_scene[path].tolist()
+            scenes = len(_merged(path_scenes))
+            if scenes < 3 or not is_smooth(path_scenes, reachable, rule):
                 continue
-            if best is None or len(_merged(vertex_scene[best].tolist())) < len(scenes):
-                best = path
+            if best is None or best_scenes < scenes:
+                best, best_scenes = path, scenes
         if best is not None:
             ends.add(frozenset((best[0], best[-1])))
-            found.append((-len(_merged(vertex_scene[best].tolist())), int(source), best))
+            found.append((-best_scenes, int(source), best))
     found.sort(key=lambda item: (item[0], item[1]))
     # Prefer variety: a path sharing an end image with a chosen one waits its turn.
     chosen: list[list[int]] = []
