@@ -27,7 +27,8 @@ import scipy.sparse
 
 from . import io
 from . import shards as _shards
-from .errors import DataFormatError, MissingFileError
+from .errors import DataFormatError, InputError, MissingFileError
+from .images import image_problem
 from .items import (  # noqa: F401 (the Collection's records, re-exported)
     DESCRIPTION_PREFIX,
     MODALITIES,
@@ -218,16 +219,7 @@ def read_collection(path: str | os.PathLike) -> Collection:
 
 def check_image_file(path: Path) -> str | None:
     """Return a one-line problem if ``path`` is missing or not a fully decodable image."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        return f"{path}: image file not found"
-    try:
-        with Image.open(path) as image:
-            image.load()  # decodes every byte: catches truncated files that verify() misses
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        return f"{path}: unreadable image ({exc})"
-    return None
+    return image_problem(path)
 
 
 def validate_collection(path: str | os.PathLike, *, check_images: bool = True,
@@ -272,6 +264,22 @@ def validate_collection(path: str | os.PathLike, *, check_images: bool = True,
             if problem:
                 problems.append(problem)
     return problems
+
+
+def text_rows(coll: Collection) -> tuple[list[str], list[str]]:
+    """Ids and sentences of the text vertices: image descriptions, then text items.
+
+    An image's description is the row ``text:<image id>`` (:func:`description_id`).
+    """
+    ids = [description_id(it.id) for it in coll.images() if it.text]
+    texts = [it.text for it in coll.images() if it.text]
+    clash = set(ids) & {it.id for it in coll.items}
+    if clash:
+        raise InputError(f"{coll.root}: item id {sorted(clash)[0]!r} clashes with the id of "
+                         "an image description's text vertex")
+    ids += [it.id for it in coll.texts()]
+    texts += [it.text for it in coll.texts()]
+    return ids, texts
 
 
 # ``load_embedding`` reads a single file or a sharded directory (see textmanifold.shards).

@@ -142,15 +142,41 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
         np.save(handle, array, allow_pickle=False)
 
 
-def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """Load a ``.npy`` file without pickles; errors name the file."""
+def load_npy(path: str | os.PathLike, mmap_mode: str | None = None) -> np.ndarray:
+    """Load a ``.npy`` file without pickles; errors name the file.
+
+    ``mmap_mode`` (``"r"``) memory-maps it. A ``.npz`` archive given where one array
+    goes is refused by name (``np.load`` would return an archive object, not an array).
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found")
     try:
-        return np.load(path, allow_pickle=False)
+        array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataFormatError(f"{path}: not a valid .npy array ({exc})") from None
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise DataFormatError(f"{path}: is a .npz archive of arrays, not one .npy array")
+    return array
+
+
+def load_npz_arrays(path: str | os.PathLike, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """The named arrays of a ``.npz`` archive (no pickles); errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{path}: file not found")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            raise DataFormatError(f"{path}: is one .npy array, not a .npz archive")
+        with data:
+            missing = [name for name in names if name not in data.files]
+            if missing:
+                raise DataFormatError(f"{path}: no array {missing[0]!r} in the archive")
+            return {name: data[name] for name in names}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataFormatError(f"{path}: not a valid .npz archive ({exc})") from None
 
 
 def save_sparse(path: str | os.PathLike, matrix: scipy.sparse.spmatrix) -> None:

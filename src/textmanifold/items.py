@@ -62,6 +62,8 @@ def _item_from_record(record: dict, where: str, require_path: bool = True) -> It
     missing = [k for k in ("id", "modality") if k not in record]
     if missing:
         raise DataFormatError(f"{where}: missing field {missing[0]!r}")
+    if not isinstance(record["id"], str) or not record["id"]:
+        raise DataFormatError(f"{where}: id must be a non-empty string, got {record['id']!r}")
     modality = record["modality"]
     if modality not in MODALITIES:
         raise DataFormatError(f"{where}: modality must be 'image' or 'text', got {modality!r}")
@@ -78,7 +80,7 @@ def _item_from_record(record: dict, where: str, require_path: bool = True) -> It
     if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
         raise DataFormatError(f"{where}: 'scene' must be an integer")
     return Item(
-        id=str(record["id"]),
+        id=record["id"],
         modality=modality,
         path=record.get("path"),
         text=record.get("text"),
@@ -92,8 +94,9 @@ def _pair_from_record(record: dict, where: str) -> Pair:
     for key in ("source", "target", "text", "split"):
         if key not in record:
             raise DataFormatError(f"{where}: missing field {key!r}")
-    return Pair(str(record["source"]), str(record["target"]), str(record["text"]),
-                str(record["split"]))
+        if not isinstance(record[key], str):
+            raise DataFormatError(f"{where}: {key} must be a string, got {record[key]!r}")
+    return Pair(record["source"], record["target"], record["text"], record["split"])
 
 
 def read_items(path: str | os.PathLike, *, require_paths: bool = True) -> list[Item]:

@@ -82,7 +82,8 @@ def _check_real_matrix(X, name: str) -> np.ndarray:
     return X
 
 
-def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarray:
+def check_unit_rows(X, *, normalize: bool = False, name: str = "X",
+                    copy: bool = True) -> np.ndarray:
     """Validate points on the unit sphere (:func:`check_points`, then the row norms).
 
     Parameters
@@ -93,11 +94,14 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarra
         Accept rows of any non-zero norm (opt-in). Zero rows are refused either way.
     name : str, default "X"
         How the messages call the array.
+    copy : bool, default True
+        ``False``: only check (no output array is allocated, so a memory-mapped file is
+        read block by block and never held in memory twice); ``X`` itself is returned.
 
     Returns
     -------
     ndarray of shape (n, d), float32
-        The rows divided by their float64 norm, C-contiguous.
+        The rows divided by their float64 norm, C-contiguous (``X`` when ``copy=False``).
 
     Raises
     ------
@@ -105,7 +109,7 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarra
         As :func:`check_points`, or naming the first zero row or row off the sphere.
     """
     X = _check_real_matrix(X, name)
-    out = np.empty(X.shape, dtype=np.float32)
+    out = np.empty(X.shape, dtype=np.float32) if copy else None
     for start in range(0, len(X), _CHECK_ROWS):  # float64 one block at a time: memory O(n d)
         block = X[start:start + _CHECK_ROWS].astype(np.float64)
         bad = ~np.isfinite(block).all(axis=1)
@@ -120,8 +124,9 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X") -> np.ndarra
             raise InputError(f"{name} row {start + row} is not unit norm "
                              f"(norm {norms[row]:.6g}); "
                              "L2-normalise the rows or pass normalize=True")
-        out[start:start + len(block)] = block / norms[:, None]
-    return out
+        if out is not None:
+            out[start:start + len(block)] = block / norms[:, None]
+    return X if out is None else out
 
 
 def check_positive_int(value, name: str) -> int:
@@ -191,6 +196,8 @@ def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:
         raise InputError(f"{name} is empty (no vertices)")
     if np.iscomplexobj(graph.data) or not np.issubdtype(graph.dtype, np.number):
         raise InputError(f"{name} must hold real edge lengths, got dtype {graph.dtype}")
+    if graph.format in ("csr", "csc"):
+        _check_compressed_structure(graph, name)
     coo = scipy.sparse.coo_matrix(graph)
     data = coo.data.astype(np.float64)
     if not np.isfinite(data).all():
@@ -203,6 +210,27 @@ def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:
     out.sum_duplicates()
     out.sort_indices()
     return out
+
+
+def _check_compressed_structure(graph, name: str) -> None:
+    """CSR / CSC index arrays that describe a matrix of ``graph.shape``, in O(n + nnz).
+
+    scipy builds a compressed matrix from a file without this full check, and a column
+    index past the last vertex would otherwise surface as a crash or a wrong path later.
+    """
+    n_major = graph.shape[0] if graph.format == "csr" else graph.shape[1]
+    n_minor = graph.shape[1] if graph.format == "csr" else graph.shape[0]
+    indptr, indices = np.asarray(graph.indptr), np.asarray(graph.indices)
+    if indptr.ndim != 1 or len(indptr) != n_major + 1:
+        raise InputError(f"{name}: indptr has {len(indptr)} entries, expected {n_major + 1}")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or len(indices) != len(graph.data):
+        raise InputError(f"{name}: indptr does not span the {len(graph.data)} stored edges")
+    if (np.diff(indptr) < 0).any():
+        raise InputError(f"{name}: indptr is not non-decreasing")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_minor):
+        bad = int(np.argmax((indices < 0) | (indices >= n_minor)))
+        raise InputError(f"{name}: stored edge {bad} points to vertex {int(indices[bad])}, "
+                         f"outside 0..{n_minor - 1}")
 
 
 def check_is_fitted(estimator, attributes: str | Iterable[str] | None = None, *,

@@ -126,10 +126,38 @@ def test_add_then_search_equals_build_of_the_union():
         assert a == b
     assert grown.search(id="new-img3", metric="both") == scratch.search(id="new-img3",
                                                                         metric="both")
-    # ids already indexed are skipped: nothing changes
-    assert grown.add(image_embeddings=(second.image[:1] * 0 + 1, second.image_ids[:1])) == 0
+    # the same rows again are skipped: nothing changes
+    assert grown.add(image_embeddings=(second.image, second.image_ids),
+                     text_embeddings=(second.text, second.text_ids)) == 0
     assert grown.search(id="new-img3", metric="both") == scratch.search(id="new-img3",
                                                                         metric="both")
+
+
+def test_add_refuses_an_indexed_id_with_another_vector_unless_replace():
+    rng = np.random.default_rng(12)
+    first = vertices(rng, 120, 40)
+    index = ManifoldIndex.from_arrays(first, threshold=THRESHOLD)
+    moved = unit_rows(np.random.default_rng(13), 2)
+    ids = first.image_ids[:2]
+    with pytest.raises(InputError, match="2 ids are already in the index .*'img0', 'img1'"):
+        index.add(image_embeddings=(moved, ids))
+    assert index.manifest["counts"]["vertices"] == 160  # refused: nothing changed
+    with pytest.raises(InputError, match="dimension 5, the index 3"):
+        index.add(image_embeddings=(np.ones((1, 5), np.float32) / 5 ** 0.5, ids[:1]))
+    assert index.add(image_embeddings=(moved, ids), replace=True) == 2
+    # a build from scratch with the two images moved: the same graph up to vertex order
+    image = first.image.copy()
+    image[:2] = moved
+    scratch = ManifoldIndex.from_arrays(
+        Vertices(image, first.image_ids, first.text, first.text_ids, first.items),
+        threshold=THRESHOLD)
+    assert sorted(index.ids) == sorted(scratch.ids)
+    perm = np.array([scratch.row(i) for i in index.ids])
+    assert (scratch.graph[perm][:, perm] != index.graph).nnz == 0
+    np.testing.assert_allclose(index.vectors[index.row("img0")], moved[0], atol=1e-6)
+    q = unit_rows(np.random.default_rng(14), 1)[0]
+    assert index.search(vector=q, k=10, metric="both") == \
+        scratch.search(vector=q, k=10, metric="both")
 
 
 def test_save_and_mmap_load_give_identical_results(index, tmp_path):

@@ -1,48 +1,12 @@
-"""Fixtures of the service tests: a tiny trained joint run, its index, a live server.
-
-The run (21 drawn images with descriptions, 4 text-only sentences, 8 dimensions, 4 training
-steps) is trained once per test process; the index is built from it and saved, so that the
-in-process app (TestClient) and a ``textmanifold serve`` subprocess answer from the same
-directory.
+"""Fixtures of the service tests: a live server on the tiny index (``tests/conftest.py``),
+and a check that no error answer of any test names a file of the server.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from _models_fixtures import shapes_collection
 from _service_fixtures import serving
-
-
-@pytest.fixture(scope="session")
-def tiny_index_dir(tmp_path_factory) -> Path:
-    """An index directory built from a tiny joint run of a shapes collection."""
-    import torch
-
-    from textmanifold.index import ManifoldIndex
-    from textmanifold.models.runs import train_joint
-    from textmanifold.models.train import TrainSettings
-
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("service")
-    collection = shapes_collection(root / "shapes", size=32, text_only=4)
-    settings = TrainSettings(steps=4, batch_size=4, image_size=32, lr=0.01, device="cpu",
-                             progress=False)
-    train_joint(collection, root / "run", dim=8, text_cache=root / "sentences",
-                settings=settings)
-    index = ManifoldIndex.build(collection, root / "run", target_degree=6, seed=0)
-    index.save(root / "index")
-    return root / "index"
-
-
-@pytest.fixture(scope="session")
-def tiny_index(tiny_index_dir):
-    """The tiny index loaded (memory-mapped) in this process."""
-    from textmanifold.index import ManifoldIndex
-
-    return ManifoldIndex.load(tiny_index_dir)
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +14,22 @@ def live_server(tiny_index_dir, tmp_path_factory):
     """``textmanifold serve`` on a free loopback port, as a subprocess; yields its URL."""
     with serving(tiny_index_dir, tmp_path_factory.mktemp("server") / "serve.log") as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def no_server_path_in_error_answers(monkeypatch, tmp_path_factory):
+    """Every 4xx/5xx body a TestClient receives in these tests is scanned for the test's
+    directories (index, run, collection all live under pytest's base temporary
+    directory) and for any absolute path under /tmp: none may appear."""
+    from fastapi.testclient import TestClient
+
+    base = str(tmp_path_factory.getbasetemp().resolve())
+    real = TestClient.request
+
+    def request(self, *args, **kwargs):
+        response = real(self, *args, **kwargs)
+        if response.status_code >= 400:
+            assert base not in response.text and "/tmp/" not in response.text, response.text
+        return response
+
+    monkeypatch.setattr(TestClient, "request", request)

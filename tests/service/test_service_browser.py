@@ -142,10 +142,19 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     assert (tmp_path / "serve_page.png").stat().st_size > 10_000
 
 
-def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch):
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+@pytest.mark.parametrize("missing", [("CHROMIUM",), ("CHROMEDRIVER",),
+                                     ("CHROMIUM", "CHROMEDRIVER")])
+def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch, missing):
+    # Whatever this machine has: the other program is made present (this interpreter
+    # stands in for it), the missing ones absent, so the message is known exactly.
+    module = sys.modules[__name__]
+    for name in ("CHROMIUM", "CHROMEDRIVER"):
+        monkeypatch.setattr(module, name, f"/nonexistent/{name.lower()}" if name in missing
+                            else sys.executable)
+    named = ", ".join(f"/nonexistent/{name.lower()}" for name in missing)
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="chromium; on Debian/Ubuntu: sudo apt-get"):
+    with pytest.raises(pytest.fail.Exception,
+                       match=f"browser test needs {named}(, selenium.*)?; on Debian/Ubuntu"):
         _browser_or_skip()
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):

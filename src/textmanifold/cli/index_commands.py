@@ -6,7 +6,6 @@ embeds something.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +53,24 @@ def build(
     """Embed a collection with a run, align, build the graph, write a self-describing index.
 
     Without --threshold or --target-degree, the target degree is 10. The write is
-    atomic; finished embedding blocks are kept in OUT.partial, so running the same
-    command again after an interruption resumes there.
+    atomic: OUT always names a complete index, the old one or the new one. --force
+    replaces an existing index in OUT and nothing else: an OUT that holds a Collection,
+    a run or other files is refused before any work. Finished embedding blocks are kept
+    in OUT.partial, so running the same command again after an interruption resumes
+    there; a successful build removes OUT.partial and the temporary directories an
+    interrupted one left beside OUT.
     """
     from ..index import ManifoldIndex
+    from ..index.store import check_replaceable
+    from ..index.vertices import check_work_dir, remove_work_dir
 
     work = out.with_name(out.name + ".partial")  # finished embedding blocks, for a rerun
     check_output_dir(out, "--out", allow_nonempty=True)
     check_output_dir(work, "--out", allow_nonempty=True)
-    if out.exists() and not force:
-        raise InputError(f"{out} already exists; pass --force to replace it")
+    if out.exists() and not force and any(out.iterdir()):
+        raise InputError(f"--out {out}: already exists; pass --force to replace the index")
+    check_replaceable(out)
+    check_work_dir(work)
     if threshold is not None and target_degree is not None:
         raise InputError("give at most one of --threshold and --target-degree")
     if threshold is None and target_degree is None:
@@ -75,7 +82,7 @@ def build(
                                 work_dir=work, device=device,
                                 **_embeddings(image_embeddings, text_embeddings))
     index.save(out, force=force)
-    shutil.rmtree(work, ignore_errors=True)
+    remove_work_dir(work)
     counts = index.manifest["counts"]
     typer.echo(f"{out}: {counts['images']} images, {counts['texts']} texts, "
                f"{counts['edges']} edges, threshold {index.threshold:.4f} rad")
@@ -88,12 +95,16 @@ def add(
                                                  "with the index's run)."),
     image_embeddings: Path = IMAGE_EMB,
     text_embeddings: Path = TEXT_EMB,
+    replace: bool = typer.Option(False, "--replace",
+                                 help="Replace indexed items whose id comes with another "
+                                      "image, text, labels or vector (default: refuse)."),
     progress: bool = PROGRESS,
 ) -> None:
     """Add images and sentences to an index: new vertices and edges, no rebuild.
 
-    Existing ids keep their vectors and edges, and items already indexed are skipped;
-    the index directory is replaced atomically.
+    Existing ids keep their vectors and edges, and items already indexed are skipped; an
+    id that comes with another item is refused (or replaced with --replace). The index
+    directory is replaced atomically.
     """
     from ..index import ManifoldIndex
 
@@ -102,14 +113,15 @@ def add(
     before = index.manifest["counts"]
     if collection is None and image_embeddings is None:
         raise InputError("give a COLLECTION or --image-embeddings to add")
-    added = index.add(collection, progress=progress,
+    added = index.add(collection, progress=progress, replace=replace,
                       **_embeddings(image_embeddings, text_embeddings))
     if added:
         index.save(index_dir, force=True)
     after = index.manifest["counts"]
     typer.echo(f"{index_dir}: +{after['images'] - before['images']} images, "
                f"+{after['texts'] - before['texts']} texts, "
-               f"+{after['edges'] - before['edges']} edges")
+               f"+{after['edges'] - before['edges']} edges ({added} vertices added or "
+               "replaced)")
 
 
 @index_app.command("info")

@@ -23,7 +23,9 @@ load_app = typer.Typer(
 ROOT = typer.Argument(..., help="The dataset's directory, as released.")
 OUT = typer.Argument(..., help="The Collection directory to write (empty or absent).")
 SKIP_MISSING = typer.Option(False, "--skip-missing-images",
-                            help="Drop records whose image file is missing instead of failing.")
+                            help="Drop records whose image file is missing or unreadable (not an "
+                                 "image, truncated) instead of failing; the summary counts "
+                                 "them.")
 
 
 def _run(dataset: str, root: Path, out: Path, force: bool, **options: Any) -> None:
@@ -38,6 +40,10 @@ def _run(dataset: str, root: Path, out: Path, force: bool, **options: Any) -> No
         f"({counts.get('before', '?')} records before filtering, "
         f"{counts.get('after', '?')} after)"
     )
+    skipped = counts.get("missing_image", 0)
+    if skipped:
+        typer.echo(f"{dataset}: skipped {skipped} records whose image is missing or "
+                   "unreadable (--skip-missing-images)")
 
 
 @load_app.command("ade20k")

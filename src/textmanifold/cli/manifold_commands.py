@@ -264,9 +264,14 @@ def paths_count(
         X = np.concatenate([X for X, _ in spaces])
         graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
                                   backend=backend)
+    reach = io.load_sparse(reachable)
+    n_scenes = int(scene.max()) + 1
+    if reach.shape[0] != reach.shape[1] or reach.shape[0] < n_scenes:
+        raise InputError(f"{reachable}: shape {reach.shape}, but the items name scenes "
+                         f"0..{n_scenes - 1}; expected a square matrix of at least "
+                         f"{n_scenes} scenes")
     start = time.perf_counter()
-    result = count_smooth_paths(graph, scene, is_image, io.load_sparse(reachable),
-                                progress=progress, rule=rule)
+    result = count_smooth_paths(graph, scene, is_image, reach, progress=progress, rule=rule)
     summary = {"total": result.total, "rule": rule,
                "log_total": math.log(result.total) if result.total else None,
                "image_vertices": int(is_image.sum()), "text_vertices": int((~is_image).sum()),

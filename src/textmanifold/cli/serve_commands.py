@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from pathlib import Path
 
 import typer
 
 from ..errors import InputError, TextManifoldError
-from ..validation import check_positive_int
+from ..service.auth import API_KEY_ENV, api_key_from_env, check_api_key
+from ..service.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_CONNECTIONS
+from ..validation import check_positive_int, is_finite_number
 
 
 def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold index build)."),
           host: str = typer.Option("127.0.0.1", "--host",
-                                   help="Address to bind; 0.0.0.0 exposes it to the network."),
+                                   help="Address to bind; 0.0.0.0 exposes it to the network "
+                                        "(then set an API key)."),
           port: int = typer.Option(8000, "--port", help="TCP port."),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
           blas_threads: int = typer.Option(
               1, "--blas-threads", help="BLAS threads per search; more only helps an "
-                                        "otherwise idle machine with few concurrent clients.")):
+                                        "otherwise idle machine with few concurrent clients."),
+          header_timeout: float = typer.Option(
+              HEADER_TIMEOUT_S, "--header-timeout",
+              help="Seconds a client may take to send its request headers; then the "
+                   "connection is closed."),
+          body_timeout: float = typer.Option(
+              BODY_TIMEOUT_S, "--body-timeout",
+              help="Seconds a client may take to send a request body; then 408."),
+          max_connections: int = typer.Option(
+              MAX_CONNECTIONS, "--max-connections",
+              help="Open connections served at once; requests beyond them get 503."),
+          api_key: str = typer.Option(
+              None, "--api-key", show_default=False,
+              help=f"Require this key (Authorization: Bearer KEY) on every request but "
+                   f"/healthz; the page is opened once as /?key=KEY. Default: "
+                   f"${API_KEY_ENV}, else no key.")):
     """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
     at /docs) and a search page at /."""
     check_positive_int(blas_threads, "--blas-threads")
+    check_positive_int(max_connections, "--max-connections")
+    for name, value in (("--header-timeout", header_timeout), ("--body-timeout", body_timeout)):
+        if not is_finite_number(value) or value <= 0:
+            raise InputError(f"{name} must be a positive number of seconds, got {value}")
     if not 1 <= port <= 65535:
         raise InputError(f"--port: {port} is not a TCP port (1-65535)")
+    api_key = api_key or api_key_from_env()
+    if api_key is not None:
+        check_api_key(api_key)
     try:
-        import uvicorn
         from threadpoolctl import threadpool_limits
+
+        from ..service.server import serve_app
     except ImportError as exc:
         raise InputError("serve needs the 'serve' extra: pip install 'textmanifold[serve]'") \
             from exc
@@ -36,12 +63,23 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     loaded = ManifoldIndex.load(index)
     _check_bindable(host, port)
     _warm_up(loaded)
-    app = create_app(loaded)
+    app = create_app(loaded, body_timeout=body_timeout, api_key=api_key)
+    if api_key is None and not _is_loopback(host):
+        typer.secho(f"warning: {host} is reachable from other machines and no API key is "
+                    f"set (--api-key or ${API_KEY_ENV})", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"serving {index} at http://{host}:{port}/  (Ctrl-C stops)")
     # Concurrent requests each run a BLAS product: BLAS's own threads on top of the
     # server's oversubscribe the cores, and under load a search gets many times slower.
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        serve_app(app, host=host, port=port, log_level=log_level,
+                  header_timeout=header_timeout, max_connections=max_connections)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _warm_up(index) -> None:

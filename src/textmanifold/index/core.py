@@ -9,12 +9,13 @@ of images and sentences that connects it to the query.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .. import io
-from ..collection import Collection
+from ..collection import Collection, read_collection
 from ..errors import InputError, MissingFileError
 from ..manifold.graph import build_graph
 from ..validation import check_graph, check_ids, check_unit_rows
@@ -22,7 +23,14 @@ from . import store
 from .extend import extend_graph
 from .scan import row_norms
 from .searching import METRICS, Searching, UnknownIdError
-from .vertices import Vertices, aligner_from, aligner_state, fit_alignment, gather
+from .vertices import (
+    Vertices,
+    aligner_from,
+    aligner_state,
+    collection_records,
+    fit_alignment,
+    gather,
+)
 
 __all__ = ["METRICS", "ManifoldIndex", "UnknownIdError"]
 
@@ -150,42 +158,108 @@ class ManifoldIndex(Searching):
         return index
 
     def add(self, collection=None, *, image_embeddings=None, text_embeddings=None,
-            progress: bool = False) -> int:
+            progress: bool = False, replace: bool = False) -> int:
         """Insert new images and sentences as vertices, with their edges; no rebuild.
 
-        Existing vertices keep their rows, ids and edges; rows whose id is already in
-        the index are skipped (never embedded again). New rows go through the index's
-        stored alignment and edge threshold, so the graph equals the one a build of the
-        union at the same threshold and alignment would give. Parameters as in
-        :meth:`build` (the run is the index's own).
+        Existing vertices keep their rows, ids and edges. A row whose id is already in
+        the index is skipped (never embedded again) when it holds the same item (same
+        metadata, and with embedding files the same vector); one that holds another
+        item is a conflict: an :class:`InputError` naming the first ids, or with
+        ``replace`` the old vertex is removed and the new one added. New rows go
+        through the index's stored alignment and edge threshold, so the graph equals the
+        one a build of the union at the same threshold and alignment would give (up to
+        the row order). Parameters as in :meth:`build` (the run is the index's own).
 
         Returns
         -------
         int
-            The number of vertices added.
+            The number of vertices added (replaced ones included).
         """
-        encoder = None if image_embeddings is not None else self._run_encoder()
-        new = gather(collection, encoder, image_embeddings=image_embeddings,
-                     text_embeddings=text_embeddings, progress=progress, skip=set(self._ids))
-        if not new.image_ids and not new.text_ids:
+        coll = None if collection is None else (
+            collection if isinstance(collection, Collection) else read_collection(collection))
+        if image_embeddings is not None:
+            given = gather(coll, None, image_embeddings=image_embeddings,
+                           text_embeddings=text_embeddings)
+            if given.image.shape[1] != self.dim:
+                raise InputError(f"image embeddings have dimension {given.image.shape[1]}, "
+                                 f"the index {self.dim}")
+            rows = self._aligned_rows(given)
+            clash = self._conflicts(given.items, rows)
+        else:
+            clash = self._conflicts(collection_records(coll))
+        if clash and not replace:
+            shown = ", ".join(repr(i) for i in clash[:3]) + (
+                f" and {len(clash) - 3} more" if len(clash) > 3 else "")
+            raise InputError(f"{len(clash)} ids are already in the index with another item "
+                             f"(other image, text, labels or vector): {shown}; pass --replace "
+                             "(replace=True) to replace them, or build a new index")
+        if clash:
+            self._remove(clash)
+        known = set(self._ids)
+        if image_embeddings is not None:
+            keep = [i for i, record in enumerate(given.items) if record["id"] not in known]
+            X, new_items = rows[keep], [given.items[i] for i in keep]
+            n_images = sum(1 for r in new_items if r["kind"] == "image")
+        else:
+            new = gather(coll, self._run_encoder(), progress=progress, skip=known)
+            if new.image.shape[1] != self.dim:
+                raise InputError(f"new rows have dimension {new.image.shape[1]}, the index "
+                                 f"{self.dim}")
+            X, new_items, n_images = self._aligned_rows(new), new.items, len(new.image_ids)
+        if not new_items:
             return 0
-        image = new.image if self._aligner is None else self._aligner.transform(new.image)
-        rows = np.concatenate([image, new.text])
-        if rows.shape[1] != self.dim:
-            raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
-        X = check_unit_rows(rows, name="new embeddings")
         self.graph = extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold)
         kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),
-                          [len(new.image_ids), len(new.text_ids)])
+                          [n_images, len(new_items) - n_images])
         self.vectors = np.concatenate([self.vectors, X])
         self.norms = np.concatenate([self.norms, row_norms(X)])
         self.kinds = np.concatenate([self.kinds, kinds])
         self.is_image = self.kinds == store.IMAGE
-        self._items = self._all_items() + new.items
-        self._ids += new.image_ids + new.text_ids
+        self._items = self._all_items() + new_items
+        self._ids += [record["id"] for record in new_items]
         self._row = None
         self._count()
-        return len(new.items)
+        return len(new_items)
+
+    def _aligned_rows(self, vertices: Vertices) -> np.ndarray:
+        """Image rows through the index's alignment, then text rows; unit float32."""
+        image = vertices.image if self._aligner is None else \
+            self._aligner.transform(vertices.image)
+        rows = np.concatenate([image, vertices.text])
+        if rows.shape[1] != self.dim:
+            raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
+        return check_unit_rows(rows, name="new embeddings") if len(rows) else \
+            rows.astype(np.float32)
+
+    def _conflicts(self, records: list[dict], rows: np.ndarray | None = None) -> list[str]:
+        """Ids of ``records`` already indexed with other metadata (or another vector)."""
+        if self._row is None:
+            self._row = {v: i for i, v in enumerate(self._ids)}
+        items = self._all_items()
+        clash = []
+        for position, record in enumerate(records):
+            row = self._row.get(record["id"])
+            if row is None:
+                continue
+            if items[row] != record or (rows is not None and not np.allclose(
+                    self.vectors[row], rows[position], rtol=0, atol=1e-5)):
+                clash.append(record["id"])
+        return clash
+
+    def _remove(self, ids: list[str]) -> None:
+        """Drop vertices and their edges; the other vertices keep their edges."""
+        keep = np.ones(len(self._ids), dtype=bool)
+        keep[[self.row(i) for i in ids]] = False
+        rows = np.flatnonzero(keep)
+        self.graph = self.graph[rows][:, rows].tocsr()
+        self.vectors = np.asarray(self.vectors)[rows]
+        self.norms = np.asarray(self.norms)[rows]
+        self.kinds = self.kinds[rows]
+        self.is_image = self.kinds == store.IMAGE
+        items = self._all_items()
+        self._items = [items[r] for r in rows.tolist()]
+        self._ids = [self._ids[r] for r in rows.tolist()]
+        self._row = None
 
     def _count(self) -> None:
         n_images = int(np.count_nonzero(self.is_image))
@@ -196,10 +270,16 @@ class ManifoldIndex(Searching):
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory, *, force: bool = False) -> None:
-        """Write the index directory atomically; an existing one only with ``force``."""
+        """Write the index directory atomically; an existing one only with ``force``.
+
+        ``force`` replaces an existing index's own files and nothing else: a directory
+        that holds a Collection, a run or other files is refused before anything is
+        written (:func:`.store.check_replaceable`).
+        """
         target = Path(directory)
-        if target.exists() and not force:
+        if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
             raise InputError(f"{target} already exists; pass --force (force=True) to replace it")
+        store.check_replaceable(target)
         staging = store.staging_directory(target)
         try:
             store.write_arrays(staging, vectors=self.vectors, norms=self.norms,
@@ -208,8 +288,6 @@ class ManifoldIndex(Searching):
                                manifest=self.manifest)
             store.commit_directory(staging, target, force)
         except BaseException:
-            import shutil
-
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.directory = target
@@ -218,7 +296,10 @@ class ManifoldIndex(Searching):
     def load(cls, directory, *, mmap: bool = True) -> ManifoldIndex:
         """Open an index directory; vectors are memory-mapped unless ``mmap=False``.
 
-        Item metadata is read on first use (:meth:`item`, paths).
+        Every file is checked first (manifest fields, vectors, norms, kinds, ids, graph,
+        alignment; see :mod:`.store`): a damaged index is a
+        :class:`~textmanifold.errors.DataFormatError` naming the file, never a wrong
+        answer. Item metadata is read on first use (:meth:`item`, paths).
         """
         root = Path(directory)
         manifest = store.read_manifest(root)

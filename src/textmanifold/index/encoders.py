@@ -61,7 +61,9 @@ class RunEncoder:
     def __init__(self, run_dir: str | os.PathLike, *, device: str = "cpu",
                  text_cache: str | os.PathLike | bool = False):
         from ..models.runs import load_run
+        from ..models.train import resolve_device
 
+        device = str(resolve_device(device))  # "cuda" without a GPU fails here, not later
         self.run = load_run(run_dir, device)
         self.kind = self.run.kind
         model = self.run.config["model"]
@@ -127,8 +129,8 @@ class RunEncoder:
         import torch
 
         if not self.can_compose:
-            raise InputError(f"{self.run.root} is a joint run with no compositor; a "
-                             "modify query needs an index built from a compose run --in-joint")
+            raise InputError("this index's run is a joint run with no compositor; a modify "
+                             "query needs an index built from a compose run --in-joint")
         model = self.run.model
         with torch.no_grad():
             source = model.source_features(self._images_tensor([image]))

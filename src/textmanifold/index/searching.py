@@ -201,3 +201,8 @@ class Searching:
 def _check_text(text, name: str) -> None:
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{name} query is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes a shell passed that are not UTF-8 (surrogates)
+        raise InputError(f"{name} query is not valid UTF-8 text (character {exc.start + 1} "
+                         "is an undecodable byte)") from None

@@ -26,11 +26,13 @@ from ..collection import (
     item_id_of_row,
     load_embedding,
     read_collection,
+    text_rows,
 )
 from ..errors import InputError
 from ..manifold import ICPAligner
 
-__all__ = ["CHUNK", "Vertices", "aligner_from", "aligner_state", "gather"]
+__all__ = ["CHUNK", "Vertices", "aligner_from", "aligner_state", "check_work_dir",
+           "collection_records", "gather", "remove_work_dir"]
 
 CHUNK = 1024  # images embedded (and saved, with a work_dir) at a time
 
@@ -82,14 +84,38 @@ def _metadata(coll: Collection | None, where: dict[str, int], row_id: str, kind:
     return record
 
 
+_WORK_STAMP = "work.json"
+
+
+def check_work_dir(path: str | os.PathLike) -> Path:
+    """Refuse a ``work_dir`` that exists but is not one this module made.
+
+    A work directory is discarded when its inputs change, so a directory that is not
+    ours (no ``work.json`` stamp, yet not empty) is never touched: it is an error.
+    """
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or (
+            not (path / _WORK_STAMP).is_file() and any(path.iterdir()))):
+        raise InputError(f"{path}: exists and is not an index build's work directory "
+                         f"(no {_WORK_STAMP}); move it, or choose another --out")
+    return path
+
+
+def remove_work_dir(path: str | os.PathLike) -> None:
+    """Delete a work directory after a successful build (only one of ours)."""
+    path = check_work_dir(path)
+    if path.is_dir():
+        shutil.rmtree(path)
+
+
 class _Work:
     """Resumable intermediate files, discarded when the inputs change."""
 
     def __init__(self, path: str | os.PathLike | None, key: dict):
-        self.path = None if path is None else Path(path)
+        self.path = None if path is None else check_work_dir(path)
         if self.path is None:
             return
-        stamp = self.path / "work.json"
+        stamp = self.path / _WORK_STAMP
         if self.path.exists() and (not stamp.is_file() or io.read_json(stamp) != key):
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -144,13 +170,20 @@ def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddi
     return Vertices(image, image_ids, text, text_ids, items)
 
 
+def collection_records(coll: Collection) -> list[dict]:
+    """The vertex records a Collection gives (images, then text rows), without embedding."""
+    where = coll.index()
+    text_ids, _ = text_rows(coll)
+    return [_metadata(coll, where, it.id, "image") for it in coll.images()] + \
+        [_metadata(coll, where, t, "text") for t in text_ids]
+
+
 def _without(X: np.ndarray, ids: list[str], skip) -> tuple[np.ndarray, list[str]]:
     keep = [i for i, v in enumerate(ids) if v not in skip]
     return X[keep], [ids[i] for i in keep]
 
 
 def _embed(coll: Collection, encoder, work_dir, progress, skip):
-    from ..models.embed import _text_rows
     from .encoders import run_checksum
 
     images = [it for it in coll.images() if it.id not in skip]
@@ -160,7 +193,7 @@ def _embed(coll: Collection, encoder, work_dir, progress, skip):
     blocks = [work.array(f"image-{start:09d}.npy",
                          lambda s=start: encoder.images(paths[s:s + CHUNK], progress=progress))
               for start in range(0, len(paths), CHUNK)]
-    rows = [(i, t) for i, t in zip(*_text_rows(coll), strict=True) if i not in skip]
+    rows = [(i, t) for i, t in zip(*text_rows(coll), strict=True) if i not in skip]
     text_ids, texts = [i for i, _ in rows], [t for _, t in rows]
     text = work.array("text.npy", lambda: encoder.texts(texts, progress=progress))
     image = np.concatenate(blocks) if blocks else np.zeros((0, encoder.dim), np.float32)

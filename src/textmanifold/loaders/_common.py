@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from ..collection import Item, Pair, write_collection
 from ..errors import DataFormatError, MissingFileError
+from ..images import image_problem
 
 T = TypeVar("T")
 
@@ -188,13 +189,20 @@ def locate_image(root: Path, candidates: Sequence[str], record: str, *,
                  skip_missing: bool) -> str | None:
     """The first candidate path (relative to ``root``) that is a file, as a POSIX string.
 
-    When none is, raise :class:`MissingFileError` naming the file and ``record`` (where
-    the image is referenced), or return None when ``skip_missing`` (the caller counts
-    and drops the record).
+    The file must decode completely as an image (as ``collection validate`` checks it):
+    a non-image or truncated file is a :class:`DataFormatError` naming it and
+    ``record``. When no candidate is a file, raise :class:`MissingFileError` naming the
+    file and ``record`` (where the image is referenced). With ``skip_missing``, both
+    return None instead (the caller counts and drops the record).
     """
     for candidate in candidates:
         if (root / candidate).is_file():
-            return Path(candidate).as_posix()
+            problem = image_problem(root / candidate)
+            if problem is None:
+                return Path(candidate).as_posix()
+            if skip_missing:
+                return None
+            raise DataFormatError(f"{problem}, for {record}")
     if skip_missing:
         return None
     also = f" (also tried {', '.join(candidates[1:])})" if len(candidates) > 1 else ""

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import DataFormatError, InputError, MissingFileError, TextManifoldError
+from ..images import open_rgb
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -44,17 +45,7 @@ def load_image(path: str | Path, size: int) -> torch.Tensor:
     The whole image is resized (bilinear, no crop): synthetic scenes put objects near the
     borders, and a crop would cut them out of the picture the text describes.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"{path}: image file not found")
-    try:
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataFormatError(f"{path}: unreadable image ({exc})") from None
-    return image_tensor(rgb, size)
+    return image_tensor(open_rgb(path), size)
 
 
 def image_tensor(image, size: int) -> torch.Tensor:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..collection import Collection, Item, description_id, read_collection, save_embedding
+from ..collection import Collection, Item, read_collection, save_embedding, text_rows
 from ..errors import InputError
 from ..evaluate.recall import recall_at_k
 from .data import iterate_images, load_image
@@ -48,19 +48,6 @@ def image_features(encode: Callable[[torch.Tensor], torch.Tensor], paths: Sequen
             out.append(encode(batch.to(device)).float().cpu().numpy())
             bar.update(len(batch))
     return np.concatenate(out).astype(np.float32, copy=False)
-
-
-def _text_rows(coll: Collection) -> tuple[list[str], list[str]]:
-    """Ids and sentences of the text vertices: image descriptions, then text items."""
-    ids = [description_id(it.id) for it in coll.images() if it.text]
-    texts = [it.text for it in coll.images() if it.text]
-    clash = set(ids) & {it.id for it in coll.items}
-    if clash:
-        raise InputError(f"{coll.root}: item id {sorted(clash)[0]!r} clashes with the id of "
-                         "an image description's text vertex")
-    ids += [it.id for it in coll.texts()]
-    texts += [it.text for it in coll.texts()]
-    return ids, texts
 
 
 def embed_joint_run(collection: str | os.PathLike, run_dir: str | os.PathLike, *,
@@ -116,7 +103,7 @@ def text_space(run: Run, coll: Collection, dev: torch.device,
                text_cache: str | os.PathLike | None, progress: bool
                ) -> tuple[np.ndarray, list[str]]:
     """The run's text rows (see the module docstring) and their ids, shape (n, dim)."""
-    text_ids, texts = _text_rows(coll)
+    text_ids, texts = text_rows(coll)
     model_cfg = run.config["model"]
     encoder = SentenceTextEncoder(model_cfg["text_model"], cache_dir=text_cache,
                                   device=str(dev), progress=progress)

@@ -25,6 +25,7 @@ from torch import nn
 from ..errors import DataFormatError, InputError, MissingFileError, TextManifoldError
 from ..validation import check_positive_int
 from .sentence import SentenceTextEncoder
+from .train import load_torch_file
 
 __all__ = [
     "BACKBONE_DIM",
@@ -64,10 +65,7 @@ def _backbone_state(weights: str | os.PathLike) -> dict[str, torch.Tensor]:
         path = Path(weights)
         if not path.is_file():
             raise MissingFileError(f"{path}: image encoder weights file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file; name the file
-        raise DataFormatError(f"{path}: not a loadable torch state dict ({exc})") from None
+    state = load_torch_file(path, "torch state dict")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # one of our own checkpoints
     if not isinstance(state, dict):

@@ -149,9 +149,10 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
                     "text_dim": int(sentences.shape[1])}
     data = {"split": split, "examples": len(items),
             "fingerprint": _fingerprint([[it.id, it.path, it.text] for it in items])}
-    _open_run(out, _config("joint", coll, model_config, data, settings), resume)
     torch.manual_seed(settings.seed)
+    # built before the run directory is made: bad --weights leave nothing behind
     model = JointModel(sentences.shape[1], dim, weights, torch.from_numpy(sentences))
+    _open_run(out, _config("joint", coll, model_config, data, settings), resume)
     dataset = BatchDataset(JointBatches(paths, sentences, settings.image_size), len(items),
                            settings.batch_size, settings.seed)
 
@@ -211,12 +212,13 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
         + ([[it.id, it.text] for it in images] if in_joint else [None]))}
     if side is not None:
         data["joint_term_pool"] = int(len(side.pool))
+    torch.manual_seed(settings.seed)
+    # built before the run directory is made: bad --weights leave nothing behind
+    model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden,
+                         learn_scale=learn_scale, balanced_init=balanced_init)
     _open_run(out, _config("compose", coll, model_config, data, settings), resume)
     if distributed.is_main():
         io.write_json(out / "vocab.json", vocab.words)
-    torch.manual_seed(settings.seed)
-    model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden,
-                         learn_scale=learn_scale, balanced_init=balanced_init)
     make = ComposeBatches(paths, table.sources, table.targets, table.queries, sides, vocab,
                           settings.image_size, side)
     dataset = BatchDataset(make, len(table.queries), settings.batch_size, settings.seed,

@@ -196,6 +196,8 @@ class SentenceTextEncoder:
                     self._write_chunk(store, chunk_keys, vectors)
                 cached.update(zip(chunk_keys, vectors, strict=True))
         if not texts:
-            width = self._load_net().get_sentence_embedding_dimension()
+            net = self._load_net()  # sentence-transformers 5 renamed the method
+            width = getattr(net, "get_embedding_dimension",
+                            getattr(net, "get_sentence_embedding_dimension", None))()
             return np.zeros((0, width), dtype=np.float32)
         return np.stack([cached[k] for k in keys]).astype(np.float32, copy=False)

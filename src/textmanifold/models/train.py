@@ -158,12 +158,25 @@ def checkpoint_path(run_dir: Path) -> Path:
     return Path(run_dir) / "checkpoints" / "last.pt"
 
 
+def load_torch_file(path: Path, what: str):
+    """``torch.load`` of tensors only (``weights_only``); a bad file is one line naming it.
+
+    torch's own message for a file that is not a tensor pickle is a paragraph of advice
+    to load it unsafely; only its first and last lines say what is wrong.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged or foreign file
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(exc).__name__
+        if reason.startswith("Weights only load failed"):
+            reason = "not a PyTorch file of tensors"
+        raise DataFormatError(f"{path}: not a readable {what} ({reason})") from None
+
+
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by :func:`fit`; errors name the file."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise DataFormatError(f"{path}: not a readable checkpoint ({exc})") from None
+    state = load_torch_file(path, "checkpoint")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise DataFormatError(f"{path}: not a textmanifold checkpoint of format "
                               f"{CHECKPOINT_FORMAT}")

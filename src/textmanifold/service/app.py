@@ -2,18 +2,21 @@
 
 Only ids of the index reach the file system: an id is looked up in the index's id set
 before anything else, and the image file is the one the index recorded for that id, so a
-request cannot name a file (``../`` in an id is just an unknown id, answered 404).
+request cannot name a file (``../`` in an id is just an unknown id, answered 404). No
+answer names a file of the server: error messages are stripped of the index's, run's and
+collection's directories and of any other absolute path (:func:`redact_paths`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import io
 import logging
 import math
 import mimetypes
+import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,9 +26,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import InputError, TextManifoldError
+from ..errors import DataFormatError, InputError, TextManifoldError
+from ..images import open_rgb
 from ..index import UnknownIdError
-from .limits import MAX_BODY_BYTES, MAX_IMAGE_PIXELS, BodyLimitMiddleware
+from .auth import ApiKeyMiddleware
+from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES, BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .schemas import (
     ErrorOut,
@@ -38,7 +43,7 @@ from .schemas import (
     StepOut,
 )
 
-__all__ = ["STATIC", "create_app", "decode_image"]
+__all__ = ["STATIC", "create_app", "decode_image", "redact_paths"]
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -54,8 +59,6 @@ def decode_image(data: str):
     InputError
         The text is not base64, or its bytes are not an image PIL can decode.
     """
-    from PIL import Image, UnidentifiedImageError
-
     if data.startswith("data:"):
         data = data.partition(",")[2]
     try:
@@ -63,15 +66,36 @@ def decode_image(data: str):
     except (binascii.Error, ValueError) as exc:
         raise InputError("image: not valid base64") from exc
     try:
-        image = Image.open(io.BytesIO(raw))  # reads the header only
-        width, height = image.size
-        if width * height > MAX_IMAGE_PIXELS:
-            raise InputError(f"image: {width}x{height} pixels is more than this server "
-                             f"decodes ({MAX_IMAGE_PIXELS:,})")
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InputError("image: the bytes are not an image this server can decode") from exc
-    return image.convert("RGB")
+        return open_rgb(raw, name="image")
+    except DataFormatError as exc:
+        raise InputError(str(exc)) from None
+
+
+# An absolute path of two or more parts not inside a word or a relative path ("../x/y").
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/-])/(?:[^\s/'\"]+/)+[^\s/'\",;:)]*")
+
+
+def redact_paths(message: str, roots: Iterable[str] = ()) -> str:
+    """``message`` with ``roots`` (directories of the server) and absolute paths hidden.
+
+    Each of ``roots`` becomes ``<server path>`` (longest first, so a run inside the index
+    directory is hidden whole); any other absolute path of two or more parts as well.
+    """
+    for root in sorted({r for r in roots if r and r != "/"}, key=len, reverse=True):
+        message = message.replace(root, "<server path>")
+    return _ABSOLUTE_PATH.sub("<server path>", message)
+
+
+def _server_roots(index) -> list[str]:
+    """The directories whose names an error could carry: index, run, collection."""
+    manifest = index.manifest or {}
+    places = [index.directory, (manifest.get("model") or {}).get("run"),
+              manifest.get("collection")]
+    roots = []
+    for place in places:
+        if place:
+            roots += [str(place), str(Path(place).resolve())]
+    return roots
 
 
 def _item_url(item_id: str) -> str:
@@ -141,22 +165,25 @@ class _Service:
                              euclidean=[self.hit(h) for h in result.euclidean])
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, roots: list[str]) -> None:
+    def error(message: str, status: int) -> JSONResponse:
+        return JSONResponse({"error": redact_paths(message, roots)}, status_code=status)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        return JSONResponse({"error": _validation_message(exc)}, status_code=422)
+        return error(_validation_message(exc), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return error(str(exc.detail), exc.status_code)
 
     @app.exception_handler(TextManifoldError)
     async def _user(request: Request, exc: TextManifoldError):
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return error(str(exc), 400)
 
     @app.exception_handler(UnknownIdError)  # the most specific handler wins
     async def _unknown(request: Request, exc: UnknownIdError):
-        return JSONResponse({"error": str(exc)}, status_code=404)
+        return error(str(exc), 404)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception):  # logged here, never sent
@@ -164,7 +191,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "internal server error"}, status_code=500)
 
 
-def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES,
+               body_timeout: float = BODY_TIMEOUT_S, api_key: str | None = None) -> FastAPI:
     """The HTTP service of one index.
 
     Parameters
@@ -173,6 +201,11 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         A built or loaded index; the app only reads it.
     max_body_bytes : int
         Largest request body; larger ones get 413.
+    body_timeout : float
+        Seconds a client may take to send a body; slower ones get 408.
+    api_key : str, optional
+        When given, every request but ``GET /healthz`` needs it (:mod:`.auth`): 401
+        otherwise.
 
     Returns
     -------
@@ -188,7 +221,7 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
                               "each geodesic result comes with the chain of images and "
                               "sentences that connects it to the query.")
     app.state.service, app.state.metrics = service, metrics
-    _add_error_handlers(app)
+    _add_error_handlers(app, _server_roots(index))
 
     @app.post("/search", response_model=SearchOut, responses=ERRORS)
     def search(request: SearchRequest) -> Response:
@@ -249,6 +282,8 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         return HTMLResponse(page_html)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, timeout=body_timeout)
+    if api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost
     return app

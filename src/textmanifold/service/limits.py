@@ -1,20 +1,32 @@
-"""Bounds on what a client may send: body size, ``k``, sentence and vector length.
+"""Bounds on what a client may send: body size and time, ``k``, sentence and vector length.
 
 The body limit is enforced before any endpoint runs, both from ``Content-Length`` and by
-counting the bytes actually received (a chunked body has no length header).
+counting the bytes actually received (a chunked body has no length header); so is the
+time a client may take to send its body (a slow or stalled client gets 408). The time to
+send the request headers and the number of open connections are bounded in the server
+itself (:mod:`.server`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
-__all__ = ["MAX_BODY_BYTES", "MAX_IMAGE_PIXELS", "MAX_K", "MAX_TEXT_CHARS", "MAX_VECTOR_DIM",
+from ..images import MAX_IMAGE_PIXELS  # the one pixel bound, shared with the CLI
+
+__all__ = ["BODY_TIMEOUT_S", "HEADER_TIMEOUT_S", "MAX_BODY_BYTES", "MAX_CONNECTIONS",
+           "MAX_IMAGE_PIXELS", "MAX_K", "MAX_TEXT_CHARS", "MAX_VECTOR_DIM",
            "BodyLimitMiddleware"]
 
 #: Largest request body, bytes: a base64 image of about 7.5 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-#: Largest decoded image, pixels (a small PNG can decode to a huge image).
-MAX_IMAGE_PIXELS = 40_000_000
+#: Seconds a client may take to send a request's headers (then the connection is closed).
+HEADER_TIMEOUT_S = 10.0
+#: Seconds a client may take to send a request's body (then 408).
+BODY_TIMEOUT_S = 30.0
+#: Open connections the server holds at once; beyond them requests get 503.
+MAX_CONNECTIONS = 64
 #: Largest number of results one search may ask for.
 MAX_K = 100
 #: Longest query sentence or modification text, characters.
@@ -32,19 +44,24 @@ async def _json_error(send, status: int, message: str) -> None:
 
 
 class BodyLimitMiddleware:
-    """ASGI middleware answering 413 with a JSON error when a body exceeds ``max_bytes``.
+    """ASGI middleware bounding a request body's size (413) and the time to receive it (408).
 
-    The body is read here (at most ``max_bytes`` + one chunk) and replayed to the app.
+    The body is read here (at most ``max_bytes`` + one chunk, within ``timeout``
+    seconds from the first byte asked for) and replayed to the app.
 
     Parameters
     ----------
     app : ASGI application
     max_bytes : int
+    timeout : float
+        Seconds for the whole body.
     """
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES,
+                 timeout: float = BODY_TIMEOUT_S) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -61,8 +78,14 @@ class BodyLimitMiddleware:
                 await _json_error(send, 413, too_large)
                 return
         chunks, size, more = [], 0, True
+        deadline = time.monotonic() + self.timeout
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                await _json_error(send, 408, f"request body not received within "
+                                             f"{self.timeout:g} s")
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

@@ -12,8 +12,11 @@ import threading
 import time
 from collections import defaultdict
 
-__all__ = ["BUCKETS", "Metrics", "MetricsMiddleware"]
+__all__ = ["BUCKETS", "CLIENT_CLOSED", "Metrics", "MetricsMiddleware"]
 
+#: The status recorded for a request whose client disconnected before any answer (nginx's
+#: 499 "client closed request": not a server error).
+CLIENT_CLOSED = 499
 #: Upper bounds of the latency histogram, seconds (``+Inf`` is implied).
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -94,7 +97,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
+        status = None
 
         async def send_status(message) -> None:
             nonlocal status
@@ -104,7 +107,12 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, send_status)
+        except BaseException:
+            status = status or 500  # the app failed before it answered
+            raise
         finally:
+            if status is None:  # no answer and no failure: the client went away first
+                status = CLIENT_CLOSED
             route = scope.get("route")
             template = getattr(route, "path_format", None) or getattr(route, "path", None)
             if template is None:  # static files, or refused before routing (413)
