@@ -33,3 +33,27 @@ def cli(*args: str) -> int:
     with pytest.raises(SystemExit) as exit_info:
         main([*args, "--no-progress"])
     return exit_info.value.code
+
+
+DAMAGES = ("not an image", "truncated")
+
+
+def damage(path: Path, how: str) -> Path:
+    """Replace an image file by bytes that are no image, or cut it after its header."""
+    if how == "not an image":
+        path.write_bytes(b"this is a text file, not a picture\n")
+    else:
+        Image.new("RGB", (64, 48), (200, 10, 10)).save(path)  # big enough to cut mid-pixels
+        path.write_bytes(path.read_bytes()[:80])
+    return path
+
+
+def assert_refused_then_skipped(load, image: Path, how: str, count) -> None:
+    """A damaged image fails the load naming it, and ``skip_missing_images`` drops it
+    (``count(loaded)`` says how many records were dropped, expected 1 or more)."""
+    from textmanifold.errors import DataFormatError
+
+    damage(image, how)
+    with pytest.raises(DataFormatError, match=rf"{image.name}: unreadable image"):
+        load(skip_missing_images=False)
+    assert count(load(skip_missing_images=True)) >= 1

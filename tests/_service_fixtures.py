@@ -21,21 +21,22 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(index_dir: Path, log: Path):
-    """Run ``textmanifold serve INDEX`` on a free loopback port; yield its URL.
+def serving(index_dir: Path, log: Path, *options: str, env: dict | None = None):
+    """Run ``textmanifold serve INDEX [options]`` on a free loopback port; yield its URL.
 
     The server imports the same ``textmanifold`` as this process; its output goes to
     ``log``, which is shown if it does not come up within two minutes.
     """
     source = str(Path(textmanifold.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
         [source, os.environ.get("PYTHONPATH", "")])}
     port = free_port()
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-c", "from textmanifold.cli import main; main()", "serve",
              str(index_dir), "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"], stdout=out, stderr=subprocess.STDOUT, env=env)
+             "--log-level", "warning", *options], stdout=out, stderr=subprocess.STDOUT,
+            env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         try:

@@ -47,16 +47,21 @@ class Client:
         Base URL of the server, e.g. ``http://127.0.0.1:8000``.
     timeout : float
         Seconds to wait for each answer.
+    api_key : str, optional
+        The server's API key (``serve --api-key``), sent as a bearer token.
     """
 
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 30.0, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.headers = {"Content-Type": "application/json"}
+        if api_key is not None:
+            self.headers["Authorization"] = f"Bearer {api_key}"
 
     def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers=self.headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 return answer.read()

@@ -19,6 +19,7 @@ Every checker raises :class:`~textmanifold.errors.InputError` (or its subclass
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from collections.abc import Iterable
 
@@ -154,8 +155,9 @@ def check_positive_int(value, name: str) -> int:
 
 
 def is_finite_number(value) -> bool:
-    """Whether ``value`` is a finite real number (``None``, ``bool``, NaN and inf are not)."""
-    return (value is not None and not isinstance(value, bool)
+    """Whether ``value`` is a finite real number (``None``, ``bool``, a string, NaN and inf
+    are not)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
             and math.isfinite(float(value)))
 
 

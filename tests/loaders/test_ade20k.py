@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from _loaders_fixtures import cli, round_trip, write_image
+from _loaders_fixtures import DAMAGES, assert_refused_then_skipped, cli, round_trip, write_image
 from textmanifold.errors import DataFormatError, MissingFileError
 from textmanifold.loaders.ade20k import describe_objects, is_excluded, load_ade20k
 
@@ -215,3 +215,13 @@ def test_cli(tmp_path, capsys):
     coll = read_collection(out)
     assert [(it.id, it.text) for it in coll.items] == [("ADE_val_00000001", "sky")]
     assert coll.meta["config"]["filters"]["names"] == "raw"
+
+
+@pytest.mark.parametrize("release", ["2016", "2021"])
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, release, how):
+    root = make_2016(tmp_path) if release == "2016" else make_2021(tmp_path)
+    image = next(p for p in sorted(root.rglob("*.jpg")) if "_seg" not in p.name)
+    assert_refused_then_skipped(
+        lambda **kw: load_ade20k(root, show_progress=False, **kw), image, how,
+        lambda loaded: loaded.config["counts"]["missing_image"])

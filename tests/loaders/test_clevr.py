@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _loaders_fixtures import cli, round_trip, write_image
+from _loaders_fixtures import DAMAGES, assert_refused_then_skipped, cli, round_trip, write_image
 from textmanifold.errors import DataFormatError, MissingFileError
 from textmanifold.loaders.clevr import load_clevr
 from textmanifold.synth.describe import describe_scene
@@ -129,3 +129,12 @@ def test_cli(tmp_path, capsys):
                "--reachability") == 0
     assert "clevr: wrote 3 images, 0 pairs" in capsys.readouterr().out
     assert read_collection(out).reachable().nnz == 4
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, how):
+    root = make_root(tmp_path)
+    image = root / "images" / "val" / "CLEVR_val_000001.png"
+    assert_refused_then_skipped(
+        lambda **kw: load_clevr(root, show_progress=False, **kw), image, how,
+        lambda loaded: loaded.config["counts"]["missing_image"])

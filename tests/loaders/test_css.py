@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _loaders_fixtures import cli, round_trip, write_image
+from _loaders_fixtures import DAMAGES, assert_refused_then_skipped, cli, round_trip, write_image
 from textmanifold.errors import DataFormatError, MissingFileError
 from textmanifold.loaders.css import DATA_FILE, grid_cell, load_css
 
@@ -135,3 +135,12 @@ def test_cli_load_refuses_a_non_empty_out_unless_forced(tmp_path, capsys):
     assert len(read_collection(out).pairs) == 4
     assert not (out / "scenes.json").exists()  # removed by --force ...
     assert (out / "notes.txt").read_text() == "mine"  # ... but nothing that is not ours
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, how):
+    root = make_root(tmp_path)
+    image = root / "images" / "css_train_000001.png"
+    assert_refused_then_skipped(
+        lambda **kw: load_css(root, show_progress=False, **kw), image, how,
+        lambda loaded: loaded.config["counts"]["pairs_missing_image"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _loaders_fixtures import cli, round_trip, write_image
+from _loaders_fixtures import DAMAGES, assert_refused_then_skipped, cli, round_trip, write_image
 from textmanifold.errors import DataFormatError, MissingFileError
 from textmanifold.loaders.fashioniq import flatten_attributes, load_fashioniq
 
@@ -155,3 +155,12 @@ def test_cli(tmp_path, capsys):
     assert cli("load", "fashioniq", str(root), str(tmp_path / "out"), "--categories", "dress",
                "--split", "train", "--no-require-side-info") == 0
     assert "fashioniq: wrote 5 images, 3 pairs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, how):
+    root = make_root(tmp_path)
+    image = root / "images" / "D6.jpg"
+    assert_refused_then_skipped(
+        lambda **kw: load_fashioniq(root, categories="dress", show_progress=False, **kw),
+        image, how, lambda loaded: loaded.config["counts"]["pairs_missing_image"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _loaders_fixtures import cli, round_trip, write_image
+from _loaders_fixtures import DAMAGES, assert_refused_then_skipped, cli, round_trip, write_image
 from textmanifold.errors import DataFormatError, MissingFileError
 from textmanifold.loaders.openimages import load_openimages
 
@@ -159,3 +159,13 @@ def test_cli(tmp_path, capsys):
     assert cli("load", "openimages", str(root), str(tmp_path / "out"), "--require-caption",
                "--labels-csv", str(labels)) == 0
     assert "openimages: wrote 3 images, 0 pairs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("v7", [False, True])
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, v7, how):
+    root = make_root(tmp_path, v7=v7)
+    image = root / "validation" / f"{C}.jpg"
+    assert_refused_then_skipped(
+        lambda **kw: load_openimages(root, show_progress=False, **kw), image, how,
+        lambda loaded: 4 - len(loaded.items))

@@ -182,7 +182,7 @@ def read_arrays(root: Path, manifest: dict, mmap: bool) -> dict:
     kinds = _vertex_array(root / "kinds.npy", n)
     if not np.isin(kinds, (IMAGE, TEXT)).all():
         bad = int(np.argmax(~np.isin(kinds, (IMAGE, TEXT))))
-        raise DataFormatError(f"{root / 'kinds.npy'}: row {bad} holds {kinds[bad]!r}; "
+        raise DataFormatError(f"{root / 'kinds.npy'}: row {bad} holds {kinds[bad].item()!r}; "
                               f"kinds are {IMAGE} (image) or {TEXT} (text)")
     if int(np.count_nonzero(kinds == IMAGE)) != manifest["counts"]["images"]:
         raise DataFormatError(f"{root / 'kinds.npy'}: {np.count_nonzero(kinds == IMAGE)} "
@@ -248,13 +248,14 @@ def check_replaceable(target: Path, option: str = "--out") -> None:
 
     ``--force`` replaces an index's own files (:data:`OWNED`) and nothing else: a
     Collection, a training run or any other file in ``target`` is named and refused.
-    An absent or empty ``target`` passes.
+    An absent or empty ``target`` passes, and so does a damaged index (only index files,
+    whatever their state: a rebuild is how it is repaired).
 
     Raises
     ------
     InputError
-        ``target`` is a file, or holds entries an index does not own, or holds only
-        index-named files without an index manifest.
+        ``target`` is a file, holds entries an index does not own, or holds nothing but
+        an ``items.jsonl`` (which a Collection has too).
     """
     if not target.exists():
         return
@@ -276,13 +277,9 @@ def check_replaceable(target: Path, option: str = "--out") -> None:
         raise InputError(f"{option} {target}: holds {what}; an index is only written over "
                          "another index, so nothing was changed (choose another "
                          f"{option})")
-    try:
-        manifest = io.read_json(target / "manifest.json")
-    except (MissingFileError, DataFormatError):
-        manifest = None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise InputError(f"{option} {target}: its files are not a textmanifold index "
-                         "(no index manifest.json), so nothing was changed (choose another "
+    if set(entries) <= {"items.jsonl"}:  # a Collection's file as much as an index's
+        raise InputError(f"{option} {target}: holds items.jsonl and no other index file, so "
+                         f"it is not an index and nothing was changed (choose another "
                          f"{option})")
 
 
