@@ -38,16 +38,20 @@ def test_search_image_refuses_images_above_the_pixel_bound(index_copy, tmp_path,
     big = tmp_path / "big.png"
     Image.new("1", size).save(big)  # a few tens of kB that decode to gigabytes
     assert big.stat().st_size < 500_000
+    before = tree_hash(tmp_path)
     err = refused(["search", index_copy, "--image", big], capsys)
     assert str(big) in err and message in err
+    assert tree_hash(tmp_path) == before
 
 
 def test_search_text_with_bytes_that_are_not_utf8(index_copy, capsys):
     text = b"caf\xe9 \xff".decode("utf-8", "surrogateescape")  # what the shell passes on
+    before = tree_hash(index_copy)
     err = refused(["search", index_copy, "--text", text], capsys)
     assert "text query is not valid UTF-8 text (character 4" in err
     err = refused(["search", index_copy, "--id", "img0000", "--modify", text], capsys)
     assert "modify query is not valid UTF-8" in err
+    assert tree_hash(index_copy) == before
 
 
 @pytest.mark.parametrize("device, message", [
@@ -62,10 +66,12 @@ def test_index_build_checks_the_device_before_embedding(index_copy, tmp_path, ca
         pytest.skip("this machine has a CUDA device")
     run, collection = _run_and_collection(index_copy)
     out = tmp_path / "new"
+    before = tree_hash(tmp_path)
     err = refused(["index", "build", collection, run, "--out", out, "--device", device,
                    "--no-progress"], capsys)
     assert message in err
     assert not out.exists() and not (tmp_path / "new.partial").exists()
+    assert tree_hash(tmp_path) == before
 
 
 def test_an_npz_where_an_npy_goes_is_named(index_copy, tmp_path, capsys):
@@ -75,13 +81,14 @@ def test_an_npz_where_an_npy_goes_is_named(index_copy, tmp_path, capsys):
     np.save(npy, np.eye(3, dtype=np.float32))
     (tmp_path / "image.ids.json").write_text('["a", "b", "c"]')
     message = f"{archive}: is a .npz archive of arrays, not one .npy array"
+    before = tree_hash(tmp_path)
     assert message in refused(["search", index_copy, "--vector", archive], capsys)
     assert message in refused(["align", "--image", archive, "--text", npy,
                                "--out", tmp_path / "o.npy"], capsys)
     _, collection = _run_and_collection(index_copy)
     assert message in refused(["index", "build", collection, "--image-embeddings", archive,
                                "--out", tmp_path / "i", "--no-progress"], capsys)
-    assert not (tmp_path / "i").exists() and not (tmp_path / "o.npy").exists()
+    assert tree_hash(tmp_path) == before
 
 
 def test_index_add_refuses_conflicting_ids_and_replaces_them_when_asked(tiny_index, tmp_path,
@@ -136,8 +143,10 @@ def test_collection_validate_blames_the_integer_id_itself(tmp_path, capsys):
     record["id"] = 3
     lines[2] = json.dumps(record)
     (tmp_path / "c" / "items.jsonl").write_text("\n".join(lines) + "\n")
+    before = tree_hash(tmp_path)
     err = refused(["collection", "validate", tmp_path / "c", "--no-images"], capsys)
     assert f"{tmp_path / 'c' / 'items.jsonl'}:3: id must be a non-empty string, got 3" in err
+    assert tree_hash(tmp_path) == before
 
 
 def test_paths_count_names_a_reachable_matrix_with_too_few_scenes(tmp_path, capsys):
@@ -149,10 +158,12 @@ def test_paths_count_names_a_reachable_matrix_with_too_few_scenes(tmp_path, caps
              for n, i in enumerate("abcd")]
     (tmp_path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
     scipy.sparse.save_npz(tmp_path / "r.npz", scipy.sparse.csr_matrix(np.eye(2, dtype=bool)))
+    before = tree_hash(tmp_path)
     err = refused(["paths", "count", "--items", tmp_path / "items.jsonl", "--reachable",
                    tmp_path / "r.npz", "--embeddings", tmp_path / "image.npy",
                    "--threshold", "1.0", "--no-progress"], capsys)
     assert f"{tmp_path / 'r.npz'}: shape (2, 2), but the items name scenes 0..3" in err
+    assert tree_hash(tmp_path) == before
 
 
 def test_weights_that_are_an_image_are_one_line_and_leave_no_run(tiny_index_dir, tmp_path,
@@ -160,11 +171,12 @@ def test_weights_that_are_an_image_are_one_line_and_leave_no_run(tiny_index_dir,
     _, collection = _run_and_collection(tiny_index_dir)
     png = tmp_path / "weights.png"
     Image.new("RGB", (8, 8)).save(png)
+    before = tree_hash(tmp_path)
     err = refused(["train", "joint", collection, "--out", tmp_path / "run", "--weights", png,
                    "--steps", "1", "--batch-size", "4", "--image-size", "32", "--dim", "8",
                    "--text-cache", tmp_path / "cache", "--no-progress"], capsys)
     assert f"{png}: not a readable torch state dict (not a PyTorch file of tensors)" in err
-    assert not (tmp_path / "run").exists()
+    assert tree_hash(tmp_path) == before  # no run directory, no cache left behind
 
 
 def test_commands_that_load_the_sentence_encoder_print_nothing_else_on_success(

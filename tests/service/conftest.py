@@ -18,9 +18,10 @@ def live_server(tiny_index_dir, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def no_server_path_in_error_answers(monkeypatch, tmp_path_factory):
-    """Every 4xx/5xx body a TestClient receives in these tests is scanned for the test's
-    directories (index, run, collection all live under pytest's base temporary
-    directory) and for any absolute path under /tmp: none may appear."""
+    """Every 4xx/5xx body a TestClient or the live server's Client receives in these tests
+    is scanned for the test's directories (index, run, collection all live under
+    pytest's base temporary directory) and for any absolute path under /tmp: none may
+    appear."""
     from fastapi.testclient import TestClient
 
     base = str(tmp_path_factory.getbasetemp().resolve())
@@ -33,3 +34,13 @@ def no_server_path_in_error_answers(monkeypatch, tmp_path_factory):
         return response
 
     monkeypatch.setattr(TestClient, "request", request)
+
+    from textmanifold import client as http_client
+
+    real_error = http_client.ServiceError.__init__
+
+    def service_error(self, status, message):  # the live server's answers, via Client
+        assert base not in message and "/tmp/" not in message, message
+        real_error(self, status, message)
+
+    monkeypatch.setattr(http_client.ServiceError, "__init__", service_error)

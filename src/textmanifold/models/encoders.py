@@ -48,6 +48,13 @@ def imagenet_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
 
 
+def check_backbone_weights(weights: str | os.PathLike | None) -> None:
+    """Fail now, naming the file, if ``weights`` cannot start a ResNet-18 (before a
+    trainer spends time on sentence embeddings or creates its run directory)."""
+    if weights is not None:
+        _backbone_state(weights)
+
+
 def _backbone_state(weights: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Load a ResNet-18 state dict from ``"imagenet"`` (torchvision's cache) or a file.
 

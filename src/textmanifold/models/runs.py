@@ -31,7 +31,7 @@ from ..errors import DataFormatError, InputError, TextManifoldError
 from .batches import ComposeBatches, JointBatches, SideBatches, joint_term_images, pair_table
 from .compose import METHODS, ComposeModel
 from .data import BatchDataset, check_files
-from .encoders import ImageEncoder, Vocabulary
+from .encoders import ImageEncoder, Vocabulary, check_backbone_weights
 from .joint import JointModel
 from .sentence import SentenceTextEncoder
 from .train import (
@@ -141,6 +141,7 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
     _check_batch(settings, len(items), "described images")
     paths = [coll.image_path(it) for it in items]
     check_files(paths)
+    check_backbone_weights(weights)
     device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
     encoder = SentenceTextEncoder(text_model, cache_dir=text_cache, device=device,
                                   progress=settings.progress)
@@ -192,6 +193,7 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     images = joint_term_images(coll, table, split) if in_joint else table.images
     paths = [coll.image_path(it) for it in images]
     check_files(paths)
+    check_backbone_weights(weights)
     sides, side = None, None
     if in_joint:
         # Indexed by image row, like the batch's images; only the pool's are ever read.
