@@ -140,7 +140,7 @@ def test_bad_inputs_end_with_one_error_line(capsys, files):
     fails("search", files["root"] / "nowhere", "--id", "img1", match="index directory not found")
     fails("search", out, "--id", "nope", match="unknown id 'nope'")
     fails("search", out, "--text", "  ", match="text query is empty")
-    fails("search", out, "--text", "a red cube", match="without a run")
+    fails("search", out, "--text", "a red cube", match="without an encoder")
     fails("search", out, "--id", "img1", "--text", "x", match="exactly one")
     np.save(files["root"] / "q4.npy", np.ones(4))
     fails("search", out, "--vector", files["root"] / "q4.npy", match="shape (3,)")
@@ -161,7 +161,7 @@ def test_bad_inputs_end_with_one_error_line(capsys, files):
     assert code == 0 and ManifoldIndex.load(out).n_images == 60
 
 
-def test_alignment_needs_every_description(capsys, files):
+def test_alignment_needs_described_images(capsys, files):
     image, _ = files["first"]
     notes = files["root"] / "notes"
     notes.mkdir()

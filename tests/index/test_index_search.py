@@ -225,7 +225,7 @@ def test_bad_queries(index):
         index.search(vector=np.ones(3), metric="cosine")
     with pytest.raises(InputError, match="k must"):
         index.search(vector=np.ones(3), k=0)
-    with pytest.raises(InputError, match="without a run"):
+    with pytest.raises(InputError, match="without an encoder"):
         index.search(text="a red cube")
     with pytest.raises(InputError, match="text vertex"):
         index.image_path("txt1")

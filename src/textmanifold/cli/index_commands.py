@@ -48,9 +48,23 @@ def build(
                                help="ICP-align images onto their descriptions."),
     force: bool = FORCE,
     device: str = typer.Option("cpu", "--device", help="Torch device for embedding."),
+    encoder: str = typer.Option(
+        None, "--encoder", show_default=False,
+        help="Embed with a pretrained encoder instead of a RUN: 'open_clip:MODEL' (an "
+             "open_clip architecture such as ViT-B-32, or a JSON config file) with "
+             "--pretrained, or 'sentence-transformers' (the bundled MiniLM for text, "
+             "--image-encoder for images). With --image-embeddings it only embeds "
+             "queries."),
+    pretrained: Path = typer.Option(None, "--pretrained",
+                                    help="Local weights file of --encoder open_clip:MODEL "
+                                         "(never downloaded)."),
+    image_encoder: str = typer.Option(None, "--image-encoder",
+                                      help="module:function embedding a list of PIL images "
+                                           "(with --encoder sentence-transformers)."),
     progress: bool = PROGRESS,
 ) -> None:
-    """Embed a collection with a run, align, build the graph, write a self-describing index.
+    """Embed a collection with a run or an encoder, align, build the graph, write a
+    self-describing index.
 
     Without --threshold or --target-degree, the target degree is 10. The write is
     atomic: OUT always names a complete index, the old one or the new one. --force
@@ -75,17 +89,30 @@ def build(
         raise InputError("give at most one of --threshold and --target-degree")
     if threshold is None and target_degree is None:
         target_degree = DEFAULT_DEGREE
-    if run is None and image_embeddings is None:
-        raise InputError("give a RUN to embed the collection, or --image-embeddings")
+    if run is None and image_embeddings is None and encoder is None:
+        raise InputError("give a RUN or an --encoder to embed the collection, or "
+                         "--image-embeddings")
+    if run is not None and encoder is not None:
+        raise InputError("give a RUN or an --encoder, not both")
+    if encoder is None and (pretrained is not None or image_encoder is not None):
+        raise InputError("--pretrained and --image-encoder go with --encoder")
+    if encoder is not None:
+        from ..index.pretrained import parse_encoder
+        from ..models.train import resolve_device
+
+        encoder = parse_encoder(encoder, pretrained=pretrained, image_encoder=image_encoder,
+                                device=str(resolve_device(device)))
     index = ManifoldIndex.build(collection, run, threshold=threshold,
                                 target_degree=target_degree, align=align, progress=progress,
-                                work_dir=work, device=device,
+                                work_dir=work, device=device, encoder=encoder,
                                 **_embeddings(image_embeddings, text_embeddings))
     index.save(out, force=force)
     remove_work_dir(work)
-    counts = index.manifest["counts"]
+    counts, aligned = index.manifest["counts"], index.manifest["align"]
     typer.echo(f"{out}: {counts['images']} images, {counts['texts']} texts, "
-               f"{counts['edges']} edges, threshold {index.threshold:.4f} rad")
+               f"{counts['edges']} edges, threshold {index.threshold:.4f} rad"
+               + (f", aligned on {aligned['pairs']} image-description pairs" if aligned
+                  else "") + f"; queries: {', '.join(index.query_kinds)}")
 
 
 @index_app.command("add")

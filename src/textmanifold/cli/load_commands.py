@@ -15,8 +15,9 @@ import typer
 from ._options import FORCE, PROGRESS
 
 load_app = typer.Typer(
-    help="Read a real dataset (ADE20K, Open Images, Fashion-IQ, CSS, CLEVR) into a "
-         "Collection. Images stay where they are; the Collection records ROOT.",
+    help="Read a real dataset (ADE20K, Open Images, Fashion-IQ, CSS, CLEVR) or a folder of "
+         "your own images into a Collection. Images stay where they are; the Collection "
+         "records ROOT.",
     no_args_is_help=True,
 )
 
@@ -40,6 +41,11 @@ def _run(dataset: str, root: Path, out: Path, force: bool, **options: Any) -> No
         f"({counts.get('before', '?')} records before filtering, "
         f"{counts.get('after', '?')} after)"
     )
+    if "captioned" in counts:
+        typer.echo(f"{dataset}: {counts['captioned']} of {counts['after']} images captioned, "
+                   f"{counts['extra_captions']} more captions as text items, "
+                   f"{counts['bad_images_skipped']} unreadable images skipped, "
+                   f"{counts['links_outside_root']} links outside ROOT not followed")
     skipped = counts.get("missing_image", 0)
     if skipped:
         typer.echo(f"{dataset}: skipped {skipped} records whose image is missing or "
@@ -135,6 +141,31 @@ def clevr(
     """CLEVR v1.0: real renders, each described by a sentence from its scene."""
     _run("clevr", root, out, force, split=split, reachability=reachability,
          skip_missing_images=skip_missing_images, show_progress=progress)
+
+
+@load_app.command("folder")
+def folder(
+    root: Path = typer.Argument(..., help="A folder of images (searched recursively)."),
+    out: Path = OUT,
+    captions: Path | None = typer.Option(
+        None, help="Captions table: CSV, TSV, JSONL or parquet, one row per caption "
+                   "(several per image allowed), paths relative to ROOT."),
+    path_column: str = typer.Option("path", help="The captions table's image column."),
+    caption_column: str = typer.Option("caption", help="The captions table's text column."),
+    labels_from_folders: bool = typer.Option(
+        False, help="Label each image by its first sub-folder (ImageFolder convention)."),
+    pairs: Path | None = typer.Option(
+        None, help="Modification triplets table: source, target, text (optional split)."),
+    skip_bad_images: bool = typer.Option(
+        False, help="Skip unreadable or truncated images (counted) instead of failing."),
+    force: bool = FORCE,
+    progress: bool = PROGRESS,
+) -> None:
+    """Your own photos: every image under ROOT, captions from sidecar .txt files (photo.jpg
+    + photo.txt) and/or a table, labels from sub-folders. Nothing is copied."""
+    _run("folder", root, out, force, captions=captions, path_column=path_column,
+         caption_column=caption_column, labels_from_folders=labels_from_folders,
+         pairs=pairs, skip_bad_images=skip_bad_images, show_progress=progress)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,6 +27,7 @@ from .vertices import (
     Vertices,
     aligner_from,
     aligner_state,
+    check_alignable,
     collection_records,
     fit_alignment,
     gather,
@@ -69,8 +70,8 @@ class ManifoldIndex(Searching):
 
     @classmethod
     def from_arrays(cls, vertices: Vertices, *, threshold=None, target_degree=None,
-                    align: bool = False, graph=None, model=None, collection=None,
-                    seed: int = 0) -> ManifoldIndex:
+                    align: bool = False, graph=None, model=None, encoder=None,
+                    collection=None, seed: int = 0) -> ManifoldIndex:
         """An index on given rows; the graph is built unless ``graph`` is given.
 
         Parameters
@@ -86,6 +87,9 @@ class ManifoldIndex(Searching):
             A prebuilt graph on exactly these rows (images then texts).
         model : dict, optional
             The run that embeds queries: ``{"run", "kind", "checksum", "dim"}``.
+        encoder : dict, optional
+            Or the pretrained encoder that embeds them: its ``spec``
+            (:mod:`.pretrained`), recorded as the manifest's ``"encoder"``.
         """
         aligner = fit_alignment(vertices) if align else None
         image = vertices.image if aligner is None else aligner.transform(vertices.image)
@@ -101,14 +105,16 @@ class ManifoldIndex(Searching):
                           [len(vertices.image_ids), len(vertices.text_ids)])
         manifest = {
             "format": store.FORMAT, "format_version": store.FORMAT_VERSION,
-            "created_by": store.created_by(), "model": model, "seed": seed,
+            "created_by": store.created_by(), "model": model, "encoder": encoder,
+            "seed": seed,
             "collection": None if collection is None else str(Path(
                 collection.root if isinstance(collection, Collection) else collection
             ).resolve()),
             "dim": int(X.shape[1]), "threshold": float(threshold),
             "target_degree": target_degree, "metric": "great-circle radians",
             "align": None if aligner is None else {"method": "icp-paired",
-                                                   "residual": aligner.residual_},
+                                                   "residual": aligner.residual_,
+                                                   "pairs": aligner.n_pairs_},
         }
         index = cls(vectors=X, norms=row_norms(X), kinds=kinds, ids=ids, graph=graph,
                     manifest=manifest, items=vertices.items, align=aligner_state(aligner))
@@ -118,42 +124,67 @@ class ManifoldIndex(Searching):
     @classmethod
     def build(cls, collection, run=None, *, image_embeddings=None, text_embeddings=None,
               threshold=None, target_degree=None, align: bool = True, seed: int = 0,
-              progress: bool = False, work_dir=None, device: str = "cpu") -> ManifoldIndex:
-        """Embed a Collection with a run (or take embedding files), align, build the graph.
+              progress: bool = False, work_dir=None, device: str = "cpu",
+              encoder=None) -> ManifoldIndex:
+        """Embed a Collection with a run or an encoder (or take embedding files), align,
+        build the graph.
 
         Parameters
         ----------
         collection : path-like or None
-            Its images, descriptions and text items become vertices (with ``run``), and
-            give every vertex's metadata; None with embedding arrays only.
+            Its images, descriptions and text items become vertices (with ``run`` or
+            ``encoder``), and give every vertex's metadata; None with embedding arrays only.
         run : path-like, optional
             A joint run, or a compose run trained in Joint (enables ``modify=``). Also
             embeds text and image queries later.
         image_embeddings, text_embeddings : path or (array, ids), optional
-            Precomputed rows instead of embedding with ``run``.
+            Precomputed rows instead of embedding with ``run`` or ``encoder``; with an
+            ``encoder`` as well, the encoder only embeds later queries (its width must
+            be the rows').
         threshold, target_degree : float
             The edge rule: radians, or the mean degree to aim for. Exactly one.
         align : bool, default True
-            Paired ICP of each image onto its description ``text:<image id>``.
+            Paired ICP of each described image onto its description ``text:<image id>``;
+            images without one are moved by the same map. Checked before any embedding:
+            at least two images must have a description.
         seed : int
             Recorded; the build itself has no random step.
         progress : bool
         work_dir : path-like, optional
             Keeps finished embedding blocks so an interrupted build resumes.
         device : str
+        encoder : pretrained encoder, optional
+            An :class:`~.pretrained.OpenClipEncoder` or :class:`~.pretrained.SentenceEncoder`
+            (:func:`~.pretrained.parse_encoder`), instead of ``run``.
         """
-        encoder, model = None, None
+        if run is not None and encoder is not None:
+            raise InputError("give a run or an encoder, not both")
+        coll = None if collection is None else (
+            collection if isinstance(collection, Collection) else read_collection(collection))
+        if align and coll is not None and image_embeddings is None:
+            described = sum(1 for it in coll.images() if it.text)
+            check_alignable(described, len(coll.images()), str(coll.root))
+        model = None
         if run is not None:
-            from .encoders import RunEncoder, run_checksum
+            from .encoders import RunEncoder
 
             encoder = RunEncoder(run, device=device, text_cache=None)
-            model = {"run": str(Path(run).resolve()), "kind": encoder.kind,
-                     "checksum": run_checksum(run), "dim": encoder.dim}
-        vertices = gather(collection, None if image_embeddings is not None else encoder,
-                          image_embeddings=image_embeddings, text_embeddings=text_embeddings,
-                          work_dir=work_dir, progress=progress)
+            model = {"run": encoder.spec["run"], "kind": encoder.kind,
+                     "checksum": encoder.spec["checksum"], "dim": encoder.dim}
+        embed_with = None if image_embeddings is not None else encoder
+        if embed_with is None and image_embeddings is None:
+            raise InputError("give a run or an encoder to embed the collection, or "
+                             "image embeddings")
+        vertices = gather(coll, embed_with, image_embeddings=image_embeddings,
+                          text_embeddings=text_embeddings, work_dir=work_dir,
+                          progress=progress)
+        if encoder is not None and vertices.image.shape[1] != encoder.dim:
+            raise InputError(f"the embeddings have dimension {vertices.image.shape[1]}, the "
+                             f"encoder {encoder.dim}: queries could not be compared to them")
         index = cls.from_arrays(vertices, threshold=threshold, target_degree=target_degree,
-                                align=align, model=model, collection=collection, seed=seed)
+                                align=align, model=model, collection=coll, seed=seed,
+                                encoder=None if run is not None or encoder is None
+                                else encoder.spec)
         index._encoder = encoder
         return index
 
@@ -201,7 +232,7 @@ class ManifoldIndex(Searching):
             X, new_items = rows[keep], [given.items[i] for i in keep]
             n_images = sum(1 for r in new_items if r["kind"] == "image")
         else:
-            new = gather(coll, self._run_encoder(), progress=progress, skip=known)
+            new = gather(coll, self._query_encoder(), progress=progress, skip=known)
             if new.image.shape[1] != self.dim:
                 raise InputError(f"new rows have dimension {new.image.shape[1]}, the index "
                                  f"{self.dim}")

@@ -72,6 +72,8 @@ class RunEncoder:
                              "space; an index needs a joint run or a compose run --in-joint")
         self.dim = int(model["dim"])
         self.device = device
+        self.spec = {"kind": "run", "run": str(Path(run_dir).resolve()), "run_kind": self.kind,
+                     "checksum": run_checksum(run_dir), "dim": self.dim}
         self.text_cache = text_cache
         self._sentences = None
 

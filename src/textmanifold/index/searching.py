@@ -103,7 +103,7 @@ class Searching:
         if modify is not None:
             _check_text(modify, "modify")
             source = self.image_path(id) if id is not None else image
-            q = self._aligned(self._run_encoder().composed(source, modify))
+            q = self._aligned(self._query_encoder().composed(source, modify))
             info = {"kind": "composed", "modify": modify,
                     "image": str(source) if isinstance(source, str | os.PathLike) else None}
             if id is not None:
@@ -116,11 +116,11 @@ class Searching:
                           {"kind": "id", "id": str(id)}, None)
         if text is not None:
             _check_text(text, "text")
-            q = self._run_encoder().texts([text])
+            q = self._query_encoder().texts([text])
             return self._attached(q, {"kind": "text", "text": text},
                                   PathStep("query", "query", text))
         if image is not None:
-            q = self._aligned(self._run_encoder().images([image]))
+            q = self._aligned(self._query_encoder().images([image]))
             name = str(image) if isinstance(image, str | os.PathLike) else None
             return self._attached(q, {"kind": "image", "image": name},
                                   PathStep("query", "query", None))
@@ -183,18 +183,44 @@ class Searching:
                             reachable=math.isfinite(dist), path=path))
         return hits
 
-    def _run_encoder(self):
-        if self._encoder is None:
-            model = self.manifest.get("model") or {}
-            if not model.get("run"):
-                raise InputError("this index was built from embeddings without a run; "
-                                 "embedding images or text (queries, add) needs a run")
-            from .encoders import RunEncoder, run_checksum
+    @property
+    def query_kinds(self) -> list[str]:
+        """The queries this index answers: always ``id`` and ``vector``; ``text`` and
+        ``image`` when it records a run or an encoder that embeds them; ``modify`` with a
+        compose run trained in Joint."""
+        encoder = self.manifest.get("encoder") or {}
+        run = self.manifest.get("model") or {}
+        kinds = ["id", "vector"]
+        if run.get("run") or encoder:
+            kinds.append("text")
+        if run.get("run") or encoder.get("kind") == "open_clip" or \
+                encoder.get("image_function"):
+            kinds.append("image")
+        if run.get("run") and run.get("kind") == "compose":
+            kinds.append("modify")
+        return kinds
 
-            if run_checksum(model["run"]) != model.get("checksum"):
-                raise InputError(f"{model['run']}: the run changed since the index was built "
-                                 "(checksum differs); rebuild the index")
-            self._encoder = RunEncoder(model["run"])
+    def _query_encoder(self):
+        """What embeds text and image queries: the manifest's encoder, else its run."""
+        if self._encoder is None:
+            spec = self.manifest.get("encoder")
+            model = self.manifest.get("model") or {}
+            if spec:
+                from .pretrained import encoder_from_spec
+
+                self._encoder = encoder_from_spec(spec)
+            elif model.get("run"):
+                from .encoders import RunEncoder, run_checksum
+
+                if run_checksum(model["run"]) != model.get("checksum"):
+                    raise InputError(f"{model['run']}: the run changed since the index was "
+                                     "built (checksum differs); rebuild the index")
+                self._encoder = RunEncoder(model["run"])
+            else:
+                raise InputError("this index was built from bare vectors without an encoder: "
+                                 "it answers id and vector queries; for text and image "
+                                 "queries build it with --encoder open_clip:MODEL --pretrained "
+                                 "FILE, --encoder sentence-transformers, or a RUN")
         return self._encoder
 
 

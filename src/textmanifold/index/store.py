@@ -3,7 +3,8 @@
 ::
 
     manifest.json   format, format_version, created_by, model (run, kind, checksum),
-                    collection, dim, threshold, target_degree, align, counts, files
+                    encoder (a pretrained encoder's spec, or null), collection, dim,
+                    threshold, target_degree, align (method, residual, pairs), counts
     vectors.npy     (n, d) float32 unit rows, vertex order (memory-mapped on load)
     norms.npy       (n,) float64 row norms of vectors.npy, for exact query scores
     kinds.npy       (n,) uint8: 0 image vertex, 1 text vertex
@@ -139,6 +140,10 @@ def _check_manifest_fields(manifest: dict, path: Path) -> None:
                 raise _field_error(path, f"model.{key}", "a string", model[key])
         if model.get("run") is not None and not isinstance(model.get("checksum"), str):
             raise _field_error(path, "model.checksum", "a string", model.get("checksum"))
+    encoder = manifest.get("encoder")
+    if encoder is not None and (not isinstance(encoder, dict)
+                                or not isinstance(encoder.get("kind"), str)):
+        raise _field_error(path, "encoder", "null or an object with a 'kind'", encoder)
     counts = manifest["counts"]
     if not isinstance(counts, dict) or not all(
             is_int(counts.get(c)) and counts[c] >= 0

@@ -22,7 +22,7 @@ import numpy as np
 from .. import io
 from ..collection import (
     Collection,
-    description_rows,
+    description_id,
     item_id_of_row,
     load_embedding,
     read_collection,
@@ -31,10 +31,12 @@ from ..collection import (
 from ..errors import InputError
 from ..manifold import ICPAligner
 
-__all__ = ["CHUNK", "Vertices", "aligner_from", "aligner_state", "check_work_dir",
-           "collection_records", "gather", "remove_work_dir"]
+__all__ = ["CHUNK", "MIN_ALIGN_PAIRS", "Vertices", "aligner_from", "aligner_state",
+           "check_alignable", "check_work_dir", "collection_records", "described_pairs",
+           "gather", "remove_work_dir"]
 
 CHUNK = 1024  # images embedded (and saved, with a work_dir) at a time
+MIN_ALIGN_PAIRS = 2
 
 
 @dataclass
@@ -139,8 +141,8 @@ def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddi
     collection : path-like or Collection, optional
         Gives each row's metadata; with ``encoder`` and no embedding files, its images,
         descriptions and text items are embedded.
-    encoder : RunEncoder, optional
-        The run that embeds the collection.
+    encoder : RunEncoder or a pretrained encoder (:mod:`.pretrained`), optional
+        What embeds the collection.
     image_embeddings, text_embeddings : path or (array, ids), optional
         Precomputed rows (``embed`` writes them); ids as in the embedding files.
     work_dir : path-like, optional
@@ -184,12 +186,10 @@ def _without(X: np.ndarray, ids: list[str], skip) -> tuple[np.ndarray, list[str]
 
 
 def _embed(coll: Collection, encoder, work_dir, progress, skip):
-    from .encoders import run_checksum
-
     images = [it for it in coll.images() if it.id not in skip]
     paths = [coll.image_path(it) for it in images]
     work = _Work(work_dir, {"collection": str(coll.root.resolve()), "n_images": len(paths),
-                            "run": run_checksum(encoder.run.root)})
+                            "encoder": encoder.spec})
     blocks = [work.array(f"image-{start:09d}.npy",
                          lambda s=start: encoder.images(paths[s:s + CHUNK], progress=progress))
               for start in range(0, len(paths), CHUNK)]
@@ -200,14 +200,37 @@ def _embed(coll: Collection, encoder, work_dir, progress, skip):
     return image, [it.id for it in images], text, text_ids
 
 
+def described_pairs(image_ids: list[str], text_ids: list[str]) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    """Rows of the images that have a description row, and of those descriptions."""
+    row = {tid: i for i, tid in enumerate(text_ids)}
+    pairs = [(i, row[description_id(image)]) for i, image in enumerate(image_ids)
+             if description_id(image) in row]
+    images = np.array([i for i, _ in pairs], dtype=np.int64)
+    return images, np.array([t for _, t in pairs], dtype=np.int64)
+
+
+def check_alignable(n_pairs: int, n_images: int, where: str) -> None:
+    """ICP needs at least two (image, description) pairs; say so before any embedding."""
+    if n_pairs < MIN_ALIGN_PAIRS:
+        raise InputError(f"{where}: {n_pairs} of {n_images} images have a description; ICP "
+                         f"alignment fits on image-description pairs and needs at least "
+                         f"{MIN_ALIGN_PAIRS} (caption some images, or build without it: "
+                         "--no-align / align=False)")
+
+
 def fit_alignment(vertices: Vertices) -> ICPAligner:
-    """Paired ICP from every image row onto its description row."""
-    try:
-        rows = description_rows(vertices.image_ids, vertices.text_ids)
-    except InputError as exc:
-        raise InputError(f"{exc}; ICP alignment pairs every image with its description "
-                         "(build without it: --no-align / align=False)") from None
-    return ICPAligner(correspondence="paired").fit(vertices.image, vertices.text[rows])
+    """Paired ICP from every described image row onto its description row.
+
+    Images without a description are not part of the fit; the fitted map moves every
+    image row all the same (``aligner.n_pairs_`` records how many pairs it saw).
+    """
+    images, texts = described_pairs(vertices.image_ids, vertices.text_ids)
+    check_alignable(len(images), len(vertices.image_ids), "alignment")
+    aligner = ICPAligner(correspondence="paired").fit(vertices.image[images],
+                                                      vertices.text[texts])
+    aligner.n_pairs_ = int(len(images))
+    return aligner
 
 
 def aligner_state(aligner: ICPAligner | None) -> dict | None:

@@ -1,4 +1,5 @@
-"""Real datasets -> Collections: ADE20K, Open Images, Fashion-IQ, CSS, CLEVR.
+"""Real datasets -> Collections: ADE20K, Open Images, Fashion-IQ, CSS, CLEVR, and a plain
+folder of the user's own images and captions.
 
 Each loader reads a dataset in its official on-disk layout and returns a
 :class:`LoadedDataset` (items, pairs, the config it records); :func:`load_dataset`
@@ -22,6 +23,7 @@ from .ade20k import load_ade20k
 from .clevr import load_clevr
 from .css import load_css
 from .fashioniq import load_fashioniq
+from .folder import load_folder
 from .openimages import load_openimages
 
 LOADERS: dict[str, Callable[..., LoadedDataset]] = {
@@ -30,6 +32,7 @@ LOADERS: dict[str, Callable[..., LoadedDataset]] = {
     "fashioniq": load_fashioniq,
     "css": load_css,
     "clevr": load_clevr,
+    "folder": load_folder,
 }
 
 
@@ -51,4 +54,4 @@ def load_dataset(name: str, root: str | os.PathLike, out: str | os.PathLike, *,
 
 
 __all__ = ["LOADERS", "LoadedDataset", "load_dataset", "load_ade20k", "load_openimages",
-           "load_fashioniq", "load_css", "load_clevr"]
+           "load_fashioniq", "load_css", "load_clevr", "load_folder"]
