@@ -73,6 +73,11 @@ def test_paths_are_shortest_paths(index):
         for s, r in zip(steps[1:], rows, strict=True):
             assert s.kind == ("image" if index.is_image[r] else "text")
             assert s.caption == index.item(s.id)["text"]
+        # each step carries its hop: the attachment, then the graph's edge lengths
+        assert steps[0].angle is None and steps[1].angle == pytest.approx(first, abs=1e-6)
+        for s, a, b in zip(steps[2:], rows, rows[1:], strict=False):
+            assert s.angle == index.graph[a, b]
+        assert sum(s.angle for s in steps[1:]) == pytest.approx(hit.geodesic, abs=1e-9)
 
 
 def test_metric_selects_the_rankings(index):

@@ -4,6 +4,8 @@ and a check that no error answer of any test names a file of the server.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from _service_fixtures import serving
@@ -14,6 +16,30 @@ def live_server(tiny_index_dir, tmp_path_factory):
     """``textmanifold serve`` on a free loopback port, as a subprocess; yields its URL."""
     with serving(tiny_index_dir, tmp_path_factory.mktemp("server") / "serve.log") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def compose_index_dir(tiny_index_dir, tmp_path_factory) -> Path:
+    """An index of a TIRG run trained in Joint on the same shapes: answers ``modify``."""
+    from textmanifold.index import ManifoldIndex
+    from textmanifold.models.runs import train_compose
+    from textmanifold.models.train import TrainSettings
+
+    collection = tiny_index_dir.parent / "shapes"
+    root = tmp_path_factory.mktemp("compose")
+    train_compose(collection, root / "run", method="tirg", in_joint=True, dim=8,
+                  settings=TrainSettings(steps=60, batch_size=4, image_size=32, lr=0.01,
+                                         device="cpu", progress=False))
+    # 60 steps and degree 10: enough that composed queries reach the graph (paths to show)
+    ManifoldIndex.build(collection, root / "run", target_degree=10).save(root / "index")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def compose_index(compose_index_dir):
+    from textmanifold.index import ManifoldIndex
+
+    return ManifoldIndex.load(compose_index_dir)
 
 
 @pytest.fixture(autouse=True)

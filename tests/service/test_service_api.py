@@ -244,21 +244,6 @@ def test_the_api_is_documented_and_the_page_is_served(client):
     assert client.get("/static/../app.py").status_code == 404
 
 
-@pytest.fixture(scope="module")
-def compose_index(tiny_index_dir, tmp_path_factory):
-    """An index of a TIRG run trained in Joint on the same shapes: answers ``modify``."""
-    from textmanifold.index import ManifoldIndex
-    from textmanifold.models.runs import train_compose
-    from textmanifold.models.train import TrainSettings
-
-    collection = tiny_index_dir.parent / "shapes"
-    out = tmp_path_factory.mktemp("compose") / "run"
-    train_compose(collection, out, method="tirg", in_joint=True, dim=8,
-                  settings=TrainSettings(steps=2, batch_size=4, image_size=32, lr=0.01,
-                                         device="cpu", progress=False))
-    return ManifoldIndex.build(collection, out, target_degree=6)
-
-
 def test_composed_search_equals_the_library(compose_index):
     client = TestClient(create_app(compose_index))
     modify = "make the red circle blue"

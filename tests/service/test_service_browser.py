@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from _service_fixtures import serving
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL = "sudo apt-get install chromium chromium-driver"
@@ -140,6 +142,133 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     _wait(browser, lambda d: _ranking(d, "geodesic") == [h.id for h in by_image.geodesic])
     assert parse_qs(urlparse(browser.current_url).query).get("upload") == ["1"]
     assert (tmp_path / "serve_page.png").stat().st_size > 10_000
+
+
+def _cards(driver, which: str) -> list[dict]:
+    """Each card of a ranking: id, caption, whether it carries the rank-moved mark."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), c => ({id: c.dataset.id,"
+        " caption: (c.querySelector('.caption') || {}).textContent || null,"
+        " moved: c.dataset.moved === '1'}))", f"#{which}-results .card")
+
+
+def _hops(driver) -> list[float]:
+    return [float(x) for x in driver.execute_script(
+        "return Array.from(document.querySelectorAll('#path .hop'), h => h.dataset.angle)")]
+
+
+def _ready(driver, url):
+    from selenium.webdriver.common.by import By
+
+    driver.get(url + "/")
+    _wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+
+
+def test_captions_rank_marks_hop_angles_and_keyboard(browser, live_server, tiny_index):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    want = tiny_index.search(text=SENTENCE, k=10, metric="both", return_paths=True)
+    _ready(browser, live_server)
+    assert browser.find_element(By.ID, "modify-label").is_displayed() is False  # a joint run
+    browser.find_element(By.ID, "query-text").send_keys(SENTENCE + Keys.ENTER)
+    _wait(browser, lambda d: len(_ranking(d, "geodesic")) == 10)
+    cards = _cards(browser, "geodesic")
+    euclid = {h.id: h.rank for h in want.euclidean}
+    for shown, hit in zip(cards, want.geodesic, strict=True):
+        assert shown["id"] == hit.id
+        assert shown["caption"] == tiny_index.item(hit.id)["text"]
+        assert shown["moved"] == (euclid.get(hit.id) != hit.rank)
+    assert any(c["moved"] for c in cards)  # the two rankings differ somewhere
+
+    # keyboard only: Tab to the first card, arrows to the third, Enter opens its path
+    first = browser.find_element(By.CSS_SELECTOR, "#geodesic-results .card")
+    first.send_keys("")  # focus
+    browser.execute_script("arguments[0].focus()", first)
+    active = browser.switch_to.active_element
+    active.send_keys(Keys.ARROW_RIGHT)
+    browser.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
+    focused = browser.switch_to.active_element.get_attribute("data-id")
+    assert focused == want.geodesic[2].id
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    chosen = want.geodesic[2]
+    if chosen.path:
+        shown = _wait_for_path(browser, len(chosen.path))
+        assert shown == [(s.kind, s.id) for s in chosen.path]
+        hops = _hops(browser)
+        assert hops == pytest.approx([s.angle for s in chosen.path[1:]], abs=1e-9)
+        assert sum(hops) == pytest.approx(chosen.geodesic, abs=1e-9)
+        assert "totalling" in browser.find_element(By.ID, "path-summary").text
+    assert parse_qs(urlparse(browser.current_url).query)["sel"] == [chosen.id]
+
+
+def test_an_unreachable_result_list_says_why(browser, live_server, tiny_index):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    candidates = ["a red circle", "zebra", "purple", "the moon at night", "a cube"]
+    query, lost = next(((q, n) for q in candidates if (n := sum(
+        not h.reachable for h in tiny_index.search(text=q, k=10).geodesic))), (None, 0))
+    assert query is not None, "one of the sentences should leave results unreachable"
+    _ready(browser, live_server)
+    browser.find_element(By.ID, "query-text").send_keys(query + Keys.ENTER)
+    _wait(browser, lambda d: d.find_element(By.ID, "unreachable-note").is_displayed())
+    note = browser.find_element(By.ID, "unreachable-note").text
+    assert "no path within the threshold — shown by angle instead" in note
+    assert ("None of the 10 results" in note) if lost == 10 else (f"{lost} result" in note)
+    assert _ranking(browser, "geodesic") == [h.id for h in
+                                              tiny_index.search(text=query, k=10).geodesic]
+
+
+def test_a_composed_query_from_an_upload_and_from_a_result(browser, compose_index_dir,
+                                                           compose_index, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    modify = "make the red circle blue"
+    with serving(compose_index_dir, tmp_path / "serve.log") as url:
+        _ready(browser, url)
+        assert browser.find_element(By.ID, "modify-label").is_displayed()
+        browser.find_element(By.ID, "query-modify").send_keys(modify)
+        upload = compose_index.image_path("img0002")
+        want = compose_index.search(image=upload, modify=modify, k=10, metric="both",
+                                    return_paths=True)
+        browser.find_element(By.ID, "query-image").send_keys(str(upload))
+        _wait(browser, lambda d: _ranking(d, "geodesic") == [h.id for h in want.geodesic])
+        assert _ranking(browser, "euclidean") == [h.id for h in want.euclidean]
+        assert parse_qs(urlparse(browser.current_url).query)["modify"] == [modify]
+        assert "modified by" in browser.find_element(By.ID, "query-card").text
+        chosen = max(want.geodesic, key=lambda h: len(h.path or []))
+        browser.find_element(By.CSS_SELECTOR,
+                             f'#geodesic-results .card[data-id="{chosen.id}"]').click()
+        if chosen.path:
+            assert _wait_for_path(browser, len(chosen.path)) == [(s.kind, s.id)
+                                                                 for s in chosen.path]
+        else:  # a composed query far from every vertex: the page says so
+            _wait(browser, lambda d: "no path within the threshold" in
+                  d.find_element(By.ID, "path-summary").text)
+        browser.set_window_size(1280, 1400)  # the query, both rankings and the path
+        browser.save_screenshot(str(tmp_path / "composed.png"))
+        if os.environ.get("TEXTMANIFOLD_SCREENSHOT_COMPOSED"):
+            shutil.copyfile(tmp_path / "composed.png",
+                            os.environ["TEXTMANIFOLD_SCREENSHOT_COMPOSED"])
+        # from the selected result, with the same modification: an id + modify query
+        browser.find_element(By.ID, "search-from").click()
+        from_id = compose_index.search(id=chosen.id, modify=modify, k=10, metric="both")
+        _wait(browser, lambda d: _ranking(d, "geodesic") == [h.id for h in from_id.geodesic])
+        state = parse_qs(urlparse(browser.current_url).query)
+        assert state["id"] == [chosen.id] and state["modify"] == [modify]
+
+
+def test_errors_are_shown_in_the_error_style(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    _ready(browser, live_server)
+    browser.find_element(By.ID, "search-button").click()  # nothing typed
+    status = browser.find_element(By.ID, "status")
+    assert "error" in status.get_attribute("class") and "type a sentence" in status.text
+    browser.get(live_server + "/?id=no-such-item")
+    _wait(browser, lambda d: "unknown id" in d.find_element(By.ID, "status").text)
+    assert "error" in browser.find_element(By.ID, "status").get_attribute("class")
 
 
 @pytest.mark.parametrize("missing", [("CHROMIUM",), ("CHROMEDRIVER",),

@@ -23,11 +23,16 @@ class PathStep:
     kind : {"image", "text", "query"}
     caption : str or None
         The sentence of a text vertex, an image's description when it has one.
+    angle : float or None
+        Radians of the hop that reaches this vertex from the previous step (the
+        great-circle edge, or the query's attachment); None on the first step. A hit's
+        hop angles sum to its geodesic distance.
     """
 
     id: str
     kind: str
     caption: str | None
+    angle: float | None = None
 
 
 @dataclass(frozen=True)

@@ -46,17 +46,32 @@ class _Query:
 class Searching:
     """Query methods of :class:`~textmanifold.index.ManifoldIndex` (see there)."""
 
-    def _step(self, row: int) -> PathStep:
+    def _step(self, row: int, angle: float | None = None) -> PathStep:
         record = self._all_items()[row]
-        return PathStep(id=self._ids[row], kind=record["kind"], caption=record.get("text"))
+        return PathStep(id=self._ids[row], kind=record["kind"], caption=record.get("text"),
+                        angle=angle)
+
+    def _edge(self, a: int, b: int) -> float:
+        """The great-circle length of the graph's edge a-b, radians."""
+        g = self.graph
+        start, end = g.indptr[a], g.indptr[a + 1]
+        where = start + int(np.searchsorted(g.indices[start:end], b))
+        return float(g.data[where])
+
+    def _path_steps(self, rows: list[int], first: float | None) -> list[PathStep]:
+        """Steps along ``rows``; ``first`` is the hop onto ``rows[0]`` (None: the start)."""
+        angles = [first] + [self._edge(a, b) for a, b in zip(rows, rows[1:], strict=False)]
+        return [self._step(v, angle) for v, angle in zip(rows, angles, strict=True)]
 
     def path_between(self, a: str, b: str) -> list[PathStep]:
-        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable."""
+        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable.
+
+        Each step after the first carries the angle of the edge that reaches it."""
         ra, rb = self.row(a), self.row(b)
         found = self._dijkstra([(ra, 0.0)], 0, -1, settle=[rb])
         if rb not in found.settled:
             return []
-        return [self._step(v) for v in found.path(rb)]
+        return self._path_steps(found.path(rb), None)
 
     # ------------------------------------------------------------------ search
 
@@ -177,8 +192,9 @@ class Searching:
             dist = found.distance(row)
             path = None
             if paths and math.isfinite(dist):
-                path = ([query.step] if query.step else []) + \
-                    [self._step(v) for v in found.path(row)]
+                rows = found.path(row)
+                attach = found.distance(rows[0]) if query.step else None
+                path = ([query.step] if query.step else []) + self._path_steps(rows, attach)
             hits.append(Hit(rank=rank, id=self._ids[row], geodesic=dist, euclidean=angle,
                             reachable=math.isfinite(dist), path=path))
         return hits

@@ -131,7 +131,7 @@ class _Service:
         return self.index.item(item_id).get("text")
 
     def step(self, step) -> StepOut:
-        return StepOut(id=step.id, kind=step.kind, caption=step.caption,
+        return StepOut(id=step.id, kind=step.kind, caption=step.caption, angle=step.angle,
                        image_url=_image_url(step.id) if step.kind == "image" else None)
 
     def hit(self, hit) -> HitOut:
@@ -267,7 +267,8 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES,
         """Liveness and the index's size."""
         return HealthOut(status="ok", n_images=service.index.n_images,
                          n_texts=service.index.n_texts, dimension=service.index.dim,
-                         threshold=service.index.threshold)
+                         threshold=service.index.threshold,
+                         queries=service.index.query_kinds)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:

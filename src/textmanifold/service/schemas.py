@@ -53,6 +53,8 @@ class StepOut(BaseModel):
     kind: Literal["image", "text", "query"]
     caption: str | None
     image_url: str | None = Field(description="URL of the image (image vertices only).")
+    angle: float | None = Field(None, description="Radians of the hop from the previous "
+                                                  "step; null on the first step.")
 
 
 class HitOut(BaseModel):
@@ -108,6 +110,9 @@ class HealthOut(BaseModel):
     n_texts: int
     dimension: int | None
     threshold: float | None
+    queries: list[Literal["id", "vector", "text", "image", "modify"]] = Field(
+        description="The query kinds this index answers (text and image need an encoder, "
+                    "modify a compose run).")
 
 
 class ErrorOut(BaseModel):
