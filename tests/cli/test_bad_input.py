@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse
+from PIL import Image
 
 from textmanifold import outputs
 from textmanifold.cli import main
@@ -77,6 +78,9 @@ def world(tmp_path) -> Path:
     (root / "captions" / "cap.dress.train.json").write_text("[{not json")
     (root / "image_splits" / "split.dress.train.json").write_text('["A1"]')
     (root / "tags" / "asin2attr.dress.train.json").write_text('{"A1": [["red"]]}')
+    (p / "photos").mkdir()
+    Image.new("RGB", (4, 4)).save(p / "photos" / "x.png")
+    (p / "photos" / "captions.csv").write_bytes(b"path,caption\nx.png,\xff\xfe\n")
     return p
 
 
@@ -108,7 +112,7 @@ WRITERS = {
                                        p / "image.npy"]),
     **{f"load {name}": ("dir", lambda p, o, name=name: ["load", name, p / "root", o,
                                                         "--no-progress"])
-       for name in ("ade20k", "openimages", "fashioniq", "css", "clevr")},
+       for name in ("ade20k", "openimages", "fashioniq", "css", "clevr", "folder")},
 }
 
 # The file a "run-file" / "run-dir" command writes inside its run.
@@ -218,6 +222,8 @@ UNPARSABLE = {
                         "oidv6-class-descriptions.csv:2"),
     "load fashioniq": (lambda p: ["load", "fashioniq", p / "root", p / "new", "--categories",
                                   "dress", "--split", "train"], "cap.dress.train.json"),
+    "load folder": (lambda p: ["load", "folder", p / "photos", p / "new", "--captions",
+                               p / "photos" / "captions.csv", "--no-progress"], "captions.csv"),
 }
 
 

@@ -62,7 +62,7 @@ def test_prepare_output(tmp_path):
 
 
 def test_registry_names_and_unknown_dataset(tmp_path):
-    assert sorted(LOADERS) == ["ade20k", "clevr", "css", "fashioniq", "openimages"]
+    assert sorted(LOADERS) == ["ade20k", "clevr", "css", "fashioniq", "folder", "openimages"]
     with pytest.raises(InputError, match="unknown dataset 'coco'"):
         load_dataset("coco", tmp_path, tmp_path / "out")
 

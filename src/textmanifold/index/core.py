@@ -17,7 +17,7 @@ import numpy as np
 from .. import io
 from ..collection import Collection, read_collection
 from ..errors import InputError, MissingFileError
-from ..manifold.graph import build_graph
+from ..manifold.graph import build_graph, graph_summary
 from ..validation import check_graph, check_ids, check_unit_rows
 from . import store
 from .extend import extend_graph
@@ -264,12 +264,10 @@ class ManifoldIndex(Searching):
 
     def _conflicts(self, records: list[dict], rows: np.ndarray | None = None) -> list[str]:
         """Ids of ``records`` already indexed with other metadata (or another vector)."""
-        if self._row is None:
-            self._row = {v: i for i, v in enumerate(self._ids)}
         items = self._all_items()
         clash = []
         for position, record in enumerate(records):
-            row = self._row.get(record["id"])
+            row = self._row_of().get(record["id"])
             if row is None:
                 continue
             if items[row] != record or (rows is not None and not np.allclose(
@@ -360,12 +358,15 @@ class ManifoldIndex(Searching):
 
     def row(self, id: str) -> int:
         """The vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
-        if self._row is None:
-            self._row = {v: i for i, v in enumerate(self._ids)}
         try:
-            return self._row[str(id)]
+            return self._row_of()[str(id)]
         except KeyError:
             raise UnknownIdError(f"unknown id {id!r}: not in the index") from None
+
+    def _row_of(self) -> dict[str, int]:
+        if self._row is None:
+            self._row = {v: i for i, v in enumerate(self._ids)}
+        return self._row
 
     def _all_items(self) -> list[dict]:
         if self._items is None:
@@ -389,19 +390,5 @@ class ManifoldIndex(Searching):
         return Path(record["path"])
 
     def stats(self) -> dict:
-        """Graph statistics: mean degree, connected components, isolated vertices.
-
-        ``images_in_largest`` counts the image vertices of the largest component, the
-        ones a geodesic query entering it can reach.
-        """
-        from scipy.sparse.csgraph import connected_components
-
-        n_comp, labels = connected_components(self.graph, directed=False)
-        sizes = np.bincount(labels)
-        largest = int(np.argmax(sizes))
-        degree = np.diff(self.graph.indptr)
-        return {"vertices": len(self._ids), "edges": int(self.graph.nnz // 2),
-                "mean_degree": float(degree.mean()), "components": int(n_comp),
-                "largest_component": int(sizes[largest]),
-                "images_in_largest": int(np.count_nonzero(self.is_image[labels == largest])),
-                "isolated_vertices": int(np.count_nonzero(degree == 0))}
+        """Graph statistics (:func:`~textmanifold.manifold.graph.graph_summary`)."""
+        return graph_summary(self.graph, self.is_image)

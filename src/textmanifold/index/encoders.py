@@ -60,22 +60,57 @@ class RunEncoder:
 
     def __init__(self, run_dir: str | os.PathLike, *, device: str = "cpu",
                  text_cache: str | os.PathLike | bool = False):
-        from ..models.runs import load_run
         from ..models.train import resolve_device
 
         device = str(resolve_device(device))  # "cuda" without a GPU fails here, not later
-        self.run = load_run(run_dir, device)
-        self.kind = self.run.kind
-        model = self.run.config["model"]
+        self.root = Path(run_dir)
+        self.spec = {"kind": "run", "run": str(self.root.resolve()),
+                     "checksum": run_checksum(run_dir)}
+        # The model loads on first use, and for sentences only what embeds them: a text
+        # query on a joint run never builds the ResNet.
+        self._full, self._text_only = None, None
+        self.config = self._read_config()
+        self.kind = self.config["kind"]
+        model = self.config["model"]
         if self.kind == "compose" and not model.get("in_joint"):
-            raise InputError(f"{self.run.root} is a compose run trained outside the joint "
+            raise InputError(f"{self.root} is a compose run trained outside the joint "
                              "space; an index needs a joint run or a compose run --in-joint")
         self.dim = int(model["dim"])
+        self.spec.update(run_kind=self.kind, dim=self.dim)
         self.device = device
-        self.spec = {"kind": "run", "run": str(Path(run_dir).resolve()), "run_kind": self.kind,
-                     "checksum": run_checksum(run_dir), "dim": self.dim}
         self.text_cache = text_cache
         self._sentences = None
+
+    def _read_config(self) -> dict:
+        from .. import io
+        from ..models.runs import RUN_FORMAT
+
+        config = io.read_json(self.root / "run.json")
+        if not isinstance(config, dict) or config.get("format") != RUN_FORMAT or \
+                config.get("kind") not in ("joint", "compose"):
+            raise InputError(f"{self.root / 'run.json'}: not a textmanifold joint or compose "
+                             "run")
+        return config
+
+    @property
+    def run(self):
+        """The whole trained model (loaded on first use)."""
+        if self._full is None:
+            from ..models.runs import load_run
+
+            self._full = load_run(self.root, self.device)
+        return self._full
+
+    def _text_run(self):
+        """The model for sentences: a joint run's text branch alone, unless the whole
+        model is already loaded."""
+        if self._full is not None or self.kind != "joint":
+            return self.run
+        if self._text_only is None:
+            from ..models.runs import load_run
+
+            self._text_only = load_run(self.root, self.device, image_branch=False)
+        return self._text_only
 
     @property
     def can_compose(self) -> bool:
@@ -111,7 +146,8 @@ class RunEncoder:
         """(n, dim) float32 unit rows for sentences."""
         import torch
 
-        model = self.run.model
+        run = self._text_run()
+        model = run.model
         out = []
         with torch.no_grad():
             if self.kind == "joint":
@@ -121,7 +157,7 @@ class RunEncoder:
                     out.append(model.embed_texts(chunk).float().cpu().numpy())
             else:
                 for start in range(0, len(texts), BATCH):
-                    tokens, lengths = self.run.vocab.encode(list(texts[start:start + BATCH]))
+                    tokens, lengths = run.vocab.encode(list(texts[start:start + BATCH]))
                     side = model.side_text(tokens.to(self.device), lengths.to(self.device))
                     out.append(model.compose.g_text(side).float().cpu().numpy())
         return _stack(out, self.dim)
@@ -145,8 +181,8 @@ class RunEncoder:
             from ..models.sentence import SentenceTextEncoder
 
             self._sentences = SentenceTextEncoder(
-                self.run.config["model"]["text_model"], cache_dir=self.text_cache,
-                device=self.device, progress=progress)
+                self.config["model"]["text_model"], cache_dir=self.text_cache,
+                device=self.device, progress=progress, fast=True)
         self._sentences.progress = progress
         return self._sentences
 

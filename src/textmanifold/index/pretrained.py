@@ -164,7 +164,7 @@ class SentenceEncoder(_Pretrained):
         from ..models.sentence import SentenceTextEncoder
 
         self._sentences = SentenceTextEncoder(model, cache_dir=False, device=device,
-                                              progress=False)
+                                              progress=False, fast=True)
         self._image = _import_function(image_function) if image_function else None
         self.dim = int(self._sentences.encode(["dimension probe"]).shape[1])
         self.spec = {"kind": "sentence-transformers", "model": str(self._sentences.model_path_),

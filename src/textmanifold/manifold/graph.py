@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse
+import scipy.sparse.csgraph
 
 from ..errors import InputError
 from ..validation import UNIT_NORM_TOL, check_unit_rows  # noqa: F401 (re-exported)
@@ -344,3 +345,20 @@ def _angle_between(s_in: float, s_out: float) -> float | None:
         else:
             return float(theta) if 0.0 < theta <= np.pi else None
     return None
+
+
+def graph_summary(graph: scipy.sparse.csr_matrix, is_image: np.ndarray) -> dict:
+    """Mean degree, connected components and isolated vertices of a symmetric graph.
+
+    ``is_image`` (bool, shape (n,)) marks image vertices; ``images_in_largest`` counts
+    those in the largest component, the ones a geodesic query entering it can reach.
+    """
+    n_comp, labels = scipy.sparse.csgraph.connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    largest = int(np.argmax(sizes))
+    degree = np.diff(graph.indptr)
+    return {"vertices": int(graph.shape[0]), "edges": int(graph.nnz // 2),
+            "mean_degree": float(degree.mean()), "components": int(n_comp),
+            "largest_component": int(sizes[largest]),
+            "images_in_largest": int(np.count_nonzero(is_image[labels == largest])),
+            "isolated_vertices": int(np.count_nonzero(degree == 0))}

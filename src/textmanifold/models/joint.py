@@ -79,6 +79,8 @@ class JointModel(nn.Module):
     train_sentences : Tensor (n, text_dim), optional
         The training sentences, whose statistics standardise the text input
         (:class:`TextHead`); when loading a trained model they come from its state dict.
+    image_branch : bool, default True
+        False builds the text branch only (``embed_texts``), for sentence queries.
 
     Notes
     -----
@@ -89,10 +91,11 @@ class JointModel(nn.Module):
 
     def __init__(self, text_dim: int, dim: int = 512,
                  weights: str | os.PathLike | None = None,
-                 train_sentences: torch.Tensor | None = None):
+                 train_sentences: torch.Tensor | None = None, image_branch: bool = True):
         super().__init__()
         check_positive_int(text_dim, "text_dim")
-        self.f_img = ImageEncoder(dim, weights)
+        # image_branch=False: a text-only model for sentence queries (no ResNet to build)
+        self.f_img = ImageEncoder(dim, weights) if image_branch else None
         self.f_text = TextHead(text_dim, dim)
         if train_sentences is not None:
             self.f_text.standardize_with(train_sentences)
@@ -100,6 +103,8 @@ class JointModel(nn.Module):
         self.g_text = Projection(dim, dim)
 
     def embed_images(self, images: torch.Tensor) -> torch.Tensor:
+        if self.f_img is None:
+            raise RuntimeError("this JointModel was built without its image branch")
         return self.g_img(self.f_img(images))
 
     def embed_texts(self, sentences: torch.Tensor) -> torch.Tensor:

@@ -258,8 +258,13 @@ class Run:
         return self.config["kind"]
 
 
-def load_run(run_dir: str | os.PathLike, device: str = "cpu") -> Run:
-    """Rebuild a run's model from ``run.json`` and load its last checkpoint."""
+def load_run(run_dir: str | os.PathLike, device: str = "cpu", *,
+             image_branch: bool = True) -> Run:
+    """Rebuild a run's model from ``run.json`` and load its last checkpoint.
+
+    ``image_branch=False`` (joint runs) leaves the ResNet out: a text query then loads
+    only what embeds sentences.
+    """
     root = Path(run_dir)
     config = io.read_json(root / "run.json")
     if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
@@ -268,7 +273,7 @@ def load_run(run_dir: str | os.PathLike, device: str = "cpu") -> Run:
     m = config["model"]
     vocab = None
     if config["kind"] == "joint":
-        model: nn.Module = JointModel(m["text_dim"], m["dim"])
+        model: nn.Module = JointModel(m["text_dim"], m["dim"], image_branch=image_branch)
     elif config["kind"] == "compose":
         vocab = Vocabulary(io.read_json(root / "vocab.json"))
         model = ComposeModel(m["method"], len(vocab), m["dim"], m["in_joint"],
@@ -292,7 +297,10 @@ def _load_weights(model: nn.Module, state: dict, path: Path, kind: str) -> None:
         raise DataFormatError(f"{path}: holds a {recorded} checkpoint but the run is a "
                               f"{kind} run ({expected})")
     try:
-        model.load_state_dict(state["model"])
+        weights = state["model"]
+        if isinstance(model, JointModel) and model.f_img is None:  # a text-only load
+            weights = {k: v for k, v in weights.items() if not k.startswith("f_img.")}
+        model.load_state_dict(weights)
     except (RuntimeError, KeyError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFormatError(f"{path}: its weights do not fit the run's {kind} model "

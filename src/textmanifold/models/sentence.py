@@ -82,6 +82,10 @@ class SentenceTextEncoder:
         Torch device of the sentence model.
     progress : bool
         Show a progress bar while encoding.
+    fast : bool, default False
+        Load a mean-pooling model through ``transformers`` alone
+        (:mod:`.mean_pooling`: the same vectors, without importing sentence-transformers,
+        which costs seconds). For queries; ignored for a model of another pipeline.
 
     Attributes
     ----------
@@ -91,8 +95,9 @@ class SentenceTextEncoder:
 
     def __init__(self, model: str | os.PathLike | None = None, *,
                  cache_dir: str | os.PathLike | None | bool = None, batch_size: int = 64,
-                 device: str = "cpu", progress: bool = True):
+                 device: str = "cpu", progress: bool = True, fast: bool = False):
         self.model = model
+        self.fast = fast
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.device = device
@@ -142,6 +147,11 @@ class SentenceTextEncoder:
     # -------------------------------------------------------------- encoding
 
     def _load_net(self):
+        if self._net is None and self.fast:
+            from .mean_pooling import MeanPoolingModel, supports
+
+            if supports(self.model_path_):
+                self._net = MeanPoolingModel(self.model_path_, device=self.device)
         if self._net is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
