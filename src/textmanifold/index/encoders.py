@@ -60,6 +60,7 @@ class RunEncoder:
 
     def __init__(self, run_dir: str | os.PathLike, *, device: str = "cpu",
                  text_cache: str | os.PathLike | bool = False):
+        from ..models.runs import read_run_config
         from ..models.train import resolve_device
 
         device = str(resolve_device(device))  # "cuda" without a GPU fails here, not later
@@ -69,7 +70,7 @@ class RunEncoder:
         # The model loads on first use, and for sentences only what embeds them: a text
         # query on a joint run never builds the ResNet.
         self._full, self._text_only = None, None
-        self.config = self._read_config()
+        self.config = read_run_config(self.root)
         self.kind = self.config["kind"]
         model = self.config["model"]
         if self.kind == "compose" and not model.get("in_joint"):
@@ -80,17 +81,6 @@ class RunEncoder:
         self.device = device
         self.text_cache = text_cache
         self._sentences = None
-
-    def _read_config(self) -> dict:
-        from .. import io
-        from ..models.runs import RUN_FORMAT
-
-        config = io.read_json(self.root / "run.json")
-        if not isinstance(config, dict) or config.get("format") != RUN_FORMAT or \
-                config.get("kind") not in ("joint", "compose"):
-            raise InputError(f"{self.root / 'run.json'}: not a textmanifold joint or compose "
-                             "run")
-        return config
 
     @property
     def run(self):

@@ -258,6 +258,17 @@ class Run:
         return self.config["kind"]
 
 
+def read_run_config(run_dir: str | os.PathLike) -> dict:
+    """A run's ``run.json``, checked to be a joint or compose run of this format."""
+    path = Path(run_dir) / "run.json"
+    config = io.read_json(path)
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
+        raise InputError(f"{path}: not a textmanifold run of format {RUN_FORMAT}")
+    if config.get("kind") not in ("joint", "compose"):
+        raise InputError(f"{path}: unknown run kind {config.get('kind')!r}")
+    return config
+
+
 def load_run(run_dir: str | os.PathLike, device: str = "cpu", *,
              image_branch: bool = True) -> Run:
     """Rebuild a run's model from ``run.json`` and load its last checkpoint.
@@ -266,21 +277,17 @@ def load_run(run_dir: str | os.PathLike, device: str = "cpu", *,
     only what embeds sentences.
     """
     root = Path(run_dir)
-    config = io.read_json(root / "run.json")
-    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
-        raise InputError(f"{root / 'run.json'}: not a textmanifold run of format {RUN_FORMAT}")
+    config = read_run_config(root)
     settings = TrainSettings(**config["train"])
     m = config["model"]
     vocab = None
     if config["kind"] == "joint":
         model: nn.Module = JointModel(m["text_dim"], m["dim"], image_branch=image_branch)
-    elif config["kind"] == "compose":
+    else:
         vocab = Vocabulary(io.read_json(root / "vocab.json"))
         model = ComposeModel(m["method"], len(vocab), m["dim"], m["in_joint"],
                              relation_hidden=m["relation_hidden"],
                              learn_scale=m.get("learn_scale", False))
-    else:
-        raise InputError(f"{root / 'run.json'}: unknown run kind {config.get('kind')!r}")
     path = checkpoint_path(root)
     if not path.is_file():
         raise TextManifoldError(f"{path}: the run has no checkpoint yet; train it first")
