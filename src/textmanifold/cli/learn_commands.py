@@ -45,6 +45,28 @@ TRAINING_OPTIONS: dict[str, tuple[type, typer.models.OptionInfo]] = {
                                      help="Images are resized to SIZE x SIZE.")),
     "device": (str, DEVICE),
     "amp": (bool, typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA.")),
+    "precision": (str, typer.Option(
+        "float32", "--precision",
+        help="CPU forward pass in float32 or under bfloat16 autocast (about 1.5x the "
+             "images/s; see docs/decisions/learning.md).")),
+    "channels_last": (bool, typer.Option(
+        False, "--channels-last/--no-channels-last",
+        help="Channels-last memory order for images and convolutions (same math).")),
+    "threads": (int, typer.Option(
+        0, "--threads", min=0,
+        help="torch threads (0: one per available core); recorded in run.json.")),
+    "validation": (int, typer.Option(
+        0, "--validation", min=0,
+        help="Training pairs held out for a learning curve (validation R@1 and loss "
+             "in train_log.json); 0: none.")),
+    "eval_every": (int, typer.Option(50, "--eval-every", min=1,
+                                     help="Steps between validation measurements.")),
+    "patience": (int, typer.Option(
+        0, "--patience", min=0,
+        help="Stop when validation R@1 has not improved by --min-delta for this many "
+             "measurements (0: train all --steps).")),
+    "min_delta": (float, typer.Option(0.005, "--min-delta", min=0.0,
+                                      help="Improvement in validation R@1 that counts.")),
     "seed": (int, SEED),
     "checkpoint_every": (int, typer.Option(500, "--checkpoint-every", min=1,
                                            help="Steps between checkpoints.")),

@@ -5,7 +5,9 @@ A run directory holds::
     run.json              kind, collection, model shape, training data fingerprint, settings
     vocab.json            the LSTM vocabulary (composed-retrieval runs)
     checkpoints/last.pt   see textmanifold.models.train
-    train_log.json        losses of every step and the last call's images/s (compose
+    train_log.json        losses of every step, the last call's images/s, the learning
+                          curve on held-out pairs (``curve``: step, R@1, loss), ``converged``
+                          and ``stopped_early`` (compose
                           runs in Joint: also ``joint_term_pool`` and ``joint_term_images``)
 
 ``resume=True`` continues a run whose ``run.json`` matches (same kind, model, data and
@@ -42,6 +44,7 @@ from .train import (
     load_checkpoint,
     resolve_device,
 )
+from .validation import compose_validator, held_out_rows, joint_validator
 
 __all__ = ["RUN_FORMAT", "Run", "initial_image_encoder", "load_run", "train_compose",
            "train_joint"]
@@ -84,8 +87,9 @@ def _open_run(out: Path, config: dict, resume: bool) -> None:
                 raise InputError(f"{run_json}: cannot resume: its {key} {old.get(key)} "
                                  f"differs from this call's {config[key]}")
         old_train = old.get("train", {})
+        defaults = TrainSettings()  # a run made before a setting existed had its default
         for key in TrainSettings.TRAJECTORY:
-            if old_train.get(key) != config["train"][key]:
+            if old_train.get(key, getattr(defaults, key)) != config["train"][key]:
                 raise InputError(f"{run_json}: cannot resume: it was trained with {key}="
                                  f"{old_train.get(key)}, this call has {config['train'][key]}")
     if distributed.is_main():
@@ -95,7 +99,8 @@ def _open_run(out: Path, config: dict, resume: bool) -> None:
 def _config(kind: str, collection: Collection, model: dict, data: dict,
             settings: TrainSettings) -> dict:
     return {"format": RUN_FORMAT, "kind": kind, "collection": str(collection.root.resolve()),
-            "model": model, "data": data, "train": asdict(settings)}
+            "model": model, "data": data,
+            "train": {**asdict(settings), "threads": settings.thread_count()}}
 
 
 def _finish(out: Path, result: TrainResult, **extra) -> TrainResult:
@@ -146,21 +151,30 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
     encoder = SentenceTextEncoder(text_model, cache_dir=text_cache, device=device,
                                   progress=settings.progress)
     sentences = encoder.encode([it.text for it in items])
+    train_rows, val_rows = held_out_rows(len(items), settings.validation, settings.batch_size)
     model_config = {"dim": dim, "weights": weights, "text_model": text_model,
                     "text_dim": int(sentences.shape[1])}
-    data = {"split": split, "examples": len(items),
+    data = {"split": split, "examples": len(train_rows),
             "fingerprint": _fingerprint([[it.id, it.path, it.text] for it in items])}
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
-    model = JointModel(sentences.shape[1], dim, weights, torch.from_numpy(sentences))
+    model = JointModel(sentences.shape[1], dim, weights,
+                       torch.from_numpy(sentences[train_rows]))
+    if len(val_rows):  # absent when 0: runs made before validation existed still resume
+        data["held_out"] = len(val_rows)
     _open_run(out, _config("joint", coll, model_config, data, settings), resume)
-    dataset = BatchDataset(JointBatches(paths, sentences, settings.image_size), len(items),
+    dataset = BatchDataset(JointBatches([paths[i] for i in train_rows], sentences[train_rows],
+                                        settings.image_size), len(train_rows),
                            settings.batch_size, settings.seed)
+    validate = joint_validator([paths[i] for i in val_rows], sentences[val_rows],
+                               settings.image_size, settings.temperature) \
+        if len(val_rows) else None
 
     def loss_of_batch(net: JointModel, batch: dict) -> torch.Tensor:
         return net.loss(batch["images"], batch["sentences"], settings.temperature)
 
-    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume)
+    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume,
+                 validate=validate)
     return _finish(out, result)
 
 
@@ -190,6 +204,9 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     coll = read_collection(collection)
     table = pair_table(coll, split)
     _check_batch(settings, len(table.queries), f"pairs of split {split!r}")
+    train_rows, val_rows = held_out_rows(len(table.queries), settings.validation,
+                                         settings.batch_size)
+    train_queries = [table.queries[i] for i in train_rows]
     images = joint_term_images(coll, table, split) if in_joint else table.images
     paths = [coll.image_path(it) for it in images]
     check_files(paths)
@@ -203,17 +220,19 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
             raise InputError(f"{coll.root}: split {split!r} has {len(pool)} described images; "
                              "in-Joint training needs at least 2 for Eq. 2's joint term")
         side = SideBatches(pool, min(settings.batch_size, len(pool)), settings.seed)
-    vocab = Vocabulary.build(table.queries + [sides[i] for i in side.pool]
-                             if side is not None else table.queries)
+    vocab = Vocabulary.build(train_queries + [sides[i] for i in side.pool]
+                             if side is not None else train_queries)
     model_config = {"method": method, "in_joint": in_joint, "dim": dim, "weights": weights,
                     "relation_hidden": relation_hidden, "vocab_size": len(vocab),
                     "learn_scale": learn_scale, "balanced_init": balanced_init}
-    data = {"split": split, "examples": len(table.queries), "fingerprint": _fingerprint(
+    data = {"split": split, "examples": len(train_rows), "fingerprint": _fingerprint(
         [[table.images[s].id, table.images[t].id, q] for s, t, q
          in zip(table.sources, table.targets, table.queries, strict=True)]
         + ([[it.id, it.text] for it in images] if in_joint else [None]))}
     if side is not None:
         data["joint_term_pool"] = int(len(side.pool))
+    if len(val_rows):  # absent when 0: runs made before validation existed still resume
+        data["held_out"] = len(val_rows)
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
     model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden,
@@ -221,10 +240,14 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     _open_run(out, _config("compose", coll, model_config, data, settings), resume)
     if distributed.is_main():
         io.write_json(out / "vocab.json", vocab.words)
-    make = ComposeBatches(paths, table.sources, table.targets, table.queries, sides, vocab,
-                          settings.image_size, side)
-    dataset = BatchDataset(make, len(table.queries), settings.batch_size, settings.seed,
+    make = ComposeBatches(paths, table.sources[train_rows], table.targets[train_rows],
+                          train_queries, sides, vocab, settings.image_size, side)
+    dataset = BatchDataset(make, len(train_rows), settings.batch_size, settings.seed,
                            with_step=True)
+    validate = compose_validator(paths, table.sources[val_rows], table.targets[val_rows],
+                                 [table.queries[i] for i in val_rows], vocab,
+                                 settings.image_size, settings.temperature) \
+        if len(val_rows) else None
 
     def loss_of_batch(net: ComposeModel, batch: dict) -> torch.Tensor:
         return net.loss(batch["images"], batch["sources"], batch["targets"],
@@ -232,7 +255,8 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
                         batch.get("side_images"), batch.get("side_tokens"),
                         batch.get("side_lengths"), settings.temperature)
 
-    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume)
+    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume,
+                 validate=validate)
     extra = {}
     if side is not None:
         extra = {"joint_term_pool": int(len(side.pool)),

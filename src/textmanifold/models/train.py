@@ -31,9 +31,11 @@ from ..errors import DataFormatError, InputError, TextManifoldError
 from ..validation import check_positive_int
 from .data import BatchDataset, iterate_batches
 
-__all__ = ["CHECKPOINT_FORMAT", "TrainResult", "TrainSettings", "fit", "resolve_device"]
+__all__ = ["CHECKPOINT_FORMAT", "PRECISIONS", "TrainResult", "TrainSettings", "fit",
+           "plateau_reached", "resolve_device"]
 
 CHECKPOINT_FORMAT = 1
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass
@@ -62,6 +64,25 @@ class TrainSettings:
     amp : bool
         Mixed precision on CUDA (bfloat16 where supported, else float16 with loss
         scaling); ignored on CPU.
+    precision : {"float32", "bfloat16"}
+        On CPU, "bfloat16" runs the forward pass under torch's bfloat16 autocast (weights,
+        gradients and the optimizer stay float32). See docs/decisions/learning.md.
+    channels_last : bool
+        Keep images and convolution weights in channels-last memory order (same math,
+        faster convolutions on CPU).
+    threads : int
+        torch's intra-op thread count for this training (restored afterwards); 0: torch's
+        current count (by default one per core). Recorded resolved in ``run.json``: a
+        run's bytes depend on it.
+    validation : int
+        Training pairs held out (fixed whatever the seed) to measure a learning curve;
+        0: none. The trainer chooses them (:mod:`textmanifold.models.runs`).
+    eval_every : int
+        Steps between two validation measurements (also one at the last step).
+    patience, min_delta : int, float
+        Stop early when the validation R@1 has not beaten its earlier best by more than
+        ``min_delta`` for ``patience`` measurements (:func:`plateau_reached`); patience 0
+        never stops early. The same rule sets ``converged`` in ``train_log.json``.
     checkpoint_every : int
         Steps between checkpoints (one is always written at the end).
     workers : int
@@ -81,13 +102,20 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    precision: str = "float32"
+    channels_last: bool = False
+    threads: int = 0
+    validation: int = 0
+    eval_every: int = 50
+    patience: int = 0
+    min_delta: float = 0.005
     checkpoint_every: int = 500
     workers: int = 0
     progress: bool = True
 
     # Settings that change the sequence of losses; a resumed run must keep them.
     TRAJECTORY = ("batch_size", "lr", "momentum", "weight_decay", "lr_step", "temperature",
-                  "image_size", "seed")
+                  "image_size", "seed", "precision", "channels_last", "validation")
 
     def validate(self) -> None:
         if self.steps < 0:
@@ -107,6 +135,19 @@ class TrainSettings:
             raise InputError(f"lr_step must be >= 0, got {self.lr_step}")
         if self.workers < 0:
             raise InputError(f"workers must be >= 0, got {self.workers}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                             f"{self.precision!r}")
+        for name in ("threads", "validation", "patience"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_positive_int(self.eval_every, "eval_every")
+        if not self.min_delta >= 0:
+            raise InputError(f"min_delta must be >= 0, got {self.min_delta}")
+
+    def thread_count(self) -> int:
+        """``threads``, or where it is 0 torch's current intra-op thread count."""
+        return self.threads or torch.get_num_threads()
 
     def lr_at(self, step: int) -> float:
         """The learning rate of step ``step`` (0-based)."""
@@ -121,6 +162,9 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     step: int = 0
     images_per_second: float = float("nan")
+    curve: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+    converged: bool | None = None
 
     def to_record(self) -> dict:
         """As JSON-ready data (a NaN speed becomes ``None``)."""
@@ -143,15 +187,32 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    if not amp or device.type != "cuda":
+def plateau_reached(values: list[float], patience: int, min_delta: float) -> bool:
+    """True when none of the last ``patience`` values beats the best before them by more
+    than ``min_delta`` (higher is better); False while fewer than ``patience + 1`` exist.
+
+    >>> plateau_reached([0.1, 0.5, 0.51, 0.50], patience=2, min_delta=0.02)
+    True
+    """
+    if patience < 1 or len(values) <= patience:
+        return False
+    return max(values[-patience:]) <= max(values[:-patience]) + min_delta
+
+
+def _amp_dtype(device: torch.device, settings: TrainSettings) -> torch.dtype | None:
+    if device.type == "cpu":
+        return torch.bfloat16 if settings.precision == "bfloat16" else None
+    if not settings.amp or device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def _to_device(batch: dict, device: torch.device) -> dict:
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
-            for k, v in batch.items()}
+def _to_device(batch: dict, device: torch.device, channels_last: bool = False) -> dict:
+    moved = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+             for k, v in batch.items()}
+    if channels_last and moved.get("images") is not None and moved["images"].dim() == 4:
+        moved["images"] = moved["images"].contiguous(memory_format=torch.channels_last)
+    return moved
 
 
 def checkpoint_path(run_dir: Path) -> Path:
@@ -184,8 +245,11 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
-                     batch_size: int, losses: list[float]) -> None:
+                     batch_size: int, losses: list[float], curve: list[dict] | None = None,
+                     stopped: bool = False) -> None:
     state = {
+        "curve": [dict(point) for point in curve or []],
+        "stopped_early": bool(stopped),
         "format": CHECKPOINT_FORMAT,
         "model_class": type(model).__name__,  # checked on load
         "step": step,
@@ -202,7 +266,8 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
 
 def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tensor],
         dataset: BatchDataset, settings: TrainSettings, run_dir: Path, *,
-        resume: bool = False) -> TrainResult:
+        resume: bool = False,
+        validate: Callable[[nn.Module], dict[str, float]] | None = None) -> TrainResult:
     """Train ``model`` for ``settings.steps`` steps, resuming from the run's checkpoint.
 
     Parameters
@@ -219,26 +284,42 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
         Where ``checkpoints/last.pt`` is written.
     resume : bool
         Continue from ``checkpoints/last.pt`` if it exists.
+    validate : callable, optional
+        ``validate(model) -> {"R@1": ..., "loss": ...}`` on held-out pairs, called in
+        eval mode without gradients every ``settings.eval_every`` steps and at the last
+        one; its points form the learning curve and drive the early stop.
 
     Returns
     -------
     TrainResult
-        Losses of every step from 0 (the resumed ones included).
+        Losses of every step from 0 (the resumed ones included), the learning curve.
     """
+    settings.validate()
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(settings.thread_count())
+    try:
+        return _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> TrainResult:
+    """:func:`fit` with the thread count set."""
     from tqdm import tqdm
 
-    settings.validate()
     device = resolve_device(settings.device)
     model.to(device)
+    if settings.channels_last:
+        model.to(memory_format=torch.channels_last)
     # Under torchrun: DDP, global batch norm, this rank's slice of each batch (no-op alone).
     model, step_loss, dataset, world = distributed.prepare(model, loss_of_batch, dataset, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
                                 momentum=settings.momentum,
                                 weight_decay=settings.weight_decay)
-    amp_dtype = _amp_dtype(device, settings.amp)
+    amp_dtype = _amp_dtype(device, settings)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     path = checkpoint_path(run_dir)
-    step, losses = 0, []
+    step, losses, curve, stopped = 0, [], [], False
     if resume and path.is_file():
         state = load_checkpoint(path)
         model.load_state_dict(state["model"])
@@ -249,10 +330,26 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
         if device.type == "cuda" and state["rng_cuda"]:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         step, losses = int(state["step"]), [float(x) for x in state["losses"]]
-    result = TrainResult(losses=losses[:settings.steps], step=min(step, settings.steps))
-    if step >= settings.steps:
-        return result
+        curve, stopped = list(state.get("curve", [])), bool(state.get("stopped_early", False))
 
+    def autocast():
+        return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+
+    def measure() -> None:
+        model.eval()
+        with torch.no_grad(), autocast():
+            curve.append({"step": step, **{k: float(v) for k, v in validate(model).items()}})
+        model.train()
+
+    def result(speed: float = float("nan")) -> TrainResult:
+        return TrainResult(losses=losses[:settings.steps], step=min(step, settings.steps),
+                           images_per_second=speed, curve=curve, stopped_early=stopped,
+                           converged=_converged(curve, settings) if validate else None)
+
+    if step >= settings.steps or stopped:
+        return result()
+    if validate is not None and not curve:
+        measure()  # the curve starts at the untrained model
     model.train()
     started, images = time.perf_counter(), 0
     bar = tqdm(total=settings.steps, initial=step, desc="training", unit="step",
@@ -260,12 +357,11 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
     try:
         for batch in iterate_batches(dataset, step, settings.steps, settings.workers):
             images += len(batch["images"]) * world
-            batch = _to_device(batch, device)
+            batch = _to_device(batch, device, settings.channels_last)
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr_at(step)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None), \
-                    distributed.sharded_batches():
+            with autocast(), distributed.sharded_batches():
                 loss = step_loss(batch)
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -285,11 +381,24 @@ def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tenso
             rate = images / (time.perf_counter() - started)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", img_s=f"{rate:.1f}")
-            if (step % settings.checkpoint_every == 0 or step == settings.steps) and \
-                    distributed.is_main():
+            if validate is not None and (step % settings.eval_every == 0
+                                         or step == settings.steps):
+                measure()
+                stopped = plateau_reached([p["R@1"] for p in curve], settings.patience,
+                                          settings.min_delta)
+            if (step % settings.checkpoint_every == 0 or step == settings.steps or stopped) \
+                    and distributed.is_main():
                 _save_checkpoint(path, model, optimizer, scaler, step, settings.batch_size,
-                                 losses)
+                                 losses, curve, stopped)
+            if stopped:
+                break
     finally:
         bar.close()
-    elapsed = time.perf_counter() - started
-    return TrainResult(losses=losses, step=step, images_per_second=images / elapsed)
+    return result(images / (time.perf_counter() - started))
+
+
+def _converged(curve: list[dict], settings: TrainSettings) -> bool:
+    """Whether the validation R@1 reached its plateau: the early-stop rule, with a
+    patience of 3 measurements where the run set none."""
+    return plateau_reached([p["R@1"] for p in curve], settings.patience or 3,
+                           settings.min_delta)
