@@ -19,9 +19,8 @@ from textmanifold.models.train import (
     TrainSettings,
     checkpoint_path,
     load_checkpoint,
-    plateau_reached,
 )
-from textmanifold.models.validation import held_out_rows
+from textmanifold.models.validation import held_out_rows, plateau_reached
 
 torch.set_num_threads(1)
 

@@ -1,7 +1,7 @@
 """The geodesic core: ICP alignment, great-circle graphs, geodesic neighbours.
 
-Pure numpy / scipy (FAISS optional): bring float arrays from any model. This package
-never imports torch.
+numpy / scipy, with one numba kernel for k > 1 nearest sources (FAISS optional): bring
+float arrays from any model. This package never imports torch.
 """
 
 from .align import ICPAligner, align_to_descriptions

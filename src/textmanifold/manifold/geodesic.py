@@ -73,8 +73,9 @@ def k_nearest_sources(graph, sources, k: int) -> tuple[np.ndarray, np.ndarray]:
     best ``(distance, source)`` labels and relays only those. It is exact because a
     source among a vertex's ``k`` nearest is also among the ``k`` nearest of every vertex
     on a shortest path to it. ``k = 1`` runs scipy's Dijkstra (:func:`nearest_source`);
-    ``k > 1`` runs vectorised label-correcting rounds (see ``_k_label_rounds``), where
-    equal distances are ordered by source id.
+    ``k > 1`` runs a compiled k-label Dijkstra (:mod:`._klabel`, numba; the first call
+    on a machine compiles it, later ones load it from ``__pycache__``), where equal
+    distances are ordered by source id.
 
     Parameters
     ----------
@@ -96,7 +97,10 @@ def k_nearest_sources(graph, sources, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k == 1:
         dist, source = _nearest_source(graph, sources)
         return dist[:, None], source[:, None]
-    return _k_label_rounds(graph, sources, k)
+    # Imported here so that importing the package does not load numba (~0.2 s).
+    from ._klabel import k_label_dijkstra
+
+    return k_label_dijkstra(graph, sources, k)
 
 
 def shortest_path(graph, a: int, b: int) -> list[int]:
@@ -265,52 +269,4 @@ def _nearest_source(graph, sources):
     )
     source = source.astype(np.int64)
     source[~np.isfinite(dist)] = -1
-    return dist, source
-
-
-def _k_label_rounds(graph, sources, k):
-    """k nearest distinct sources by synchronous label-correcting rounds (numpy).
-
-    Every vertex keeps its best ``k`` labels ``(distance, source)``, ordered by distance
-    then source id. A round relaxes the out-edges of the labels that changed in the
-    previous round, all at once, and merges the candidates into the targets' labels;
-    it stops when nothing changes. After round ``i`` every label whose shortest path has
-    at most ``i`` edges is final, so the rounds are bounded by the most edges on any of
-    those shortest paths (tens on sphere graphs), and each round is a few sorts.
-    """
-    n = graph.shape[0]
-    indptr, indices = graph.indptr.astype(np.int64), graph.indices.astype(np.int64)
-    degree = np.diff(indptr)
-    dist = np.full((n, k), np.inf)
-    source = np.full((n, k), -1, dtype=np.int64)
-    dist[sources, 0], source[sources, 0] = 0.0, sources
-    changed = (sources, np.zeros(len(sources)), sources)  # vertex, distance, source
-    while len(changed[0]):
-        vertex, d, s = changed
-        counts = degree[vertex]
-        first_edge = np.repeat(indptr[vertex] - np.cumsum(counts) + counts, counts)
-        edge = first_edge + np.arange(counts.sum())
-        cand_v, cand_d = indices[edge], np.repeat(d, counts) + graph.data[edge]
-        cand_s = np.repeat(s, counts)
-        useful = cand_d <= dist[cand_v, k - 1]  # "<=": an equal one may win on source id
-        cand_v, cand_d, cand_s = cand_v[useful], cand_d[useful], cand_s[useful]
-        touched = np.unique(cand_v)
-        old_s = source[touched].ravel()
-        held = old_s >= 0
-        # Old labels first: on an exact repeat the stable sort keeps the old one.
-        v = np.concatenate([np.repeat(touched, k)[held], cand_v])
-        d = np.concatenate([dist[touched].ravel()[held], cand_d])
-        s = np.concatenate([old_s[held], cand_s])
-        new = np.arange(len(v)) >= held.sum()
-        order = np.lexsort((s, d, v))
-        v, d, s, new = v[order], d[order], s[order], new[order]
-        _, best = np.unique(v * n + s, return_index=True)  # each (vertex, source) once
-        best.sort()
-        v, d, s, new = v[best], d[best], s[best], new[best]
-        rank = np.arange(len(v)) - np.searchsorted(v, v)
-        top = rank < k
-        v, d, s, new, rank = v[top], d[top], s[top], new[top], rank[top]
-        dist[touched], source[touched] = np.inf, -1
-        dist[v, rank], source[v, rank] = d, s
-        changed = (v[new], d[new], s[new])
     return dist, source

@@ -30,9 +30,10 @@ from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
 from ..validation import check_positive_int
 from .data import BatchDataset, iterate_batches
+from .validation import converged, plateau_reached
 
 __all__ = ["CHECKPOINT_FORMAT", "PRECISIONS", "TrainResult", "TrainSettings", "fit",
-           "plateau_reached", "resolve_device"]
+           "resolve_device"]
 
 CHECKPOINT_FORMAT = 1
 PRECISIONS = ("float32", "bfloat16")
@@ -81,7 +82,7 @@ class TrainSettings:
         Steps between two validation measurements (also one at the last step).
     patience, min_delta : int, float
         Stop early when the validation R@1 has not beaten its earlier best by more than
-        ``min_delta`` for ``patience`` measurements (:func:`plateau_reached`); patience 0
+        ``min_delta`` for ``patience`` measurements (``validation.plateau_reached``); patience 0
         never stops early. The same rule sets ``converged`` in ``train_log.json``.
     checkpoint_every : int
         Steps between checkpoints (one is always written at the end).
@@ -185,18 +186,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError("device 'cuda' was asked for, but torch sees no CUDA device")
     return device
-
-
-def plateau_reached(values: list[float], patience: int, min_delta: float) -> bool:
-    """True when none of the last ``patience`` values beats the best before them by more
-    than ``min_delta`` (higher is better); False while fewer than ``patience + 1`` exist.
-
-    >>> plateau_reached([0.1, 0.5, 0.51, 0.50], patience=2, min_delta=0.02)
-    True
-    """
-    if patience < 1 or len(values) <= patience:
-        return False
-    return max(values[-patience:]) <= max(values[:-patience]) + min_delta
 
 
 def _amp_dtype(device: torch.device, settings: TrainSettings) -> torch.dtype | None:
@@ -344,7 +333,8 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
     def result(speed: float = float("nan")) -> TrainResult:
         return TrainResult(losses=losses[:settings.steps], step=min(step, settings.steps),
                            images_per_second=speed, curve=curve, stopped_early=stopped,
-                           converged=_converged(curve, settings) if validate else None)
+                           converged=converged(curve, settings.patience, settings.min_delta)
+                           if validate else None)
 
     if step >= settings.steps or stopped:
         return result()
@@ -395,10 +385,3 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
     finally:
         bar.close()
     return result(images / (time.perf_counter() - started))
-
-
-def _converged(curve: list[dict], settings: TrainSettings) -> bool:
-    """Whether the validation R@1 reached its plateau: the early-stop rule, with a
-    patience of 3 measurements where the run set none."""
-    return plateau_reached([p["R@1"] for p in curve], settings.patience or 3,
-                           settings.min_delta)
