@@ -20,7 +20,8 @@ from textmanifold.models.train import (
     checkpoint_path,
     load_checkpoint,
 )
-from textmanifold.models.validation import held_out_rows, plateau_reached
+from textmanifold.models.curves import plateau_reached
+from textmanifold.models.validation import held_out_rows
 
 torch.set_num_threads(1)
 

@@ -30,7 +30,7 @@ from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
 from ..validation import check_positive_int
 from .data import BatchDataset, iterate_batches
-from .validation import converged, plateau_reached
+from .curves import converged, plateau_reached
 
 __all__ = ["CHECKPOINT_FORMAT", "PRECISIONS", "TrainResult", "TrainSettings", "fit",
            "resolve_device"]
@@ -82,7 +82,7 @@ class TrainSettings:
         Steps between two validation measurements (also one at the last step).
     patience, min_delta : int, float
         Stop early when the validation R@1 has not beaten its earlier best by more than
-        ``min_delta`` for ``patience`` measurements (``validation.plateau_reached``); patience 0
+        ``min_delta`` for ``patience`` measurements (``curves.plateau_reached``); patience 0
         never stops early. The same rule sets ``converged`` in ``train_log.json``.
     checkpoint_every : int
         Steps between checkpoints (one is always written at the end).

@@ -25,11 +25,10 @@ from ..evaluate.recall import target_ranks
 from .data import load_image
 from .loss import info_nce
 
-if TYPE_CHECKING:  # encoders imports train, which imports this module
+if TYPE_CHECKING:
     from .encoders import Vocabulary
 
-__all__ = ["HOLD_OUT_SEED", "compose_validator", "converged", "held_out_rows",
-           "joint_validator", "plateau_reached"]
+__all__ = ["HOLD_OUT_SEED", "compose_validator", "held_out_rows", "joint_validator"]
 
 HOLD_OUT_SEED = 20_240_607  # fixed: the held-out rows must not move with the training seed
 
@@ -120,21 +119,3 @@ def compose_validator(paths: list[Path], sources: np.ndarray, targets: np.ndarra
                               temperature)}
 
     return validate
-
-
-def plateau_reached(values: list[float], patience: int, min_delta: float) -> bool:
-    """True when none of the last ``patience`` values beats the best before them by more
-    than ``min_delta`` (higher is better); False while fewer than ``patience + 1`` exist.
-
-    >>> plateau_reached([0.1, 0.5, 0.51, 0.50], patience=2, min_delta=0.02)
-    True
-    """
-    if patience < 1 or len(values) <= patience:
-        return False
-    return max(values[-patience:]) <= max(values[:-patience]) + min_delta
-
-
-def converged(curve: list[dict], patience: int, min_delta: float) -> bool:
-    """Whether the validation R@1 reached its plateau: the early-stop rule, with a
-    patience of 3 measurements where the run set none."""
-    return plateau_reached([p["R@1"] for p in curve], patience or 3, min_delta)
