@@ -18,7 +18,7 @@ def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "run"
     monkeypatch = pytest.MonkeyPatch()
     run_demo(out, tiny_config(), stage="train_compose", progress=False, log=lambda _: None)
-    checkpoint = out / "runs" / "joint_cci" / "checkpoints" / "last.pt"
+    checkpoint = out / "runs" / "seed0" / "joint_cci" / "checkpoints" / "last.pt"
     before = (checkpoint.stat().st_mtime_ns, checkpoint.read_bytes())
     calls = []
 
@@ -111,6 +111,59 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
     assert (report_dir / "report.md").read_text().startswith("# ")
 
 
+def test_report_averages_the_training_seeds(tiny_run):
+    """Every table is the mean of the per-seed tables the stages stored, and every claim
+    carries its per-seed values, SE and verdict word (checked against numpy here)."""
+    import numpy as np
+
+    out = tiny_run["out"]
+    report = json.loads((out / "report" / "report.json").read_text())
+    seeds = tiny_config().training_seeds
+    per_seed = {s: json.loads((out / "stages" / "composed" / f"seed{s}.json").read_text())
+                for s in seeds}
+    for i, row in enumerate(report["composed"]["rows"]):
+        values = [per_seed[s]["rows"][i]["R@1"] for s in seeds]
+        assert row["R@1_per_seed"] == values
+        assert row["R@1"] == pytest.approx(np.mean(values))
+    claim = report["composed"]["over_seeds"][0]
+    plain, joint = (next(r for r in report["composed"]["rows"]
+                         if r["method"] == claim["method"] and r["in_joint"] is j)
+                    for j in (False, True))
+    differences = np.subtract(joint["R@1_per_seed"], plain["R@1_per_seed"])
+    assert claim["per_seed"] == pytest.approx(differences.tolist())
+    assert claim["mean"] == pytest.approx(differences.mean())
+    assert claim["se"] >= differences.std(ddof=1) / np.sqrt(len(seeds)) - 1e-12
+    for table in ("label_retrieval", "smooth_paths", "composed"):
+        claims = report[table]["over_seeds"]
+        assert claims and all(c["seeds"] == len(seeds) for c in claims)
+        assert all(c["verdict"] in ("reproduces", "does not reproduce", "cannot tell")
+                   for c in claims)
+        assert all(c["verdict"] == "cannot tell" for c in claims if not c["converged"])
+        assert f"Over {len(seeds)} training seeds" in report["verdicts"][table]
+    labels = {s: json.loads((out / "stages" / "label_retrieval" / f"seed{s}.json")
+                            .read_text()) for s in seeds}
+    d_minus_c = next(c for c in report["label_retrieval"]["over_seeds"]
+                     if (c["better"], c["worse"]) == ("D", "C"))
+    expected = [next(c for c in labels[s]["comparisons"] if c["better"] == "D"
+                     and c["worse"] == "C")["difference_mean"] for s in seeds]
+    assert d_minus_c["per_seed"] == pytest.approx(expected, nan_ok=True)
+
+
+def test_report_has_a_learning_curve_and_converged_flag_per_model(tiny_run):
+    report = json.loads((tiny_run["out"] / "report" / "report.json").read_text())
+    models = {(t["model"], t["seed"]) for t in report["training"]}
+    names = {"joint_cci", "joint_classes", "tirg", "tirg_joint", "tirg-conv", "relation",
+             "relation_joint"}
+    assert models == {(m, s) for m in names for s in tiny_config().training_seeds}
+    for t in report["training"]:
+        steps = [p["step"] for p in t["curve"]]
+        assert steps[0] == 0 and steps[-1] == t["steps"] and steps == sorted(steps)
+        assert all(0 <= p["R@1"] <= 1 and math.isfinite(p["loss"]) for p in t["curve"])
+        assert isinstance(t["converged"], bool)
+    figures = {f["path"].split("/")[-1] for f in report["figures"]}
+    assert "learning_curves.png" in figures
+
+
 def test_index_stage_writes_a_searchable_index_of_the_cci_run(tiny_run):
     from textmanifold.collection import read_collection
     from textmanifold.index import ManifoldIndex
@@ -122,7 +175,8 @@ def test_index_stage_writes_a_searchable_index_of_the_cci_run(tiny_run):
     described = [it for it in coll.images() if it.text]
     assert (index.n_images, index.n_texts) == (len(coll.images()),
                                                len(described) + len(coll.texts()))
-    assert index.manifest["model"]["run"] == str((out / "runs" / "joint_cci").resolve())
+    assert index.manifest["model"]["run"] == str((out / "runs" / "seed0" / "joint_cci")
+                                                 .resolve())
     sentence = summary["text_query"]["query"]
     hits = index.search(text=sentence, k=3).geodesic
     assert summary["text_query"]["top"] == [[h.id, h.to_dict()["geodesic"]] for h in hits]

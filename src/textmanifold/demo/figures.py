@@ -24,7 +24,7 @@ from ..synth.scene import Scene
 from ..viz.curves import plot_degree_vs_threshold, plot_retrievable_vs_threshold
 from ..viz.examples import find_smooth_paths, neighbour_examples
 from ..viz.tiles import Tile, plot_neighbour_examples, plot_path_strips
-from .layout import Demo, cci_vertex_sets, graph_path, label_texts, space_path
+from .layout import Demo, cci_vertex_sets, graph_path, label_texts, space_path, trained_models
 
 
 class VertexTiles:
@@ -130,3 +130,19 @@ def _curves(demo: Demo, out: Path) -> list[dict]:
          "caption": "Category set: mean degree of the Image and Joint graphs against the "
                     "threshold."},
     ]
+
+
+def learning_curves_figure(demo: Demo) -> list[dict]:
+    """``learning_curves.png``: every model's validation curve, one line per seed."""
+    from ..viz.learning import plot_learning_curves
+
+    curves: dict[str, dict[int, list[dict]]] = {}
+    for model, seed, summary in trained_models(demo):
+        curves.setdefault(model, {})[seed] = summary.get("curve") or []
+    if not any(any(c.values()) for c in curves.values()):
+        return []
+    plot_learning_curves(curves, demo.out / "report" / "figures" / "learning_curves.png")
+    return [{"path": "figures/learning_curves.png",
+             "caption": "Learning curves: R@1 and loss on each model's held-out pairs "
+                        "against SGD steps, one line per training seed (joint models: "
+                        "image to description; compositors: composed query to target)."}]

@@ -4,14 +4,15 @@ Layout of the run directory::
 
     demo.json                         the fingerprint and settings of the run
     stages/<name>.json                a done stage's result and wall time
-    data/cci, data/classes            the two generated Collections
-    runs/joint_<set>                  joint-model runs (checkpoints, embeddings/)
-    runs/compose_<method>[_joint]     compositor runs
-    embeddings/<set>/                 aligned spaces: image (T(Psi)), text (Phi),
+    stages/<name>/seed<s>.json        a per-seed stage's result for training seed s
+    data/cci, data/classes            the two generated Collections (one for all seeds)
+    runs/seed<s>/joint_<set>          joint-model runs (checkpoints, embeddings/)
+    runs/seed<s>/compose_<method>[_joint]   compositor runs
+    embeddings/seed<s>/<set>/         aligned spaces: image (T(Psi)), text (Phi),
                                       image_pretrained (Psi'), and random (CCI)
-    graphs/                           the CCI graphs of Table 3
+    graphs/seed<s>/                   the CCI graphs of Table 3
     report/                           report.md, report.json, index.html, figures/
-    index/                            the search index of the CCI joint run
+    index/                            the search index of the first seed's CCI joint run
     cache/sentences                   the sentence encoder's cache
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,13 @@ DATASETS = ("cci", "classes")
 
 @dataclass
 class Demo:
-    """One run directory: paths, config, and the results of the stages done so far."""
+    """One run directory: paths, config, and the results of the stages done so far.
+
+    ``training_seed`` is None for the run as a whole; :meth:`seeded` gives the view of
+    one training seed, whose ``run``, :func:`space_path` and :func:`graph_path` lie in
+    that seed's directories and whose ``results`` hold that seed's part of every
+    per-seed stage.
+    """
 
     out: Path
     config: DemoConfig
@@ -44,18 +51,36 @@ class Demo:
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr,
                                                                   flush=True))
     results: dict[str, dict] = field(default_factory=dict)
+    training_seed: int | None = None
+
+    def seeded(self, seed: int) -> Demo:
+        """The view of training seed ``seed`` (see the class)."""
+        results = {name: r["per_seed"][str(seed)] if "per_seed" in r else r
+                   for name, r in self.results.items()}
+        return replace(self, training_seed=seed, results=results)
+
+    @property
+    def seed_dir(self) -> str:
+        """``seed<s>``: the directory name of this view's training seed."""
+        if self.training_seed is None:
+            raise InputError("a per-seed path was asked of the whole run (use seeded())")
+        return f"seed{self.training_seed}"
 
     def marker(self, stage: str) -> Path:
-        """``stages/<stage>.json``: present once the stage is done."""
+        """``stages/<stage>.json``: present once the stage is done (for every seed)."""
         return self.out / "stages" / f"{stage}.json"
+
+    def seed_marker(self, stage: str) -> Path:
+        """``stages/<stage>/seed<s>.json``: present once this seed's part is done."""
+        return self.out / "stages" / stage / f"{self.seed_dir}.json"
 
     def data(self, name: str) -> Path:
         """``data/<name>``: a generated Collection."""
         return self.out / "data" / name
 
     def run(self, name: str) -> Path:
-        """``runs/<name>``: a training run."""
-        return self.out / "runs" / name
+        """``runs/seed<s>/<name>``: a training run of this view's seed."""
+        return self.out / "runs" / self.seed_dir / name
 
     @property
     def sentence_cache(self) -> Path:
@@ -63,14 +88,25 @@ class Demo:
         return self.out / "cache" / "sentences"
 
 
+def trained_models(demo: Demo) -> list[tuple[str, int, dict]]:
+    """``(model, seed, training summary)`` of every model the training stages trained:
+    ``joint_<set>`` and the compositors' run names without ``compose_``."""
+    found = []
+    for stage, prefix in (("train_joint", "joint_"), ("train_compose", "")):
+        for seed, models in demo.results[stage]["per_seed"].items():
+            found += [(prefix + name.removeprefix("compose_"), int(seed), summary)
+                      for name, summary in models.items()]
+    return found
+
+
 def space_path(demo: Demo, dataset: str, space: str) -> Path:
-    """``embeddings/<dataset>/<space>.npy``: one aligned space of one generated set."""
-    return demo.out / "embeddings" / dataset / f"{space}.npy"
+    """``embeddings/seed<s>/<dataset>/<space>.npy``: one aligned space of one set."""
+    return demo.out / "embeddings" / demo.seed_dir / dataset / f"{space}.npy"
 
 
 def graph_path(demo: Demo, kind: str, index: int) -> Path:
-    """``graphs/cci_<kind>_<index>.npz``: one of Table 3's CCI graphs."""
-    return demo.out / "graphs" / f"cci_{kind}_{index}.npz"
+    """``graphs/seed<s>/cci_<kind>_<index>.npz``: one of Table 3's CCI graphs."""
+    return demo.out / "graphs" / demo.seed_dir / f"cci_{kind}_{index}.npz"
 
 
 def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:

@@ -1,6 +1,10 @@
 """The stages of the demo: each ``stage_<name>(demo) -> dict`` does its work in the run
 directory (:mod:`.layout`) and returns a JSON-able summary (stored in
 ``stages/<name>.json``). :data:`STAGE_TABLE` lists them in the order they run.
+
+Training and everything computed from a trained model runs once per training seed
+(:func:`each_seed`, the data fixed); the report averages the seeds' tables
+(:mod:`.over_seeds`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import numpy as np
 
 from .. import io
 from ..collection import description_rows, load_embedding, read_collection, save_embedding
-from .layout import DATASETS, Demo, cci_vertex_sets, graph_path, space_path
+from .layout import DATASETS, Demo, cci_vertex_sets, graph_path, space_path, trained_models
 from .tables import compose_run_name, parse_compositor, random_points, table1, table3, table4
 
 INDEX_DEGREE = 10.0  # the search index's mean degree (index build's default)
@@ -49,62 +53,96 @@ def stage_classes(demo: Demo) -> dict:
 # ----------------------------------------------------------------------------- learning
 
 
-def _settings(demo: Demo, steps: int, batch_size: int):
+def each_seed(name: str, one_seed: Callable[[Demo], dict]) -> Callable[[Demo], dict]:
+    """A stage that runs ``one_seed`` for every training seed, each seed's part stored in
+    ``stages/<name>/seed<s>.json`` as it finishes (so a resumed run redoes only the
+    seeds it had not done); its result is ``{"per_seed": {seed: part}}``."""
+    from ..evaluate.report import json_safe
+
+    def stage(demo: Demo) -> dict:
+        per_seed = {}
+        for seed in demo.config.training_seeds:
+            view = demo.seeded(seed)
+            marker = view.seed_marker(name)
+            if marker.exists():
+                per_seed[str(seed)] = io.read_json(marker)
+                continue
+            demo.log(f"  training seed {seed}")
+            per_seed[str(seed)] = json_safe(one_seed(view))
+            io.write_json(marker, per_seed[str(seed)])
+        return {"per_seed": per_seed}
+
+    stage.__doc__ = f"{one_seed.__doc__ or name} (for every training seed)"
+    return stage
+
+
+def _settings(demo: Demo, steps: int, batch_size: int, validation: int):
     from ..models.train import TrainSettings
 
     c = demo.config
     return TrainSettings(steps=steps, batch_size=batch_size, lr=c.lr,
-                         temperature=c.temperature, image_size=c.image_size, seed=c.seed,
-                         checkpoint_every=max(1, min(50, steps)), progress=demo.progress)
+                         temperature=c.temperature, image_size=c.image_size,
+                         seed=demo.training_seed, precision=c.precision,
+                         channels_last=c.channels_last, threads=c.threads,
+                         validation=validation, eval_every=c.eval_every, patience=c.patience,
+                         min_delta=c.min_delta, checkpoint_every=max(1, min(50, steps)),
+                         progress=demo.progress)
 
 
-def stage_train_joint(demo: Demo) -> dict:
+def train_joint_models(demo: Demo) -> dict:
+    """The joint models of CCI and of the category set."""
     from ..models import runs
 
+    c = demo.config
     summary = {}
-    steps = {"cci": demo.config.joint_steps, "classes": demo.config.classes_joint_steps}
+    settings = {"cci": _settings(demo, c.joint_steps, c.batch_size, c.validation),
+                "classes": _settings(demo, c.classes_joint_steps, c.batch_size,
+                                     c.classes_validation)}
     for name in DATASETS:
         demo.log(f"  joint model on {name}")
         result = runs.train_joint(demo.data(name), demo.run(f"joint_{name}"),
-                                  dim=demo.config.dim, text_cache=demo.sentence_cache,
-                                  settings=_settings(demo, steps[name],
-                                                     demo.config.batch_size),
-                                  resume=True)
-        summary[name] = _loss_summary(result)
+                                  dim=c.dim, text_cache=demo.sentence_cache,
+                                  settings=settings[name], resume=True)
+        summary[name] = _training_summary(result)
     return summary
 
 
-def _loss_summary(result) -> dict:
+def _training_summary(result) -> dict:
+    """Steps, losses, speed and the learning curve of one training run."""
     losses = result.losses
     head = losses[:10] or [float("nan")]
     tail = losses[-10:] or [float("nan")]
     return {"steps": result.step, "first_loss": float(np.mean(head)),
             "last_loss": float(np.mean(tail)),
-            "images_per_second": float(result.images_per_second)}
+            "images_per_second": float(result.images_per_second),
+            "curve": result.curve, "converged": result.converged,
+            "stopped_early": result.stopped_early}
 
 
-def stage_train_compose(demo: Demo) -> dict:
+def train_compositors(demo: Demo) -> dict:
+    """Every compositor of ``compositors``."""
     from ..models import runs
 
+    c = demo.config
     summary = {}
-    for spec in demo.config.compositors:
+    for spec in c.compositors:
         method, in_joint = parse_compositor(spec)
         name = compose_run_name(method, in_joint)
         demo.log(f"  {name}")
         result = runs.train_compose(demo.data("cci"), demo.run(name), method=method,
-                                    in_joint=in_joint, dim=demo.config.dim,
-                                    learn_scale=demo.config.learn_scale,
-                                    settings=_settings(demo, demo.config.compose_steps,
-                                                       demo.config.compose_batch_size),
+                                    in_joint=in_joint, dim=c.dim, learn_scale=c.learn_scale,
+                                    settings=_settings(demo, c.compose_steps,
+                                                       c.compose_batch_size, c.validation),
                                     resume=True)
-        summary[name] = _loss_summary(result)
+        summary[name] = _training_summary(result)
         if in_joint:
             log = io.read_json(demo.run(name) / "train_log.json")
             summary[name]["joint_term_images"] = log["joint_term_images"]
     return summary
 
 
-def stage_embed(demo: Demo) -> dict:
+def embed_joint_runs(demo: Demo) -> dict:
+    """Image and text embeddings of both joint runs."""
     from ..models.embed import embed_joint_run
 
     summary = {}
@@ -118,7 +156,7 @@ def stage_embed(demo: Demo) -> dict:
 # ----------------------------------------------------------------------------- geometry
 
 
-def stage_align(demo: Demo) -> dict:
+def align_spaces(demo: Demo) -> dict:
     """ICP (paired): rotate each image embedding onto its description's text embedding."""
     from ..manifold.align import align_to_descriptions
 
@@ -136,7 +174,7 @@ def stage_align(demo: Demo) -> dict:
     return summary
 
 
-def stage_graphs(demo: Demo) -> dict:
+def table3_graphs(demo: Demo) -> dict:
     """Five thresholds from the CCI image graph's mean degree; the graphs of every vertex
     set (:data:`~textmanifold.evaluate.smooth_path_table.KINDS`) at each."""
     from ..evaluate.smooth_path_table import build_graphs, thresholds_for_degrees
@@ -158,53 +196,66 @@ def stage_graphs(demo: Demo) -> dict:
             "vertices": {kind: int(len(sets[kind][0])) for kind in sets}}
 
 
-# ----------------------------------------------------------------------------- evaluation
-
-
-def stage_smooth_paths(demo: Demo) -> dict:
-    """Table 3 (:func:`.tables.table3`)."""
-    return table3(demo)
-
-
-def stage_composed(demo: Demo) -> dict:
-    """Table 4 (:func:`.tables.table4`)."""
-    return table4(demo)
-
-
-def stage_label_retrieval(demo: Demo) -> dict:
-    """Table 1 over target draws, its sweep, and the curves (:func:`.tables.table1`)."""
-    return table1(demo)
+# ----------------------------------------------------------------------------- figures
 
 
 def stage_figures(demo: Demo) -> dict:
-    from .figures import make_figures  # matplotlib: only when the stage runs
+    """The first training seed's example figures and every model's learning curve."""
+    from .figures import learning_curves_figure, make_figures  # matplotlib: only here
 
-    return {"figures": make_figures(demo)}
+    return {"figures": make_figures(demo.seeded(demo.config.training_seeds[0]))
+            + learning_curves_figure(demo)}
 
 
 def stage_report(demo: Demo) -> dict:
+    """report.json / .md / index.html: every table over the training seeds."""
     from ..evaluate.report import write_report
+    from .over_seeds import (
+        sweep_over_seeds,
+        table1_over_seeds,
+        table3_over_seeds,
+        table4_over_seeds,
+    )
 
+    r = demo.results
     stages = [{"stage": name, "seconds": float(result["seconds"])}
-              for name, result in demo.results.items() if name != "report"]
-    labels = demo.results["label_retrieval"]
-    table1_keys = ("draws", "rows", "comparisons", "seeds", "texts", "text_vertices")
+              for name, result in r.items() if name != "report"]
+    labels = r["label_retrieval"]["per_seed"]
+    first = str(demo.config.training_seeds[0])
+    joint = {name: all(bool(models[name]["converged"])
+                       for models in r["train_joint"]["per_seed"].values())
+             for name in DATASETS}
     results = {
-        "label_retrieval": {key: labels[key] for key in table1_keys},
-        "label_retrieval_sweep": labels["sweep"],
-        "smooth_paths": demo.results["smooth_paths"],
-        "composed": demo.results["composed"],
+        "label_retrieval": table1_over_seeds(labels, joint["classes"]),
+        "label_retrieval_sweep": sweep_over_seeds({s: t["sweep"] for s, t in labels.items()}),
+        "smooth_paths": table3_over_seeds(r["smooth_paths"]["per_seed"], joint["cci"]),
+        "composed": table4_over_seeds(r["composed"]["per_seed"]),
+        "training": training_record(demo),
         "stages": stages,
-        "figures": demo.results["figures"]["figures"],
-        "curves": labels["curves"],
+        "figures": r["figures"]["figures"],
+        "curves": labels[first]["curves"],
         "config": demo.config.to_record(),
-        "notes": _notes(demo),
+        "notes": _notes(demo.seeded(demo.config.training_seeds[0])),
     }
     write_report(demo.out / "report", results)
     return {"report": str(demo.out / "report" / "index.html")}
 
 
+def training_record(demo: Demo) -> list[dict]:
+    """One row per trained model and seed: steps, validation curve, plateau reached."""
+    rows = []
+    for model, seed, t in trained_models(demo):
+        curve = t.get("curve") or []
+        rows.append({"model": model, "seed": seed, "steps": t["steps"],
+                     "converged": t.get("converged"), "stopped_early": t.get("stopped_early"),
+                     "validation_R@1": curve[-1]["R@1"] if curve else None,
+                     "best_validation_R@1": max((p["R@1"] for p in curve), default=None),
+                     "curve": curve})
+    return rows
+
+
 def _notes(demo: Demo) -> dict:
+    """Notes on the data and, for the first training seed, on ICP and the joint models."""
     r = demo.results
     notes = {
         "CCI": f"{r['cci']['images']} images, {r['cci']['texts']} description-only "
@@ -218,10 +269,11 @@ def _notes(demo: Demo) -> dict:
         "smooth path values": "log(1 + number of smooth shortest paths); rule "
                               f"{r['smooth_paths']['rule']} (the other rule: "
                               "smooth_paths.variant in report.json)",
-        "label retrieval": f"mean and standard error over {r['label_retrieval']['draws']} "
-                           "target draws; Joint text vertices: "
-                           f"{r['label_retrieval']['texts']} "
+        "label retrieval": f"{r['label_retrieval']['draws']} target draws per seed; Joint "
+                           f"text vertices: {r['label_retrieval']['texts']} "
                            f"({r['label_retrieval']['text_vertices']})",
+        "training seeds": f"{', '.join(map(str, demo.config.training_seeds))}; the notes "
+                          f"below and the figures are of seed {demo.training_seed}",
     }
     for name in DATASETS:
         a, t = r["align"][name], r["train_joint"][name]
@@ -234,11 +286,11 @@ def _notes(demo: Demo) -> dict:
 
 
 def stage_index(demo: Demo) -> dict:
-    """A search index of the CCI joint run (``textmanifold index build``), queried once by
-    an image and once by a sentence, as the README's recipe does."""
+    """A search index of the first seed's CCI joint run (``textmanifold index build``),
+    queried once by an image and once by a sentence, as the README's recipe does."""
     from ..index import ManifoldIndex
 
-    run = demo.run("joint_cci")
+    run = demo.seeded(demo.config.training_seeds[0]).run("joint_cci")
     index = ManifoldIndex.build(demo.data("cci"), run, image_embeddings=run / "embeddings" /
                                 "image.npy", text_embeddings=run / "embeddings" / "text.npy",
                                 target_degree=INDEX_DEGREE)
@@ -256,17 +308,20 @@ def stage_index(demo: Demo) -> dict:
 
 
 # The stages in the order they run: (name, function). ``run_demo`` walks this table.
+_PER_SEED: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
+    ("train_joint", train_joint_models),
+    ("train_compose", train_compositors),
+    ("embed", embed_joint_runs),
+    ("align", align_spaces),
+    ("graphs", table3_graphs),
+    ("label_retrieval", table1),
+    ("smooth_paths", table3),
+    ("composed", table4),
+)
 STAGE_TABLE: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
     ("cci", stage_cci),
     ("classes", stage_classes),
-    ("train_joint", stage_train_joint),
-    ("train_compose", stage_train_compose),
-    ("embed", stage_embed),
-    ("align", stage_align),
-    ("graphs", stage_graphs),
-    ("label_retrieval", stage_label_retrieval),
-    ("smooth_paths", stage_smooth_paths),
-    ("composed", stage_composed),
+    *((name, each_seed(name, one_seed)) for name, one_seed in _PER_SEED),
     ("figures", stage_figures),
     ("index", stage_index),
     ("report", stage_report),

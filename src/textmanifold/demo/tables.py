@@ -167,7 +167,9 @@ def table4(demo: Demo) -> dict:
                      "train_R@1": train["R@1"], "train_R@10": train["R@10"],
                      "queries": test["queries"], "gallery": test["gallery"],
                      "train_queries": train["queries"], "train_gallery": train["gallery"],
-                     "joint_term_images": log.get("joint_term_images")})
+                     "joint_term_images": log.get("joint_term_images"),
+                     "steps": log.get("steps", len(log.get("losses", []))),
+                     "converged": log.get("converged")})
     seen = [r["joint_term_images"] for r in rows if r["in_joint"]]
     return {"train_pairs": len(coll.pairs_of("train")),
             "test_pairs": len(coll.pairs_of("test")),

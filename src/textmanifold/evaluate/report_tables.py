@@ -18,6 +18,7 @@ from .verdicts import (
     label_retrieval_verdict,
     label_sweep_verdict,
     memorisation_note,
+    seeds_verdict,
     smooth_controls_verdict,
     smooth_paths_verdict,
 )
@@ -26,6 +27,20 @@ from .verdicts import (
 def rows_of(table: Any) -> Any:
     """A table's rows: the list itself, or a dict's ``rows``."""
     return table["rows"] if isinstance(table, dict) and "rows" in table else table
+
+
+def _claims(table: Any) -> list[dict]:
+    """A table's estimates over training seeds (:mod:`textmanifold.demo.over_seeds`)."""
+    return table.get("over_seeds") or [] if isinstance(table, dict) else []
+
+
+def _seeds_note(table: Any) -> str:
+    seeds = table.get("training_seeds") if isinstance(table, dict) else None
+    if not seeds:
+        return ""
+    return (f"Mean over {len(seeds)} training seeds ({', '.join(map(str, seeds))}); SE: "
+            "standard error over the seeds, with the noise they share (same target draws "
+            "or test queries) added in full. ")
 
 
 @dataclass
@@ -50,6 +65,11 @@ def _num(x: Any, digits: int = 4) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:.{digits}f}"
 
 
+def _count(x: Any) -> str:
+    """A count, or a mean count (over draws or seeds) with one decimal."""
+    return _num(int(x)) if float(x).is_integer() else _num(x, 1)
+
+
 def label_retrieval_table(table: Sequence[dict] | dict) -> Table:
     paper = paper_numbers.TABLE1
     rows = rows_of(table)
@@ -60,25 +80,32 @@ def label_retrieval_table(table: Sequence[dict] | dict) -> Table:
         retrievable = r["retrievable"]
         body.append([
             r["row"], r["method"], r["space"], _num(r["accuracy"]), _num(r.get("accuracy_se")),
-            _num(retrievable, 1) if isinstance(retrievable, float) else _num(int(retrievable)),
+            _num(retrievable, 1) if isinstance(retrievable, float) else _count(retrievable),
             _num(r.get("queries")), _num(ade[0]), _num(ade[1]), _num(oi[0]), _num(oi[1]),
         ])
     estimate = isinstance(table, dict) and "comparisons" in table
-    note = (f"Mean over {table['draws']} target draws (SE: standard error of the mean; "
-            "retrievable: mean count)." if estimate else "")
+    note = ""
+    if estimate:
+        note = (f"Each seed's value is a mean over {table['draws']} target draws (retrievable: "
+                "mean count)." if _claims(table) else f"Mean over {table['draws']} target "
+                "draws (SE: standard error of the mean; retrievable: mean count).")
+    if _claims(table):
+        verdict = seeds_verdict(_claims(table))
+    else:
+        verdict = label_draws_verdict(table) if estimate else label_retrieval_verdict(rows)
     return Table(
         "Label retrieval (Table 1 analogue, category set)",
         ["Row", "Method", "Space", "Accuracy", "SE", "Retrievable", "Queries",
          "Paper ADE20K acc.", "Paper ADE20K retr.", "Paper OpenImage acc.",
          "Paper OpenImage retr."],
-        body, label_draws_verdict(table) if estimate else label_retrieval_verdict(rows), note,
+        body, verdict, _seeds_note(table) + note,
     )
 
 
 def label_sweep_table(rows: Sequence[dict]) -> Table:
     body = [[_num(r["degree"], 2), _num(r["threshold"]), _num(int(r["queries"])),
-             _num(int(r["image_retrievable"])), _num(r["C"]), _num(r["D"]),
-             _num(int(r["joint_retrievable"])), _num(r["E"]), _num(r["F"])] for r in rows]
+             _count(r["image_retrievable"]), _num(r["C"]), _num(r["D"]),
+             _count(r["joint_retrievable"]), _num(r["E"]), _num(r["F"])] for r in rows]
     return Table(
         "Label retrieval at several thresholds (rows C-F)",
         ["Image mean degree", "Threshold (rad)", "Queries", "Image retr.", "C (Eu*)",
@@ -111,12 +138,17 @@ def smooth_paths_table(table: Sequence[dict] | dict) -> Table:
     if sampler:
         note += f" Random points: {sampler}. Degrees: mean edges per added point."
     controls = rows and "image_shuffled" in rows[0]
+    if _claims(table):
+        verdict = seeds_verdict(_claims(table))
+        note = _seeds_note(table) + note
+    else:
+        verdict = smooth_controls_verdict(rows) if controls else smooth_paths_verdict(rows)
     return Table(
         "Smooth shortest paths (Table 3 analogue, CCI)" + (f", {rule} rule" if rule else ""),
         ["Threshold (rad)", "Image", "Image + random", "Image + shuffled text",
          "Image + text", "Random degree", "Text degree", "Paper threshold", "Paper image",
          "Paper + random", "Paper + text"],
-        body, smooth_controls_verdict(rows) if controls else smooth_paths_verdict(rows), note,
+        body, verdict, note,
     )
 
 
@@ -126,21 +158,42 @@ def composed_table(table: Sequence[dict] | dict) -> Table:
     for r in rows:
         paper = paper_numbers.TABLE4.get((r["method"], bool(r["in_joint"])), {})
         body.append([
-            r["method"], _num(bool(r["in_joint"])), _num(r["R@1"]), _num(r["R@10"]),
-            _num(r["R@50"]), _num(r.get("train_R@1")), _num(paper.get("CCI")),
-            _num(paper.get("CSS")),
+            r["method"], _num(bool(r["in_joint"])), _num(r["R@1"]), _num(r.get("R@1_se")),
+            _num(r["R@10"]), _num(r["R@50"]), _num(r.get("train_R@1")),
+            _num(paper.get("CCI")), _num(paper.get("CSS")),
         ])
     note = ""
     if isinstance(table, dict) and "train_pairs" in table:
         note = (f"Trained on {table['train_pairs']} pairs; Eq. 2's joint term saw "
                 f"{table['joint_term_images']} distinct described images. "
                 + memorisation_note(rows))
+    claims = _claims(table)
     return Table(
         "Composed retrieval (Table 4 analogue, CCI test pairs)",
-        ["Method", "In Joint", "R@1", "R@10", "R@50", "Train R@1", "Paper CCI R@1",
+        ["Method", "In Joint", "R@1", "R@1 SE", "R@10", "R@50", "Train R@1", "Paper CCI R@1",
          "Paper CSS R@1"],
-        body, composed_verdict(rows), note,
+        body, seeds_verdict(claims) if claims else composed_verdict(rows),
+        _seeds_note(table) + note,
     )
+
+
+def training_table(rows: Sequence[dict]) -> Table:
+    """One row per model: its steps, last validation R@1 and plateau over the seeds."""
+    models: dict[str, list[dict]] = {}
+    for r in rows:
+        models.setdefault(r["model"], []).append(r)
+    body = []
+    for model, runs in models.items():
+        last = [r["validation_R@1"] for r in runs if r.get("validation_R@1") is not None]
+        body.append([model, _num(len(runs)), ", ".join(str(r["steps"]) for r in runs),
+                     _num(sum(last) / len(last) if last else None, 3),
+                     f"{sum(bool(r['converged']) for r in runs)} of {len(runs)}"])
+    return Table("Training (learning curves on held-out pairs)",
+                 ["Model", "Seeds", "Steps per seed", "Last validation R@1",
+                  "Reached its plateau"], body, "",
+                 "A model has reached its plateau when its last measurements of validation "
+                 "R@1 do not beat its earlier best by the early-stop margin; the curves are "
+                 "in learning_curves.png and in report.json's training.")
 
 
 def stages_table(rows: Sequence[dict]) -> Table:
@@ -158,5 +211,9 @@ def tables_of(results: dict) -> list[Table]:
     variant = results["smooth_paths"].get("variant") if isinstance(
         results["smooth_paths"], dict) else None
     if variant:
-        tables.append(smooth_paths_table({**results["smooth_paths"], **variant}))
-    return tables + [composed_table(results["composed"]), stages_table(results["stages"])]
+        tables.append(smooth_paths_table({**results["smooth_paths"], **variant,
+                                          "over_seeds": []}))
+    tables.append(composed_table(results["composed"]))
+    if results.get("training"):
+        tables.append(training_table(results["training"]))
+    return tables + [stages_table(results["stages"])]

@@ -210,3 +210,24 @@ def memorisation_note(rows: Sequence[dict]) -> str:
     train, test = zip(*pairs, strict=True)
     return (f"Training-set R@1 is {min(train):.3f}-{max(train):.3f} against test R@1 "
             f"{min(test):.3f}-{max(test):.3f}.")
+
+
+# ----------------------------------------------------------------------------- seeds
+
+
+def seeds_verdict(claims: Sequence[dict]) -> str:
+    """One sentence over training seeds: every claim's mean, SE, agreeing seeds and word
+    (records of :func:`textmanifold.evaluate.seeds.over_seeds` plus ``claim``,
+    ``verdict`` and, for a unit, ``quantity``)."""
+    from .seeds import VERDICT_WORDS, seed_sentence
+
+    if not claims:
+        return "No claim could be measured."
+    parts = [seed_sentence(c["claim"], c, f" ({c['quantity']})" if c.get("quantity") else "")
+             for c in claims]
+    counts = {word: sum(c["verdict"] == word for c in claims) for word in VERDICT_WORDS}
+    seeds = max(c["seeds"] for c in claims)
+    return (f"Over {seeds} training seeds: " + "; ".join(parts)
+            + f". Of {len(claims)} claims the paper's effect reproduces for "
+            f"{counts['reproduces']}, does not reproduce for {counts['does not reproduce']} "
+            f"and cannot be told for {counts['cannot tell']}.")
