@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
     if not torch.cuda.is_available():
-        sys.exit("no CUDA device: run benchmarks/training.py for the CPU figures")
+        sys.exit("no CUDA device: benchmarks/training.py and training_peer.py time the CPU")
     device = torch.device("cuda")
     torch.backends.cudnn.benchmark = True
     half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
