@@ -15,7 +15,9 @@ from textmanifold.validation import (
     NotFittedError,
     check_graph,
     check_ids,
+    check_interval,
     check_is_fitted,
+    check_option,
     check_points,
     check_positive_int,
     check_unit_rows,
@@ -167,3 +169,42 @@ def test_check_ids_returns_a_list():
 def test_check_ids_refuses(ids, n_rows, message):
     with pytest.raises(InputError, match=message):
         check_ids(ids, n_rows, name="x.ids.json")
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def test_check_option_returns_the_value_and_names_the_choices():
+    assert check_option("metric", "both", ("geodesic", "euclidean", "both")) == "both"
+    with pytest.raises(InputError, match=r"^--metric must be one of geodesic, euclidean, "
+                                         r"got 'cosine'$"):
+        check_option("--metric", "cosine", ["geodesic", "euclidean"])
+
+
+@pytest.mark.parametrize("value, low, high, kwargs, message", [
+    (-1, 0, None, {}, "steps must be >= 0, got -1"),
+    (0.0, 0, None, {"closed": "neither"}, "steps must be positive, got 0.0"),
+    (1, 2, None, {"why": "Eq. 1 needs negatives"},
+     "steps must be >= 2 (Eq. 1 needs negatives), got 1"),
+    (5, None, 4, {"closed": "left"}, "steps must be < 4, got 5"),
+    (0.0, 0.0, np.pi, {"closed": "right", "labels": ("0", "pi"), "unit": "radians"},
+     "steps must be in (0, pi] = (0, 3.14159] radians, got 0.0"),
+    (9, 0, 9, {"closed": "neither", "labels": ("0", "n - 1")},
+     "steps must be in (0, n - 1) = (0, 9), got 9"),
+    (1.5, 0, 1, {}, "steps must be in [0, 1], got 1.5"),
+    (float("nan"), 0, None, {}, "steps must be >= 0, got nan"),
+    (True, 0, None, {}, "steps must be >= 0, got True"),
+    ("3", 0, None, {}, "steps must be >= 0, got '3'"),
+])
+def test_check_interval_refuses_with_one_line(value, low, high, kwargs, message):
+    with pytest.raises(InputError) as caught:
+        check_interval("steps", value, low, high, **kwargs)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("value, closed", [(0, "both"), (0, "left"), (1, "right"),
+                                           (0.5, "neither"), (1, "both")])
+def test_check_interval_keeps_the_ends_it_is_told_to(value, closed):
+    assert check_interval("x", value, 0, 1, closed=closed) == value
+    with pytest.raises(InputError, match="closed must be one of"):
+        check_interval("x", value, 0, 1, closed="open")

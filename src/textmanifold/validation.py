@@ -7,6 +7,8 @@ row or value), in the spirit of scikit-learn's ``utils/validation.py`` and
 - :func:`check_points` / :func:`check_unit_rows`: a non-empty finite ``(n, d)`` array, on
   the unit sphere for the latter;
 - :func:`check_positive_int`: a count (``bool`` and ``1.5`` are refused, never truncated);
+- :func:`check_option` / :func:`check_interval`: one of a fixed set of choices, a number
+  in a range (scikit-learn's ``StrOptions`` / ``Interval`` idea), one message each;
 - :func:`is_finite_number`: the predicate behind "a finite number" in results and verdicts;
 - :func:`check_graph`: a square weighted graph, sparse or dense, as canonical CSR;
 - :func:`check_is_fitted`: raises :class:`NotFittedError` before a fitted attribute is used;
@@ -28,8 +30,9 @@ import scipy.sparse
 
 from .errors import InputError, NotFittedError
 
-__all__ = ["UNIT_NORM_TOL", "NotFittedError", "check_graph", "check_ids", "check_is_fitted",
-           "check_points", "check_positive_int", "check_unit_rows", "is_finite_number"]
+__all__ = ["UNIT_NORM_TOL", "NotFittedError", "check_graph", "check_ids", "check_interval",
+           "check_is_fitted", "check_option", "check_points", "check_positive_int",
+           "check_unit_rows", "is_finite_number"]
 
 #: Rows whose norm differs from 1 by more than this are not on the unit sphere.
 UNIT_NORM_TOL = 1e-3
@@ -152,6 +155,101 @@ def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_option(name: str, value, choices: Iterable):
+    """Validate a choice among a fixed set of options (``method``, ``--metric``, ...).
+
+    Parameters
+    ----------
+    name : str
+        The parameter or option name, for the message.
+    value : object
+        The value given.
+    choices : iterable
+        The accepted values, in the order the message lists them.
+
+    Returns
+    -------
+    object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    InputError
+        ``<name> must be one of <choices>, got <value>``.
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(str, choices))}, "
+                         f"got {value!r}")
+    return value
+
+
+_CLOSED = ("both", "left", "right", "neither")
+
+
+def check_interval(name: str, value, low=None, high=None, *, closed: str = "both",
+                   labels: tuple[str, str] | None = None, unit: str = "", why: str = ""):
+    """Validate a finite real number in an interval (either end may be open or absent).
+
+    Parameters
+    ----------
+    name : str
+        The parameter or option name, for the message.
+    value : object
+        The value given; ``bool``, NaN, inf and non-numbers are refused.
+    low, high : float, optional
+        The ends; ``None``: unbounded on that side.
+    closed : {"both", "left", "right", "neither"}, default "both"
+        Which ends belong to the interval.
+    labels : (str, str), optional
+        How the message names the ends when they stand for something (``("0", "pi")``,
+        ``("1", "n")``); their values follow (``(0, n - 1) = (0, 9)``).
+    unit : str, optional
+        Written after the interval (``"radians"``, ``"pixels"``).
+    why : str, optional
+        The reason for the bound, written in parentheses.
+
+    Returns
+    -------
+    object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    InputError
+        ``<name> must be <the interval>, got <value>``: ``must be >= 0``, ``must be
+        positive``, ``must be in (0, pi] radians``.
+    """
+    check_option("closed", closed, _CLOSED)
+    left, right = closed in ("both", "left"), closed in ("both", "right")
+    inside = is_finite_number(value) and not (
+        (low is not None and (value < low if left else value <= low))
+        or (high is not None and (value > high if right else value >= high)))
+    if not inside:
+        rule = _interval_text(low, high, left, right, labels)
+        rule += f" {unit}" if unit else ""
+        rule += f" ({why})" if why else ""
+        raise InputError(f"{name} must be {rule}, got {value!r}")
+    return value
+
+
+def _interval_text(low, high, left: bool, right: bool, labels) -> str:
+    """``>= 0``, ``positive``, ``<= 1`` or ``in [a, b)`` (with ``labels``: ``in (0, pi] =
+    (0, 3.14159]``)."""
+    if high is None:
+        return "positive" if low == 0 and not left else f"{'>=' if left else '>'} {low:g}"
+    if low is None:
+        return f"{'<=' if right else '<'} {high:g}"
+
+    def shown(a, b) -> str:
+        return f"{'[' if left else '('}{a}, {b}{']' if right else ')'}"
+
+    numbers = shown(f"{low:g}", f"{high:g}")
+    if labels is None or tuple(labels) == (f"{low:g}", f"{high:g}"):
+        return f"in {numbers}"
+    return f"in {shown(*labels)} = {numbers}"
 
 
 def is_finite_number(value) -> bool:

@@ -13,6 +13,7 @@ from _models_fixtures import shapes_collection
 from textmanifold.collection import read_collection
 from textmanifold.errors import InputError
 from textmanifold.models.batches import pair_table
+from textmanifold.models.curves import plateau_reached
 from textmanifold.models.data import load_image
 from textmanifold.models.runs import load_run, train_compose
 from textmanifold.models.train import (
@@ -20,7 +21,6 @@ from textmanifold.models.train import (
     checkpoint_path,
     load_checkpoint,
 )
-from textmanifold.models.curves import plateau_reached
 from textmanifold.models.validation import held_out_rows
 
 torch.set_num_threads(1)

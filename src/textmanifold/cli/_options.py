@@ -20,6 +20,7 @@ import re
 import typer
 
 from ..errors import InputError
+from ..validation import check_interval
 
 SEED = typer.Option(0, "--seed", help="Fixes every random choice: the same seed, the same bytes.")
 FORCE = typer.Option(False, "--force", help="Overwrite a non-empty OUT (only the files this "
@@ -46,6 +47,5 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def worker_count(workers: int) -> int:
     """``--workers`` for CPU-bound work: a positive count as given, 0 for one per CPU."""
-    if workers < 0:
-        raise InputError(f"--workers must be >= 0, got {workers}")
+    check_interval("--workers", workers, 0)
     return workers or os.cpu_count() or 1

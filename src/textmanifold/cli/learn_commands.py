@@ -217,11 +217,9 @@ def embed_command(
     --engine ray sharded image spaces (image_emb/*.npy, metadata/*.parquet, manifest.json).
     """
     from ..outputs import check_output_dir
+    from ..validation import check_option
 
-    if engine not in ("local", "ray"):
-        from ..errors import InputError
-
-        raise InputError(f"--engine must be local or ray, got {engine!r}")
+    check_option("--engine", engine, ("local", "ray"))
     check_output_dir(run / "embeddings", "RUN/embeddings", allow_nonempty=True)
     _check_text_cache(text_cache)
     if engine == "local":

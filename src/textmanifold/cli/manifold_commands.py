@@ -21,6 +21,7 @@ from .. import collection, io
 from ..collection import Item
 from ..errors import InputError, MissingFileError
 from ..outputs import check_output_file
+from ..validation import check_option
 from ._options import DEGREE, PROGRESS, SEED, THRESHOLD
 
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
@@ -111,9 +112,7 @@ def align(
     from ..manifold.align import CORRESPONDENCES, align_to_descriptions
 
     check_output_file(out, "--out")
-    if correspondence not in CORRESPONDENCES:
-        raise InputError(f"--correspondence must be one of {', '.join(CORRESPONDENCES)}, "
-                         f"got {correspondence!r}")
+    check_option("--correspondence", correspondence, CORRESPONDENCES)
     X, image_ids = load_space(image, normalize)
     T, text_ids = load_space(text, normalize)
     if X.shape[1] != T.shape[1]:

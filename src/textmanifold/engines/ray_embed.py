@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import shards
 from ..errors import InputError
-from ..validation import check_positive_int
+from ..validation import check_interval, check_positive_int
 
 __all__ = ["ShardEmbedder", "embed_joint_run_ray"]
 
@@ -129,8 +129,7 @@ def embed_joint_run_ray(collection: str | os.PathLike, run_dir: str | os.PathLik
     from ..models.train import resolve_device
 
     check_positive_int(shard_size, "--shard-size")
-    if gpus_per_worker < 0:
-        raise InputError(f"--gpus-per-worker must be >= 0, got {gpus_per_worker}")
+    check_interval("--gpus-per-worker", gpus_per_worker, 0)
     dev = resolve_device(device)
     run, coll, images = joint_run_and_images(collection, run_dir, dev)
     paths = [str(coll.image_path(it)) for it in images]

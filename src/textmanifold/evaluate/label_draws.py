@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..validation import is_finite_number
+from ..validation import check_interval, is_finite_number
 from .label_retrieval import label_retrieval_table
 
 # (better, worse, quantity, claim): the paper's claims about Table 1.
@@ -33,8 +33,7 @@ COMPARISONS: tuple[tuple[str, str, str, str], ...] = (
 
 def draw_seeds(seed: int, draws: int) -> list[int]:
     """The ``draws`` target-draw seeds derived from ``seed`` (independent streams)."""
-    if draws < 1:
-        raise InputError(f"draws must be >= 1, got {draws}")
+    check_interval("draws", draws, 1)
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(draws)]
 
 

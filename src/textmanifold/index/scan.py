@@ -2,7 +2,7 @@
 
 Both answers come from one float32 product ``V @ q`` (the only O(n d) step of a query),
 then exact re-scoring of the few candidates with the canonical float64 score of
-:mod:`textmanifold.manifold.graph` (:func:`~textmanifold.manifold._search.exact_inner`).
+:mod:`textmanifold.manifold.graph` (:func:`textmanifold.manifold.exact_inner`).
 A query's edges are therefore bit-for-bit those that rebuilding the graph with the query
 as one more vertex would give it, and its angular distances are exact.
 
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..manifold._search import exact_inner, margin, row_norms
-from ..manifold.graph import MIN_WEIGHT
+from ..manifold import MIN_WEIGHT, exact_inner, margin, row_norms
 
 __all__ = ["arc_lengths", "query_edges", "nearest_by_angle", "row_norms"]
 

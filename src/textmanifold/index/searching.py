@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_positive_int, check_unit_rows
+from ..validation import check_option, check_positive_int, check_unit_rows
 from .bounded import BoundedSearch, bounded_dijkstra
 from .results import Hit, PathStep, SearchResult
 from .scan import arc_lengths, nearest_by_angle, query_edges, row_norms
@@ -103,8 +103,7 @@ class Searching:
         SearchResult
         """
         k = check_positive_int(k, "k")
-        if metric not in METRICS:
-            raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+        check_option("metric", metric, METRICS)
         query = self._resolve(image=image, text=text, vector=vector, id=id, modify=modify)
         return self._rank(query, k, metric, return_paths)
 

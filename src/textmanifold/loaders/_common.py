@@ -22,8 +22,9 @@ import scipy.sparse
 from tqdm import tqdm
 
 from ..collection import Item, Pair, write_collection
-from ..errors import DataFormatError, MissingFileError
+from ..errors import DataFormatError, InputError, MissingFileError
 from ..images import image_problem
+from ..validation import check_option
 
 T = TypeVar("T")
 
@@ -220,6 +221,18 @@ def parse_list(value: str | Sequence[str] | None) -> list[str]:
         return []
     parts = value.split(",") if isinstance(value, str) else list(value)
     return [p.strip() for p in parts if p.strip()]
+
+
+def parse_choices(value: str | Sequence[str] | None, choices: Sequence[str],
+                  name: str = "split") -> list[str]:
+    """A non-empty list (:func:`parse_list`) of names among ``choices`` (``--split``,
+    ``--categories``)."""
+    given = parse_list(value)
+    if not given:
+        raise InputError(f"{name} must name at least one of {', '.join(choices)}")
+    for each in given:
+        check_option(name, each, choices)
+    return given
 
 
 # ----------------------------------------------------------------------------- output

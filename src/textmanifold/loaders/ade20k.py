@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from ..collection import Item
-from ..errors import DataFormatError, InputError, MissingFileError
-from ..validation import check_positive_int
-from ._common import LoadedDataset, locate_image, parse_list, progress, split_name
+from ..errors import DataFormatError, MissingFileError
+from ..validation import check_option, check_positive_int
+from ._common import LoadedDataset, locate_image, parse_choices, parse_list, progress, split_name
 
 RELEASES = ("2016", "2021")
 INDEX_FILES = {"2016": "index_ade20k.mat", "2021": "index_ade20k.pkl"}
@@ -318,16 +318,11 @@ def load_ade20k(
     if release == "auto":
         release = detect_release(root) if index is None else (
             "2021" if Path(index).suffix == ".pkl" else "2016")
-    if release not in RELEASES:
-        raise InputError(f"release must be auto, 2016 or 2021, got {release!r}")
-    if names not in NAME_KINDS:
-        raise InputError(f"names must be wordnet or raw, got {names!r}")
+    check_option("release", release, RELEASES)
+    check_option("names", names, NAME_KINDS)
     if max_objects is not None:
         max_objects = check_positive_int(max_objects, "max_objects")
-    splits = parse_list(split)
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown or not splits:
-        raise InputError(f"split must be among train, val, got {unknown or splits}")
+    splits = parse_choices(split, SPLITS)
     excluded = parse_list(exclude_scenes)
     index_path = Path(index) if index is not None else root / INDEX_FILES[release]
     entries = read_index(index_path, release)

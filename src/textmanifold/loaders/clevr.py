@@ -23,10 +23,10 @@ from typing import Any
 
 from .. import io
 from ..collection import Item
-from ..errors import DataFormatError, InputError, MissingFileError
+from ..errors import DataFormatError, MissingFileError
 from ..synth.describe import describe_scene
 from ..synth.reachability import reachable_pairs
-from ._common import LoadedDataset, find_file, locate_image, parse_list, progress
+from ._common import LoadedDataset, find_file, locate_image, parse_choices, progress
 
 SPLITS = ("train", "val", "test")
 
@@ -85,10 +85,7 @@ def load_clevr(
     root = Path(root)
     if not root.is_dir():
         raise MissingFileError(f"{root}: CLEVR directory not found")
-    splits = parse_list(split)
-    bad = [s for s in splits if s not in SPLITS]
-    if bad or not splits:
-        raise InputError(f"split must be among {', '.join(SPLITS)}, got {bad or splits}")
+    splits = parse_choices(split, SPLITS)
 
     counts: Counter[str] = Counter()
     found: list[tuple[str, str, str, str, dict[str, Any]]] = []  # id, path, text, split, scene

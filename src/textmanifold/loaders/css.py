@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..collection import Item, Pair
-from ..errors import DataFormatError, InputError, MissingFileError
-from ._common import LoadedDataset, locate_image, parse_list, progress, sort_pairs
+from ..errors import DataFormatError, MissingFileError
+from ._common import LoadedDataset, locate_image, parse_choices, progress, sort_pairs
 
 DATA_FILE = "css_toy_dataset_novel2_small.dup.npy"
 SPLITS = ("train", "test")
@@ -130,10 +130,7 @@ def load_css(
     root = Path(root)
     if not root.is_dir():
         raise MissingFileError(f"{root}: CSS directory not found")
-    splits = parse_list(split)
-    bad = [s for s in splits if s not in SPLITS]
-    if bad or not splits:
-        raise InputError(f"split must be among train, test, got {bad or splits}")
+    splits = parse_choices(split, SPLITS)
     path = Path(data_file) if data_file is not None else root / DATA_FILE
     data = read_css(path)
 

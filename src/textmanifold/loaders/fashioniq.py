@@ -17,11 +17,11 @@ from typing import Any
 
 from .. import io
 from ..collection import Item, Pair
-from ..errors import DataFormatError, InputError, MissingFileError
+from ..errors import DataFormatError, MissingFileError
 from ._common import (
     LoadedDataset,
     locate_image,
-    parse_list,
+    parse_choices,
     progress,
     sort_pairs,
     split_name,
@@ -129,12 +129,8 @@ def load_fashioniq(
     root = Path(root)
     if not root.is_dir():
         raise MissingFileError(f"{root}: Fashion-IQ directory not found")
-    cats = parse_list(categories)
-    splits = parse_list(split)
-    for name, values, allowed in (("category", cats, CATEGORIES), ("split", splits, SPLITS)):
-        bad = [v for v in values if v not in allowed]
-        if bad or not values:
-            raise InputError(f"{name} must be among {', '.join(allowed)}, got {bad or values}")
+    cats = parse_choices(categories, CATEGORIES, "category")
+    splits = parse_choices(split, SPLITS)
 
     attributes: dict[str, list[str]] = {}
     image_split: dict[str, str] = {}

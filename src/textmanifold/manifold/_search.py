@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_positive_int
+from ..validation import check_option, check_positive_int
 
 BACKENDS = ("auto", "numpy", "faiss", "approximate")
 
@@ -32,8 +32,7 @@ def resolve_backend(backend: str) -> str:
         :func:`.graph.graph_backend`); it needs FAISS, and every exact search made under
         it (queries attached to the graph, k-NN) runs on FAISS.
     """
-    if backend not in BACKENDS:
-        raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    check_option("backend", backend, BACKENDS)
     if backend == "numpy":
         return "numpy"
     try:

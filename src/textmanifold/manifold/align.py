@@ -29,7 +29,7 @@ import numpy as np
 
 from ..base import ParamsMixin
 from ..errors import InputError
-from ..validation import check_is_fitted, check_points, check_positive_int
+from ..validation import check_is_fitted, check_option, check_points, check_positive_int
 from ._search import euclidean_kneighbors
 
 CORRESPONDENCES = ("paired", "nearest")
@@ -88,10 +88,7 @@ class ICPAligner(ParamsMixin):
 
     def fit(self, source, target) -> ICPAligner:
         """Learn the map from ``source`` (n_source, d) onto ``target`` (n_target, d)."""
-        if self.correspondence not in CORRESPONDENCES:
-            raise InputError(
-                f"correspondence must be one of {CORRESPONDENCES}, got {self.correspondence!r}"
-            )
+        check_option("correspondence", self.correspondence, CORRESPONDENCES)
         source = check_points(source, "source", dtype=np.float64)
         target = check_points(target, "target", dim=source.shape[1], dtype=np.float64)
         if self.correspondence == "paired":

@@ -38,7 +38,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from ..errors import InputError
-from ..validation import UNIT_NORM_TOL, check_unit_rows  # noqa: F401 (re-exported)
+from ..validation import UNIT_NORM_TOL, check_interval, check_unit_rows  # noqa: F401 (re-exported)
 from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above, resolve_backend
 from .approximate import APPROXIMATE_MIN_N, approximate_pairs
 
@@ -250,9 +250,8 @@ def _check_threshold(threshold) -> float:
         value = float(threshold)
     except (TypeError, ValueError):
         raise InputError(f"threshold must be a number of radians, got {threshold!r}") from None
-    if not np.isfinite(value) or not 0.0 < value <= np.pi:
-        raise InputError(f"threshold must be in (0, pi] radians, got {threshold!r}")
-    return value
+    return check_interval("threshold", value, 0.0, np.pi, closed="right", labels=("0", "pi"),
+                          unit="radians")
 
 
 def _arc_length(scores: np.ndarray) -> np.ndarray:
@@ -290,12 +289,9 @@ def _check_target_degree(target_degree, n: int) -> float:
     try:
         target = float(target_degree)
     except (TypeError, ValueError):
-        target = np.nan
-    if not np.isfinite(target) or not 0.0 < target < n - 1:
-        raise InputError(
-            f"target_degree must be in (0, n - 1) = (0, {n - 1}), got {target_degree!r}"
-        )
-    return target
+        target = target_degree  # not a number: refused below, named as given
+    return check_interval("target_degree", target, 0.0, n - 1, closed="neither",
+                          labels=("0", "n - 1"))
 
 
 def _sampled_threshold(X: np.ndarray, target_degree, chunk_size: int) -> float:

@@ -53,7 +53,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
-from ..validation import check_graph, check_positive_int
+from ..validation import check_graph, check_option, check_positive_int
 
 # Dijkstra output held at once: batch_size * n_vertices entries of 8 + 4 bytes.
 _MAX_BATCH_ENTRIES = 2**24
@@ -290,8 +290,7 @@ def _extend(path: tuple, s: int, neighbours: list[frozenset],
 
 
 def _check_rule(rule: str) -> None:
-    if rule not in RULES:
-        raise InputError(f"smooth-path rule must be one of {', '.join(RULES)}, got {rule!r}")
+    check_option("smooth-path rule", rule, RULES)
 
 
 def _check_vector(values, n: int, name: str) -> np.ndarray:

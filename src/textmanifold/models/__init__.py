@@ -1,15 +1,35 @@
 """The learning half: encoders, the joint model (Eq. 1), compositors (Eq. 2), training.
 
-Modules (import them directly; this package imports nothing so that importing it is cheap):
+Layer 4 of ``docs/architecture.md``: torch on Collections. It imports the foundation
+and :mod:`textmanifold.collection` only, never :mod:`textmanifold.engines` or
+:mod:`textmanifold.evaluate` above it: data-parallel training is its own
+:mod:`.distributed` (the loss is told ``rank`` and ``world_size``), held-out recall
+ranks with :mod:`textmanifold.ranking`. The public names load on first use, so that
+importing the package (or :mod:`.curves`) does not import torch.
 
-- :mod:`~textmanifold.models.encoders`: ``ImageEncoder`` (ResNet-18), ``LSTMTextEncoder``,
-  ``Vocabulary``; ``SentenceTextEncoder`` from :mod:`~textmanifold.models.sentence`.
-- :mod:`~textmanifold.models.loss`: ``info_nce`` (Eq. 1), ``l2_normalize``.
-- :mod:`~textmanifold.models.joint`: ``JointModel``, ``Projection`` (g), ``TextHead``.
-- :mod:`~textmanifold.models.compose`: ``TIRG``, ``Relation``, ``InJoint``,
-  ``ComposeModel`` (Eq. 2).
-- :mod:`~textmanifold.models.data`: image decoding and the resumable batch order.
-- :mod:`~textmanifold.models.train`: ``TrainSettings`` and the training loop ``fit``.
-- :mod:`~textmanifold.models.runs`: ``train_joint``, ``train_compose``, ``load_run``.
-- :mod:`~textmanifold.models.embed`: ``embed_joint_run``, ``evaluate_compose_run``.
+- :mod:`.encoders`: ``ImageEncoder`` (ResNet-18), ``LSTMTextEncoder``, ``Vocabulary``;
+  ``SentenceTextEncoder`` from :mod:`.sentence`.
+- :mod:`.loss`: ``info_nce`` (Eq. 1), ``l2_normalize``.
+- :mod:`.joint`: ``JointModel``, ``Projection`` (g), ``TextHead``.
+- :mod:`.compose`: ``TIRG``, ``Relation``, ``InJoint``, ``ComposeModel`` (Eq. 2).
+- :mod:`.data`, :mod:`.batches`: image decoding, the resumable batch order, batch makers.
+- :mod:`.train`, :mod:`.curves`, :mod:`.validation`: ``TrainSettings``, the loop ``fit``,
+  the held-out curve and its early stop.
+- :mod:`.distributed`: DistributedDataParallel under ``torchrun``.
+- :mod:`.runs`: ``train_joint``, ``train_compose``, ``load_run``.
+- :mod:`.embed`: ``embed_joint_run``, ``evaluate_compose_run``.
 """
+
+from .._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "compose": ("METHODS", "ComposeModel", "InJoint", "Relation"),
+    "embed": ("embed_joint_run", "evaluate_compose_run"),
+    "encoders": ("ImageEncoder", "LSTMTextEncoder", "Vocabulary"),
+    "joint": ("JointModel", "Projection", "TextHead"),
+    "loss": ("info_nce", "l2_normalize"),
+    "runs": ("Run", "load_run", "train_compose", "train_joint"),
+    "sentence": ("SentenceTextEncoder",),
+    "tirg": ("TIRG", "TIRGConv"),
+    "train": ("TrainResult", "TrainSettings", "fit"),
+})

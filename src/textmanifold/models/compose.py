@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from ..validation import check_option
 from .encoders import BACKBONE_DIM, ImageEncoder, LSTMTextEncoder
 from .joint import Projection
 from .loss import info_nce, l2_normalize
@@ -160,8 +161,7 @@ class ComposeModel(nn.Module):
                  weights: str | os.PathLike | None = None, relation_hidden: int = 256,
                  learn_scale: bool = False, balanced_init: bool = False):
         super().__init__()
-        if method not in METHODS:
-            raise InputError(f"method must be one of {METHODS}, got {method!r}")
+        check_option("method", method, METHODS)
         self.method = method
         self.in_joint = in_joint
         self.image = ImageEncoder(dim, weights)
@@ -225,11 +225,14 @@ class ComposeModel(nn.Module):
             out = self.image.fc(out)
         return l2_normalize(out)
 
-    def _nce(self, a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
-        """Eq. 1 on unit rows: fixed temperature, or the learnable scale on both sides."""
+    def _nce(self, a: torch.Tensor, b: torch.Tensor, temperature: float,
+             part: tuple[int, int]) -> torch.Tensor:
+        """Eq. 1 on unit rows: fixed temperature, or the learnable scale on both sides;
+        ``part`` is ``(rank, world_size)``."""
+        rank, world_size = part
         if self.scale is None:
-            return info_nce(a, b, temperature)
-        return info_nce(self.scale * a, self.scale * b, 1.0)
+            return info_nce(a, b, temperature, rank=rank, world_size=world_size)
+        return info_nce(self.scale * a, self.scale * b, 1.0, rank=rank, world_size=world_size)
 
     def _target_space(self, psi: torch.Tensor) -> torch.Tensor:
         return self.compose.g_img(psi) if self.in_joint else l2_normalize(psi)
@@ -244,7 +247,8 @@ class ComposeModel(nn.Module):
              query_tokens: torch.Tensor, query_lengths: torch.Tensor,
              side_images: torch.Tensor | None = None, side_tokens: torch.Tensor | None = None,
              side_lengths: torch.Tensor | None = None,
-             temperature: float = 1.0) -> torch.Tensor:
+             temperature: float = 1.0, *, rank: int = 0,
+             world_size: int = 1) -> torch.Tensor:
         """Eq. 2 on a batch of B (source, query, target) triplets.
 
         Each distinct image of the batch is encoded once (a source that has several
@@ -263,6 +267,9 @@ class ComposeModel(nn.Module):
             ... and their descriptions (the first term of Eq. 2).
         temperature : float
             Eq. 1's temperature for both terms (unused with ``learn_scale``).
+        rank, world_size : int, default 0 and 1
+            This process's share of a data-parallel batch; both terms contrast the rows
+            of every rank (:func:`~textmanifold.models.loss.info_nce`).
         """
         # index_select, not tensor[index]: the latter's backward accumulates repeated rows
         # with atomic adds in parallel on CPU, in a run-dependent order (bits differ).
@@ -273,11 +280,13 @@ class ComposeModel(nn.Module):
         else:
             source = self._psi(maps.index_select(0, sources))
         composed = self.composed(source, query_tokens, query_lengths)
-        loss = self._nce(composed, self._target_space(psi.index_select(0, targets)), temperature)
+        part = (rank, world_size)
+        loss = self._nce(composed, self._target_space(psi.index_select(0, targets)),
+                         temperature, part)
         if self.in_joint:
             if side_images is None or side_tokens is None or side_lengths is None:
                 raise InputError("in-Joint training needs the source images' descriptions")
             phi_side = self.side_text(side_tokens, side_lengths)
             loss = loss + self._nce(self.compose.g_img(psi.index_select(0, side_images)),
-                                    self.compose.g_text(phi_side), temperature)
+                                    self.compose.g_text(phi_side), temperature, part)
         return loss

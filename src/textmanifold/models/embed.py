@@ -10,7 +10,7 @@
   "Resnet" space, L2-normalised like the others.
 
 ``evaluate_compose_run`` computes R@K of a composed-retrieval run (protocol in
-:mod:`textmanifold.evaluate.recall`).
+:mod:`textmanifold.ranking`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..collection import Collection, Item, read_collection, save_embedding, text_rows
 from ..errors import InputError
-from ..evaluate.recall import recall_at_k
+from ..ranking import recall_at_k
 from .data import iterate_images, load_image
 from .loss import l2_normalize
 from .runs import Run, initial_image_encoder, load_run

@@ -111,6 +111,11 @@ class JointModel(nn.Module):
         return self.g_text(self.f_text(sentences))
 
     def loss(self, images: torch.Tensor, sentences: torch.Tensor,
-             temperature: float = 1.0) -> torch.Tensor:
-        """Eq. 1 with image i matched to sentence i of the batch."""
-        return info_nce(self.embed_images(images), self.embed_texts(sentences), temperature)
+             temperature: float = 1.0, *, rank: int = 0, world_size: int = 1) -> torch.Tensor:
+        """Eq. 1 with image i matched to sentence i of the batch.
+
+        ``rank`` / ``world_size``: this process's share of a data-parallel batch, passed
+        to :func:`~textmanifold.models.loss.info_nce` (defaults: one process).
+        """
+        return info_nce(self.embed_images(images), self.embed_texts(sentences), temperature,
+                        rank=rank, world_size=world_size)

@@ -28,8 +28,9 @@ from torch import nn
 
 from .. import io
 from ..collection import Collection, Item, read_collection
-from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
+from ..validation import check_option
+from . import distributed
 from .batches import ComposeBatches, JointBatches, SideBatches, joint_term_images, pair_table
 from .compose import METHODS, ComposeModel
 from .data import BatchDataset, check_files
@@ -72,6 +73,12 @@ def _refuse_existing(out: Path, resume: bool) -> None:
                          "choose another --out")
     if any(out.iterdir()):
         raise InputError(f"{out} is not empty and holds no run; choose another --out")
+
+
+def _rank_and_world() -> dict[str, int]:
+    """This process's ``rank`` and the job's ``world_size`` (torchrun's; 0 and 1 alone),
+    handed to the loss explicitly: Eq. 1 contrasts the rows of every rank."""
+    return {"rank": distributed.rank(), "world_size": distributed.world_size()}
 
 
 def _open_run(out: Path, config: dict, resume: bool) -> None:
@@ -170,8 +177,10 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
                                settings.image_size, settings.temperature) \
         if len(val_rows) else None
 
+    part = _rank_and_world()
+
     def loss_of_batch(net: JointModel, batch: dict) -> torch.Tensor:
-        return net.loss(batch["images"], batch["sentences"], settings.temperature)
+        return net.loss(batch["images"], batch["sentences"], settings.temperature, **part)
 
     result = fit(model, loss_of_batch, dataset, settings, out, resume=resume,
                  validate=validate)
@@ -195,8 +204,7 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     ``learn_scale`` and ``balanced_init`` as in
     :class:`~textmanifold.models.compose.ComposeModel`.
     """
-    if method not in METHODS:
-        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    check_option("method", method, METHODS)
     settings = settings or TrainSettings()
     settings.validate()
     out = Path(out)
@@ -249,11 +257,13 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
                                  settings.image_size, settings.temperature) \
         if len(val_rows) else None
 
+    part = _rank_and_world()
+
     def loss_of_batch(net: ComposeModel, batch: dict) -> torch.Tensor:
         return net.loss(batch["images"], batch["sources"], batch["targets"],
                         batch["query_tokens"], batch["query_lengths"],
                         batch.get("side_images"), batch.get("side_tokens"),
-                        batch.get("side_lengths"), settings.temperature)
+                        batch.get("side_lengths"), settings.temperature, **part)
 
     result = fit(model, loss_of_batch, dataset, settings, out, resume=resume,
                  validate=validate)

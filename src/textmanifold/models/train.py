@@ -10,7 +10,7 @@ rename): ``format``, ``step`` (batches done; the batch order is a pure function 
 far), ``model``, ``optimizer`` and ``scaler`` state dicts, and the torch CPU / CUDA RNG
 states.
 
-Under ``torchrun`` the same loop runs data-parallel (:mod:`textmanifold.engines.distributed`);
+Under ``torchrun`` the same loop runs data-parallel (:mod:`textmanifold.models.distributed`);
 rank 0 writes the checkpoints.
 """
 
@@ -26,11 +26,11 @@ import torch
 from torch import nn
 
 from .. import io
-from ..engines import distributed
 from ..errors import DataFormatError, InputError, TextManifoldError
-from ..validation import check_positive_int
-from .data import BatchDataset, iterate_batches
+from ..validation import check_interval, check_option, check_positive_int
+from . import distributed
 from .curves import converged, plateau_reached
+from .data import BatchDataset, iterate_batches
 
 __all__ = ["CHECKPOINT_FORMAT", "PRECISIONS", "TrainResult", "TrainSettings", "fit",
            "resolve_device"]
@@ -119,32 +119,17 @@ class TrainSettings:
                   "image_size", "seed", "precision", "channels_last", "validation")
 
     def validate(self) -> None:
-        if self.steps < 0:
-            raise InputError(f"steps must be >= 0, got {self.steps}")
-        if self.batch_size < 2:
-            raise InputError(f"batch size must be >= 2 (Eq. 1 needs negatives), got "
-                             f"{self.batch_size}")
-        if not self.lr > 0:
-            raise InputError(f"lr must be positive, got {self.lr}")
-        if not self.temperature > 0:
-            raise InputError(f"temperature must be positive, got {self.temperature}")
-        if self.image_size < 32:
-            raise InputError(f"image size must be >= 32 pixels (ResNet-18 downsamples "
-                             f"32x), got {self.image_size}")
+        check_interval("batch size", self.batch_size, 2, why="Eq. 1 needs negatives")
+        check_interval("lr", self.lr, 0, closed="neither")
+        check_interval("temperature", self.temperature, 0, closed="neither")
+        check_interval("image size", self.image_size, 32, unit="pixels",
+                       why="ResNet-18 downsamples 32x")
         check_positive_int(self.checkpoint_every, "checkpoint_every")
-        if self.lr_step < 0:
-            raise InputError(f"lr_step must be >= 0, got {self.lr_step}")
-        if self.workers < 0:
-            raise InputError(f"workers must be >= 0, got {self.workers}")
-        if self.precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got "
-                             f"{self.precision!r}")
-        for name in ("threads", "validation", "patience"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("steps", "lr_step", "workers", "threads", "validation", "patience",
+                     "min_delta"):
+            check_interval(name, getattr(self, name), 0)
+        check_option("precision", self.precision, PRECISIONS)
         check_positive_int(self.eval_every, "eval_every")
-        if not self.min_delta >= 0:
-            raise InputError(f"min_delta must be >= 0, got {self.min_delta}")
 
     def thread_count(self) -> int:
         """``threads``, or where it is 0 torch's current intra-op thread count."""
@@ -358,7 +343,7 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
                 raise TextManifoldError(f"the loss became {value} at step {step}; "
                                         "lower the learning rate (--lr)")
             if world > 1:
-                loss = loss * world  # see textmanifold.engines.distributed
+                loss = loss * world  # see textmanifold.models.distributed
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)

@@ -8,7 +8,7 @@ Both validators return ``{"R@1": recall in [0, 1], "loss": Eq. 1 on the held-out
 - joint (:func:`joint_validator`): each held-out image ranks the held-out descriptions;
 - compose (:func:`compose_validator`): each held-out query (source image + text) ranks
   the held-out pairs' distinct images, its own source excluded (TIRG's protocol, the
-  rank rule of :func:`textmanifold.evaluate.recall.target_ranks`).
+  rank rule of :func:`textmanifold.ranking.target_ranks`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..evaluate.recall import target_ranks
+from ..ranking import target_ranks
 from .data import load_image
 from .loss import info_nce
 

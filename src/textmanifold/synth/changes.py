@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_option
 from . import render
 from .change_types import ATTRIBUTE_KINDS, KINDS, Change, ChangeSpec, Child
 from .instructions import instruction
@@ -53,9 +54,7 @@ CHANGE_PRESETS: dict[str, tuple[str, ...]] = {
 
 def preset_kinds(name: str) -> tuple[str, ...]:
     """The change kinds of a preset name (see :data:`CHANGE_PRESETS`)."""
-    if name not in CHANGE_PRESETS:
-        raise InputError(f"--changes must be one of {', '.join(CHANGE_PRESETS)}, got {name!r}")
-    return CHANGE_PRESETS[name]
+    return CHANGE_PRESETS[check_option("--changes", name, CHANGE_PRESETS)]
 ATTEMPTS = 8          # camera (and position) draws per change before it counts as invalid
 POSITION_TRIES = 100  # positions drawn per attempt for add and move
 

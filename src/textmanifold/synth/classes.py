@@ -36,7 +36,7 @@ from scipy.optimize import linear_sum_assignment
 from ..collection import Item, write_collection
 from ..errors import InputError
 from ..outputs import check_output_dir
-from ..validation import check_positive_int
+from ..validation import check_interval, check_positive_int
 from . import render
 from .changes import layout_ok, sample_changes
 from .describe import describe_scene
@@ -84,14 +84,11 @@ class ClassesConfig:
     def validate(self) -> None:
         for name in ("n_classes", "images_per_class", "classes_per_theme"):
             check_positive_int(getattr(self, name), name)
-        for name in ("texts_per_class", "prototype_edits"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("texts_per_class", "prototype_edits", "position_jitter"):
+            check_interval(name, getattr(self, name), 0)
         low, high = self.member_edits
         if not 0 <= low <= high:
             raise InputError(f"member_edits must be a range 0 <= low <= high, got {low}-{high}")
-        if not self.position_jitter >= 0:
-            raise InputError(f"position_jitter must be >= 0, got {self.position_jitter}")
         render.check_render_size(self.width, self.height)
 
     def to_record(self) -> dict[str, Any]:

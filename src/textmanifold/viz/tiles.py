@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check_option
 from .output import BLUE, RED, new_figure, save_png
 
 KINDS = ("image", "text")
@@ -44,8 +45,7 @@ class Tile:
     title: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InputError(f"tile kind must be 'image' or 'text', got {self.kind!r}")
+        check_option("tile kind", self.kind, KINDS)
         shape = np.shape(self.image)
         if len(shape) != 3 or shape[2] != 3:
             raise InputError(f"tile image must have shape (h, w, 3), got {shape}")

@@ -13,15 +13,19 @@ What makes N processes equal one:
   (:mod:`textmanifold.models.data`); rank ``r`` loads the ``r``-th contiguous slice of
   it (:func:`shard_dataset`), so ranks' slices concatenated in rank order are the batch.
 - **A global loss.** Eq. 1 contrasts every row with every other row of the batch.
-  Inside :func:`sharded_batches`, :func:`gather_rows` (called by
-  :func:`textmanifold.models.loss.info_nce`) concatenates the ranks' rows in rank
-  order; a rank's own rows keep their gradient, the others' come in as constants. Every
-  rank then computes the one global loss; backpropagating ``world_size * loss``
+  :func:`textmanifold.models.loss.info_nce` is given this process's ``rank`` and the
+  ``world_size`` explicitly (as open_clip's ``ClipLoss(rank, world_size)``; the training
+  closures of :mod:`textmanifold.models.runs` pass :func:`rank` / :func:`world_size`),
+  and :func:`gather_rows` concatenates the ranks' rows in rank order; a rank's own rows
+  keep their gradient, the others' come in as constants. Every rank then computes the
+  one global loss; backpropagating ``world_size * loss``
   through its own rows and letting DDP average the gradients gives exactly the
   one-process gradient (each row's contribution counted once, on its own rank).
 - **Global batch norm.** ResNet-18's batch norm must normalise with the whole batch's
   statistics: on CUDA torch's :class:`~torch.nn.SyncBatchNorm`; on CPU, where torch has
-  none, :class:`GlobalBatchNorm2d` (sums all-reduced with autograd).
+  none, :class:`GlobalBatchNorm2d` (sums all-reduced with autograd), active inside
+  :func:`sharded_batches` (the training steps) only: a layer deep in the backbone has no
+  argument through which to be told the rank.
 - **Rank 0 writes.** Checkpoints, logs and run files come from rank 0 only
   (:func:`is_main`); every rank reads the checkpoint when resuming.
 
@@ -47,6 +51,8 @@ from ..errors import InputError
 __all__ = ["GlobalBatchNorm2d", "RankSlice", "barrier", "gather_rows", "is_main", "join",
            "prepare", "rank", "shard_dataset", "sharded_batches", "world_size"]
 
+# True inside sharded_batches() under torchrun: GlobalBatchNorm2d then normalises with
+# every rank's statistics (validation passes in one process's rows only).
 _GATHERING = False
 
 
@@ -111,7 +117,7 @@ class RankSlice:
 
 def shard_dataset(dataset, rank_: int, world: int):
     """The :class:`~textmanifold.models.data.BatchDataset` of this rank's slices."""
-    from ..models.data import BatchDataset
+    from .data import BatchDataset
 
     if dataset.batch_size % world:
         raise InputError(f"batch size {dataset.batch_size} must be divisible by the "
@@ -124,7 +130,7 @@ def shard_dataset(dataset, rank_: int, world: int):
 
 @contextmanager
 def sharded_batches() -> Iterator[None]:
-    """Within this block, :func:`gather_rows` joins the ranks' rows (training steps)."""
+    """Within this block :class:`GlobalBatchNorm2d` uses every rank's rows (training steps)."""
     global _GATHERING
     previous, _GATHERING = _GATHERING, world_size() > 1
     try:
@@ -133,23 +139,36 @@ def sharded_batches() -> Iterator[None]:
         _GATHERING = previous
 
 
-def gather_rows(x: torch.Tensor) -> torch.Tensor:
+def gather_rows(x: torch.Tensor, *, rank: int = 0, world_size: int = 1) -> torch.Tensor:
     """All ranks' rows of ``x`` in rank order; this rank's keep their gradient.
 
-    Outside :func:`sharded_batches` (or in one process) ``x`` is returned unchanged.
+    Parameters
+    ----------
+    x : Tensor of shape (n, ...)
+        This process's rows (ranks may hold different counts).
+    rank : int, default 0
+        This process's rank, in ``[0, world_size)``.
+    world_size : int, default 1
+        Processes in the job; with 1, ``x`` is returned unchanged (no collective).
+
+    Returns
+    -------
+    Tensor of shape (N, ...)
+        The rows of every rank, concatenated in rank order.
     """
-    if not _GATHERING:
+    if world_size == 1:
         return x
-    world = world_size()
-    sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(world)]
+    if not 0 <= rank < world_size:
+        raise InputError(f"rank {rank} is not in [0, {world_size})")
+    sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(world_size)]
     dist.all_gather(sizes, torch.tensor([len(x)], device=x.device))
     sizes = [int(n) for n in sizes]  # ranks may hold different counts (compose side rows)
     padded = x.new_zeros((max(sizes), *x.shape[1:]))
     padded[:len(x)] = x.detach()
-    parts = [torch.empty_like(padded) for _ in range(world)]
+    parts = [torch.empty_like(padded) for _ in range(world_size)]
     dist.all_gather(parts, padded)
     parts = [part[:n] for part, n in zip(parts, sizes, strict=True)]
-    parts[rank()] = x
+    parts[rank] = x
     return torch.cat(parts)
 
 

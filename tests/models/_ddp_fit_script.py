@@ -1,4 +1,4 @@
-"""Run by test_distributed_training: ``fit`` on a float64 ResNet-18 + text head.
+"""Run by test_distributed: ``fit`` on a float64 ResNet-18 + text head.
 
 Usage: ``python _ddp_fit_script.py RUN_DIR STEPS`` (alone or under torchrun); rank 0
 writes the losses to RUN_DIR/losses.json. float64 makes rounding negligible, so one
@@ -13,7 +13,7 @@ import torch
 import torchvision
 from torch import nn
 
-from textmanifold.engines import distributed
+from textmanifold.models import distributed
 from textmanifold.models.data import BatchDataset
 from textmanifold.models.loss import info_nce, l2_normalize
 from textmanifold.models.train import TrainSettings, fit
@@ -31,7 +31,8 @@ class Model(nn.Module):
         self.text = nn.Linear(5, 6)
 
     def loss(self, images, texts):
-        return info_nce(l2_normalize(self.image(images)), l2_normalize(self.text(texts)))
+        return info_nce(l2_normalize(self.image(images)), l2_normalize(self.text(texts)),
+                        rank=distributed.rank(), world_size=distributed.world_size())
 
 
 class Batches:

@@ -14,8 +14,8 @@ import torch
 
 from _models_fixtures import shapes_collection
 from textmanifold import io
-from textmanifold.engines import distributed
 from textmanifold.errors import InputError
+from textmanifold.models import distributed
 from textmanifold.models.data import BatchDataset, batch_indices
 from textmanifold.models.runs import load_run, train_joint
 from textmanifold.models.train import TrainSettings, checkpoint_path, load_checkpoint
