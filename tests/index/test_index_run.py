@@ -110,10 +110,22 @@ def test_add_from_a_run_equals_a_build_of_the_whole_collection(shapes, joint_run
     whole = ManifoldIndex.build(shapes, joint_run, threshold=0.8, align=False)
     assert sorted(grown.ids) == sorted(whole.ids)
     for query in ("img0018", "text:img0020", "txt0001", "img0002"):
-        assert grown.search(id=query, metric="both") == whole.search(id=query, metric="both")
+        _same_hits(grown.search(id=query, metric="both"), whole.search(id=query, metric="both"))
     sentence = "there is a blue square at the top right."
-    assert grown.search(text=sentence, metric="both") == whole.search(text=sentence,
-                                                                      metric="both")
+    _same_hits(grown.search(text=sentence, metric="both"),
+               whole.search(text=sentence, metric="both"))
+
+
+def _same_hits(a, b):
+    """Same ids in the same order and the same distances up to float32 rounding: the
+    grown index embeds its images in other batches, and oneDNN's float32 convolutions
+    may round differently with the batch (seen on this session's CPU: up to 2e-7 rad)."""
+    for kind in ("geodesic", "euclidean"):
+        first, second = getattr(a, kind), getattr(b, kind)
+        assert [(h.id, h.reachable) for h in first] == [(h.id, h.reachable) for h in second]
+        for x, y in zip(first, second, strict=True):
+            assert x.geodesic == pytest.approx(y.geodesic, abs=1e-5)
+            assert x.euclidean == pytest.approx(y.euclidean, abs=1e-5)
 
 
 def test_modify_needs_a_compose_run(joint_index):

@@ -18,5 +18,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "recall": ("recall_at_k", "target_ranks"),
     "report": ("build_report", "write_report"),
     "retrievability": ("retrievable_count", "retrievable_curves"),
+    "seeds": ("over_seeds", "seed_sentence", "verdict_word"),
     "smooth_path_table": ("build_graphs", "smooth_path_rows", "vertex_sets"),
 })

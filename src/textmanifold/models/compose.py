@@ -226,9 +226,9 @@ class ComposeModel(nn.Module):
         return l2_normalize(out)
 
     def _nce(self, a: torch.Tensor, b: torch.Tensor, temperature: float,
-             part: tuple[int, int]) -> torch.Tensor:
+             part: tuple[int, int] = (0, 1)) -> torch.Tensor:
         """Eq. 1 on unit rows: fixed temperature, or the learnable scale on both sides;
-        ``part`` is ``(rank, world_size)``."""
+        ``part`` is ``(rank, world_size)`` (default: one process)."""
         rank, world_size = part
         if self.scale is None:
             return info_nce(a, b, temperature, rank=rank, world_size=world_size)
