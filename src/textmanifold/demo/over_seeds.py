@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ..evaluate.label_draws import COMPARISONS
+from ..evaluate.label_draws import COMPARISONS, mean_se
 from ..evaluate.seeds import over_seeds, verdict_word
-from ..validation import is_finite_number
 
 
 def _claim(claim: str, quantity: str, values, shared=None, converged: bool = True,
@@ -28,8 +25,8 @@ def _claim(claim: str, quantity: str, values, shared=None, converged: bool = Tru
 
 
 def _mean(values) -> float:
-    finite = [float(v) for v in values if is_finite_number(v)]
-    return float(np.mean(finite)) if finite else math.nan
+    """The mean of the finite values (NaN if none)."""
+    return mean_se(list(values))[0]
 
 
 def _seeds(per_seed: dict) -> list[str]:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..validation import is_finite_number
+from .label_draws import mean_se
 
 __all__ = ["VERDICT_WORDS", "over_seeds", "seed_sentence", "verdict_word"]
 
@@ -49,12 +50,10 @@ def over_seeds(values: Sequence[float], shared_se: Sequence[float] | None = None
         side of zero).
     """
     v = np.array([float(x) for x in values if is_finite_number(x)])
-    mean = float(v.mean()) if len(v) else math.nan
-    se = math.nan
-    if len(v) >= 2:
-        variance = float(v.var(ddof=1)) / len(v)
+    mean, se = mean_se(v)  # se: the seed spread alone, NaN below two values
+    if is_finite_number(se):
         shared = [float(s) ** 2 for s in shared_se or [] if is_finite_number(s)]
-        se = math.sqrt(variance + (float(np.mean(shared)) if shared else 0.0))
+        se = math.sqrt(se ** 2 + (float(np.mean(shared)) if shared else 0.0))
     side = np.sign(mean) if is_finite_number(mean) else 0.0
     return {"mean": mean, "se": se, "seeds": int(len(v)),
             "per_seed": [float(x) if is_finite_number(x) else math.nan for x in values],
