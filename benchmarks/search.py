@@ -8,12 +8,19 @@ degree ~10, every 5th vertex a text vertex; see ``geodesic.sphere_sample``) at 1
 - p50 / p99 latency of geodesic k=10 and Euclidean k=10 searches, for queries that are
   new vectors (attached out of sample: one O(n d) scan plus the bounded Dijkstra) and
   for id queries (graph only);
-- the peer: one full ``scipy.sparse.csgraph.dijkstra`` per query from the query vertex,
-  then the k nearest images of its distance array, on a sample of the same id queries;
-  its answers are checked against ours, and the ratio of the p50s is printed.
+- the same with ``return_paths=True`` (the vertex sequence to every hit, as the page asks);
+- text queries where ``--text-index`` names an index that records a run (e.g.
+  runs/demo/index): the time to embed one sentence with its text branch, then attach it
+  (a text query is that embedding followed by the new-vector search above);
+- the peers, on a sample of the same id queries, each answer checked against ours: one
+  full ``scipy.sparse.csgraph.dijkstra`` per query, scipy's ``dijkstra(limit=...)``
+  bounded at our k-th distance (an oracle bound, generous to scipy), and one full
+  single-source Dijkstra of igraph (C) and of rustworkx (Rust; its edge costs come
+  through a Python callback, its API's only way), each graph built once, untimed.
 
-Usage: ``python benchmarks/search.py [--quick] [--sizes 100000 1000000]``. At 1M it
-needs ~3 GiB and a few minutes: run it under the shared lock.
+Usage: ``python benchmarks/search.py [--quick] [--sizes 100000 1000000]
+[--text-index runs/demo/index]``. At 1M it needs ~3 GiB and a few minutes: run it under
+the shared lock. The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -69,11 +76,78 @@ def show(name: str, ms: np.ndarray) -> float:
 
 def full_dijkstra_knn(index: ManifoldIndex, row: int) -> list[str]:
     """The peer: scipy's Dijkstra over the whole graph, then the k nearest images."""
-    dist = dijkstra(index.graph, indices=row)
+    return _k_images(index, row, dijkstra(index.graph, indices=row))
+
+
+def bounded_dijkstra_knn(index: ManifoldIndex, row: int, limit: float) -> list[str]:
+    """The peer with an oracle bound: scipy's Dijkstra stopped at distance ``limit``."""
+    return _k_images(index, row, dijkstra(index.graph, indices=row, limit=limit))
+
+
+def graph_peers(index: ManifoldIndex) -> dict:
+    """Single-source k-nearest-image functions of igraph and rustworkx (where installed),
+    their graphs built once from the index's CSR matrix (not timed)."""
+    upper = sparse_upper(index.graph)
+    edges = np.column_stack([upper.row, upper.col])
+    peers = {}
+    try:
+        import igraph
+
+        g = igraph.Graph(n=index.graph.shape[0], edges=edges.tolist())
+        weights = upper.data.tolist()
+
+        def igraph_knn(row: int) -> list[str]:
+            return _k_images(index, row, np.asarray(g.distances(source=row,
+                                                                weights=weights)[0]))
+        peers["igraph full dijkstra"] = igraph_knn
+    except ImportError:
+        print("  (igraph not installed: pip install igraph)")
+    try:
+        import rustworkx
+
+        rg = rustworkx.PyGraph()
+        rg.add_nodes_from(range(index.graph.shape[0]))
+        rg.add_edges_from(list(zip(upper.row.tolist(), upper.col.tolist(),
+                                   upper.data.tolist(), strict=True)))
+
+        def rustworkx_knn(row: int) -> list[str]:
+            lengths = rustworkx.dijkstra_shortest_path_lengths(rg, row, edge_cost_fn=float)
+            dist = np.full(index.graph.shape[0], np.inf)
+            dist[np.fromiter(lengths.keys(), int)] = np.fromiter(lengths.values(), float)
+            return _k_images(index, row, dist)
+        peers["rustworkx full dijkstra"] = rustworkx_knn
+    except ImportError:
+        print("  (rustworkx not installed: pip install rustworkx)")
+    return peers
+
+
+def sparse_upper(graph):
+    """The graph's edges once each (i < j), as a COO matrix."""
+    from scipy.sparse import triu
+
+    return triu(graph, k=1).tocoo()
+
+
+def _k_images(index: ManifoldIndex, row: int, dist: np.ndarray) -> list[str]:
+    """The ids of the k nearest images to ``row`` by ``dist`` (ties by row), not itself."""
+    dist = np.array(dist, dtype=float)
     dist[row] = np.inf
     images = np.flatnonzero(index.is_image & np.isfinite(dist))
     best = images[np.lexsort((images, dist[images]))][:K]
     return [index.ids[r] for r in best]
+
+
+def text_query_latency(path: str, n_queries: int) -> None:
+    """Embedding one sentence with the run of the index at ``path``, then its search."""
+    index = ManifoldIndex.load(path)
+    sentences = [f"a {size} {colour} {shape}" for size in ("large", "small")
+                 for colour in ("red", "blue", "green", "gray", "cyan")
+                 for shape in ("cube", "sphere", "cylinder")]
+    queries = [sentences[i % len(sentences)] + f" number {i}" for i in range(n_queries)]
+    index.search(text="warm up", k=K)  # loads the run's encoders
+    print(f"\n== text queries on {path} ({len(index.ids):,} vertices) ==")
+    show(f"ours, sentence, geodesic k={K} (embed + attach)",
+         latencies(lambda q: index.search(text=q, k=K), queries))
 
 
 def bench(n: int, seed: int, n_queries: int, n_peer: int) -> None:
@@ -110,15 +184,27 @@ def bench(n: int, seed: int, n_queries: int, n_peer: int) -> None:
             latencies(lambda i: index.search(id=i, k=K, metric="geodesic"), ids))
         show(f"ours, id query, both k={K}",
              latencies(lambda i: index.search(id=i, k=K, metric="both"), ids))
+        show(f"ours, new vector, geodesic k={K}, paths on",
+             latencies(lambda q: index.search(vector=q, k=K, return_paths=True), vectors))
+        show(f"ours, id query, geodesic k={K}, paths on",
+             latencies(lambda i: index.search(id=i, k=K, return_paths=True), ids))
         sample = ids[:n_peer]
-        peer = show(f"scipy full dijkstra per query, k={K}",
-                    latencies(lambda i: full_dijkstra_knn(index, index.row(i)), sample))
-        for i in sample:  # same answers
-            got = [h.id for h in index.search(id=i, k=K).geodesic if h.reachable]
-            assert got == full_dijkstra_knn(index, index.row(i)), i
-        print(f"  answers identical on {len(sample)} queries; ratio full dijkstra / ours "
-              f"(id, geodesic): {peer / ours['id geodesic']:,.0f}x; "
-              f"/ ours (new vector, geodesic): {peer / ours['vector geodesic']:,.1f}x")
+        expected = {}
+        for i in sample:
+            hits = [h for h in index.search(id=i, k=K).geodesic if h.reachable]
+            expected[i] = ([h.id for h in hits], hits[-1].geodesic if hits else 0.0)
+        peers = {"scipy full dijkstra": lambda i: full_dijkstra_knn(index, index.row(i)),
+                 "scipy dijkstra(limit=our k-th)": lambda i: bounded_dijkstra_knn(
+                     index, index.row(i), np.nextafter(expected[i][1], np.inf))}
+        peers.update({name: (lambda i, f=f: f(index.row(i)))
+                      for name, f in graph_peers(index).items()})
+        for name, peer_knn in peers.items():
+            for i in sample[:5]:  # same answers (checked outside the timed loop)
+                assert peer_knn(i) == expected[i][0], (name, i)
+            peer = show(f"{name} per query, k={K}", latencies(peer_knn, sample))
+            print(f"    answers identical on 5 queries; ratio {name} / ours (id, geodesic): "
+                  f"{peer / ours['id geodesic']:,.0f}x; / ours (new vector, geodesic): "
+                  f"{peer / ours['vector geodesic']:,.1f}x")
         if n >= 1_000_000:
             print(f"target geodesic k=10 p50 < 50 ms at 1M: new vector "
                   f"{ours['vector geodesic']:.1f} ms, id {ours['id geodesic']:.2f} ms; "
@@ -131,11 +217,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--text-index", help="an index that records a run, for text queries")
     args = parser.parse_args()
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"cpus {os.cpu_count()}")
+          f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     for n in [20_000] if args.quick else args.sizes:
         bench(n, args.seed, args.queries, n_peer=20 if n >= 1_000_000 else 50)
+    if args.text_index:
+        text_query_latency(args.text_index, args.queries)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,15 @@ Builds an index of synthetic unit vectors (half image, half text vertices; degre
 (k=10, both rankings, paths on: what the page asks) from a fixed number of concurrent
 clients, each on its own keep-alive connection. It stops by itself after the requests or
 the time bound, whichever comes first, and prints p50/p99 latency, requests per second and
-the number of errors. The peer is the library's ``ManifoldIndex.search`` called in
-process on the same queries: the ratio is what HTTP, JSON and queueing behind the
-server's index lock add. The machine's load average is printed: other jobs sharing the CPU
-slow every number.
+the number of errors, for every client count of ``--clients`` (default 8 and 32) and
+every worker count of ``--workers`` (``serve --workers N``; default 1 and 2). The peer is
+the library's ``ManifoldIndex.search`` called in process on the same queries: the ratio is
+what HTTP, JSON and queueing add. A request's time is split into its parts, measured in
+process on the same bodies: parsing the JSON body into the request model, the search, and
+building + writing the JSON answer; the rest of the served p50 is HTTP and queueing. (A
+sentence or image query adds its encoding: ``benchmarks/search.py --text-index``.) The
+machine's load average is printed before and after each load test: other jobs sharing
+the CPU slow every number.
 """
 
 from __future__ import annotations
@@ -62,11 +67,13 @@ def queries(index: ManifoldIndex, n: int, seed: int) -> list[dict]:
     return out
 
 
-def start_server(index_dir: Path, port: int) -> subprocess.Popen:
-    """``textmanifold serve`` on ``HOST:port``; returns once ``/healthz`` answers."""
+def start_server(index_dir: Path, port: int, workers: int) -> subprocess.Popen:
+    """``textmanifold serve --workers N`` on ``HOST:port``; returns once ``/healthz``
+    answers."""
     process = subprocess.Popen(
         [sys.executable, "-c", "from textmanifold.cli import main; main()", "serve",
-         str(index_dir), "--host", HOST, "--port", str(port), "--log-level", "warning"])
+         str(index_dir), "--host", HOST, "--port", str(port), "--log-level", "warning",
+         "--workers", str(workers)])
     try:
         Client(f"http://{HOST}:{port}").wait_until_ready(
             300, give_up=lambda: process.poll() is not None)
@@ -129,11 +136,35 @@ def library_latency(index: ManifoldIndex, bodies: list[dict]) -> np.ndarray:
     return np.array(out)
 
 
+def request_split(index: ManifoldIndex, bodies: list[dict]) -> dict[str, np.ndarray]:
+    """Milliseconds per part of a request, in process: body parsing, search, answer JSON."""
+    import json
+
+    from textmanifold.service.schemas import SearchRequest
+
+    parts = {"parse": [], "search": [], "answer JSON": []}
+    for body in bodies:
+        raw = json.dumps({**body, "k": 10, "metric": "both", "paths": True}).encode()
+        start = time.perf_counter()
+        request = SearchRequest.model_validate_json(raw)
+        parsed = time.perf_counter()
+        query = {"vector": np.asarray(request.vector)} if request.vector else {"id": request.id}
+        result = index.search(**query, k=10, metric="both", return_paths=True)
+        searched = time.perf_counter()
+        json.dumps(result.to_dict())
+        done = time.perf_counter()
+        for name, seconds in zip(parts, (parsed - start, searched - parsed, done - searched),
+                                 strict=True):
+            parts[name].append(seconds * 1e3)
+    return {name: np.array(values) for name, values in parts.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vertices", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--time-bound", type=float, default=600.0, help="seconds at most")
     parser.add_argument("--seed", type=int, default=0)
@@ -148,34 +179,45 @@ def main() -> None:
               f"built in {time.perf_counter() - start:.1f} s")
         bodies = queries(index, args.requests, args.seed)
         warm = queries(index, 20, args.seed + 7)
-        with socket.socket() as sock:  # a free loopback port
-            sock.bind((HOST, 0))
-            port = sock.getsockname()[1]
-        server = start_server(Path(tmp) / "index", port)
-        try:
-            url = f"http://{HOST}:{port}"
-            load_test(url, warm, 2, 120)  # warm-up, not counted
-            lat, errors, wall = load_test(url, bodies, args.clients, args.time_bound)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         peer = library_latency(index, bodies[:200])
+        split = request_split(index, bodies[:200])
+        failed = False
+        for workers in args.workers:
+            with socket.socket() as sock:  # a free loopback port
+                sock.bind((HOST, 0))
+                port = sock.getsockname()[1]
+            server = start_server(Path(tmp) / "index", port, workers)
+            try:
+                url = f"http://{HOST}:{port}"
+                load_test(url, warm, 2, 120)  # warm-up, not counted
+                for clients in args.clients:
+                    failed |= report(args, workers, clients,
+                                     *load_test(url, bodies, clients, args.time_bound))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    lib50, lib99 = np.percentile(peer, [50, 99]) * 1e3
+    print(f"library search in process (200 of the same queries, serial, 1 BLAS thread): "
+          f"p50 {lib50:.1f} ms, p99 {lib99:.1f} ms, {1.0 / peer.mean():.1f} searches/s")
+    print("a request's parts, in process (p50 / p99 ms): " + ", ".join(
+        f"{name} {np.percentile(ms, 50):.2f} / {np.percentile(ms, 99):.2f}"
+        for name, ms in split.items()))
+    if failed:
+        raise SystemExit(1)
+
+
+def report(args, workers: int, clients: int, lat: np.ndarray, errors: list[str],
+           wall: float) -> bool:
+    """Print one load test's line; True when it had errors or did not finish."""
     done = len(lat)
     p50, p99 = np.percentile(lat, [50, 99]) * 1e3
-    lib50, lib99 = np.percentile(peer, [50, 99]) * 1e3
-    print(f"served: {done:,} of {args.requests:,} requests from {args.clients} clients in "
-          f"{wall:.1f} s: {done / wall:.1f} requests/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-          f"errors {len(errors)}")
-    print(f"library search in process (200 of the same queries, serial, 1 BLAS thread): "
-          f"p50 {lib50:.1f} ms, p99 {lib99:.1f} ms")
-    serial = 1.0 / peer.mean()
-    print(f"ratio served p50 / library p50: {p50 / lib50:.1f}x ({args.clients} clients queue "
-          f"behind one index lock); served throughput / library serial throughput "
-          f"({serial:.1f} searches/s): {done / wall / serial:.2f}")
+    print(f"served, {workers} worker(s), {clients} clients: {done:,} of {args.requests:,} "
+          f"requests in {wall:.1f} s: {done / wall:.1f} requests/s, p50 {p50:.1f} ms, "
+          f"p99 {p99:.1f} ms, errors {len(errors)}; load average "
+          f"{os.getloadavg()[0]:.2f}")
     for failure in errors[:5]:
-        print("error:", failure)
-    if errors or done < args.requests:
-        raise SystemExit(1)
+        print("  error:", failure)
+    return bool(errors) or done < args.requests
 
 
 if __name__ == "__main__":

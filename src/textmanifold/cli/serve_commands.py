@@ -21,8 +21,12 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
           port: int = typer.Option(8000, "--port", help="TCP port."),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
           blas_threads: int = typer.Option(
-              1, "--blas-threads", help="BLAS threads per search; more only helps an "
-                                        "otherwise idle machine with few concurrent clients."),
+              1, "--blas-threads", help="BLAS and torch threads per search; more only helps "
+                                        "an otherwise idle machine with few concurrent "
+                                        "clients."),
+          workers: int = typer.Option(
+              1, "--workers", help="Server processes, each answering one search at a time; "
+                                   "they share the memory-mapped index. About one per core."),
           header_timeout: float = typer.Option(
               HEADER_TIMEOUT_S, "--header-timeout",
               help="Seconds a client may take to send its request headers; then the "
@@ -41,6 +45,7 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
     at /docs) and a search page at /."""
     check_positive_int(blas_threads, "--blas-threads")
+    check_positive_int(workers, "--workers")
     check_positive_int(max_connections, "--max-connections")
     for name, value in (("--header-timeout", header_timeout), ("--body-timeout", body_timeout)):
         if not is_finite_number(value) or value <= 0:
@@ -51,28 +56,33 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     if api_key is not None:
         check_api_key(api_key)
     try:
-        from threadpoolctl import threadpool_limits
-
         from ..service.server import serve_app
+        from ..service.workers import serve_workers, use_threads
     except ImportError as exc:
         raise InputError("serve needs the 'serve' extra: pip install 'textmanifold[serve]'") \
             from exc
     from ..index import ManifoldIndex
     from ..service import create_app
 
-    loaded = ManifoldIndex.load(index)
+    loaded = ManifoldIndex.load(index)  # checked here: a damaged index stops before serving
     _check_bindable(host, port)
+    use_threads(blas_threads)
     _warm_up(loaded)
-    app = create_app(loaded, body_timeout=body_timeout, api_key=api_key)
     if api_key is None and not _is_loopback(host):
         typer.secho(f"warning: {host} is reachable from other machines and no API key is "
                     f"set (--api-key or ${API_KEY_ENV})", err=True, fg=typer.colors.YELLOW)
-    typer.echo(f"serving {index} at http://{host}:{port}/  (Ctrl-C stops)")
-    # Concurrent requests each run a BLAS product: BLAS's own threads on top of the
-    # server's oversubscribe the cores, and under load a search gets many times slower.
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        serve_app(app, host=host, port=port, log_level=log_level,
-                  header_timeout=header_timeout, max_connections=max_connections)
+    typer.echo(f"serving {index} at http://{host}:{port}/ with {workers} worker"
+               f"{'s' if workers > 1 else ''}  (Ctrl-C stops)")
+    if workers > 1:
+        del loaded  # each worker opens the index itself (memory-mapped, pages shared)
+        serve_workers(index, workers=workers, host=host, port=port, log_level=log_level,
+                      body_timeout=body_timeout, header_timeout=header_timeout,
+                      max_connections=max_connections, threads=blas_threads,
+                      api_key=api_key)
+        return
+    app = create_app(loaded, body_timeout=body_timeout, api_key=api_key)
+    serve_app(app, host=host, port=port, log_level=log_level,
+              header_timeout=header_timeout, max_connections=max_connections)
 
 
 def _is_loopback(host: str) -> bool:
