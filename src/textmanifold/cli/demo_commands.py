@@ -18,9 +18,10 @@ def demo(
                                    "training at 128 px: about 5 hours on 2 CPU cores "
                                    "(estimated from timed steps, see README)."),
     reproduce: bool = typer.Option(False, "--reproduce",
-                                   help="The default sizes with the compositors trained to "
-                                        "their validation plateau (Table 4's verdicts): "
-                                        "about 30 minutes on 2 CPU cores (see README)."),
+                                   help="The default sizes with every model trained to its "
+                                        "validation plateau (caps 1,600 compositor and 600 "
+                                        "category-set steps): about an hour on 2 CPU "
+                                        "cores (see README)."),
     tiny: bool = typer.Option(False, "--tiny", help="A smoke-test size (about a minute)."),
     threads: int = typer.Option(None, "--threads", min=1,
                                 help="torch threads for training (default: the size's, 2); "
@@ -37,9 +38,9 @@ def demo(
     aligns (ICP), builds graphs, evaluates Tables 1, 3 and 4 for every seed, draws the
     figures and writes OUT/report/report.md and OUT/report/index.html, each verdict a
     mean +/- SE over the seeds. Every stage is cached in OUT: --resume continues an
-    interrupted run. The default trains the compositors for at most 150 steps (their
-    verdicts say "cannot tell" where they stopped short of a plateau); --reproduce
-    trains them to it.
+    interrupted run. The default caps the compositors at 150 steps and the category set's
+    joint model at 250 (verdicts say "cannot tell" where a model stopped short of its
+    plateau); --reproduce raises the caps to 1,600 and 600 so that they reach it.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download
     from ..demo import default_config, full_config, reproduce_config, run_demo, tiny_config
