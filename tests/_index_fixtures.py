@@ -30,7 +30,7 @@ def vertices(rng, n_images=150, n_texts=60, d=3, prefix=""):
 
 def as_attached(index, q):
     """The query row exactly as the index attaches it (projected onto the sphere)."""
-    return index._resolve(image=None, text=None, vector=q, id=None, modify=None).vector
+    return index.attach(q).vector
 
 
 def reference(index, q=None, row=None, k=10):

@@ -72,7 +72,7 @@ def test_image_query_equals_brute_force(shapes, joint_run, joint_index):
     path = shapes / "images" / "img0005.png"
     with torch.no_grad():
         raw = run.model.embed_images(load_image(path, 32)[None]).numpy()
-    q = joint_index._aligner.transform(raw)[0]  # the index's stored ICP map
+    q = joint_index.align_images(raw)[0]  # the index's stored ICP map
     result = joint_index.search(image=path, k=6, metric="both")
     check(result, joint_index, *reference(joint_index, q=q, k=6))
     # the same picture is (almost exactly) the indexed vertex: nearest by angle
@@ -147,7 +147,7 @@ def test_composed_query_in_joint_equals_brute_force(shapes, tmp_path):
         source = run.model.source_features(load_image(index.image_path("img0002"), 32)[None])
         tokens, lengths = run.vocab.encode([text])
         raw = run.model.composed(source, tokens, lengths).numpy()
-    q = index._aligner.transform(raw)[0]
+    q = index.align_images(raw)[0]
     result = index.search(id="img0002", modify=text, k=5, metric="both")
     check(result, index, *reference(index, q=q, k=5))
     assert result.query["kind"] == "composed" and result.query["modify"] == text

@@ -3,13 +3,14 @@
 Build once from a Collection and a trained run (or from embedding arrays), save it as a
 self-describing directory (:mod:`.store`), load it memory-mapped, and query it with an
 image, a sentence, a vector, an indexed item's id, or an image plus a modification
-sentence (the query methods live in :mod:`.searching`); each result can carry the chain
-of images and sentences that connects it to the query.
+sentence; each result can carry the chain of images and sentences that connects it to
+the query. The index holds the arrays, the graph and the manifest (:mod:`.manifest`);
+it hands every query to a :class:`~.searching.Searcher`, which reads only its public
+attributes and methods.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,25 +19,33 @@ from .. import io
 from ..collection import Collection, read_collection
 from ..errors import InputError, MissingFileError
 from ..manifold.graph import build_graph, graph_summary
-from ..validation import check_graph, check_ids, check_unit_rows
+from ..validation import check_graph, check_unit_rows
 from . import store
 from .extend import extend_graph
+from .manifest import Counts, IndexManifest
+from .results import PathStep, SearchResult
 from .scan import row_norms
-from .searching import METRICS, Searching, UnknownIdError
+from .searching import METRICS, Attachment, Searcher
 from .vertices import (
     Vertices,
     aligner_from,
     aligner_state,
-    check_alignable,
+    build_inputs,
+    check_no_conflict,
     collection_records,
-    fit_alignment,
+    conflicting_ids,
     gather,
+    vertex_rows,
 )
 
 __all__ = ["METRICS", "ManifoldIndex", "UnknownIdError"]
 
 
-class ManifoldIndex(Searching):
+class UnknownIdError(InputError):
+    """An id that is not a vertex of the index."""
+
+
+class ManifoldIndex:
     """Geodesic image search on a great-circle graph of image and text vertices.
 
     Build with :meth:`build` (or :meth:`from_arrays`), reopen with :meth:`load`.
@@ -49,22 +58,24 @@ class ManifoldIndex(Searching):
         Great-circle edges in radians.
     threshold : float
         The edge threshold in radians.
-    manifest : dict
-        What ``manifest.json`` holds (see :mod:`.store`).
+    info : IndexManifest
+        What ``manifest.json`` holds, typed (:mod:`.manifest`); :attr:`manifest` is its
+        JSON object.
     """
 
-    def __init__(self, *, vectors, norms, kinds, ids, graph, manifest, items=None,
-                 align=None, directory=None):
+    def __init__(self, *, vectors, norms, kinds, ids, graph, info: IndexManifest,
+                 items=None, align=None, directory=None):
         self.vectors, self.norms = vectors, norms
         self.kinds = np.asarray(kinds)
         self.is_image = self.kinds == store.IMAGE
         self.graph = graph
-        self.manifest = manifest
-        self.threshold = float(manifest["threshold"])
+        self.info = info
+        self.threshold = float(info.threshold)
         self._ids, self._row, self._items = list(ids), None, items
         self._align_state, self._aligner = align, aligner_from(align)
         self.directory = None if directory is None else Path(directory)
         self._encoder = None
+        self._searcher = Searcher(self)
 
     # ------------------------------------------------------------------ building
 
@@ -91,33 +102,19 @@ class ManifoldIndex(Searching):
             Or the pretrained encoder that embeds them: its ``spec``
             (:mod:`.pretrained`), recorded as the manifest's ``"encoder"``.
         """
-        aligner = fit_alignment(vertices) if align else None
-        image = vertices.image if aligner is None else aligner.transform(vertices.image)
-        X = check_unit_rows(np.concatenate([image, vertices.text]), name="embeddings")
-        ids = check_ids(vertices.image_ids + vertices.text_ids, len(X), name="embedding ids")
+        aligner, X, ids, kinds = vertex_rows(vertices, align)
         if graph is None:
             graph, threshold = build_graph(X, threshold=threshold, target_degree=target_degree)
         else:
             graph = check_graph(graph)
             if graph.shape != (len(X), len(X)) or threshold is None:
                 raise InputError("a prebuilt graph must be (n, n) on the rows, with threshold")
-        kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),
-                          [len(vertices.image_ids), len(vertices.text_ids)])
-        manifest = {
-            "format": store.FORMAT, "format_version": store.FORMAT_VERSION,
-            "created_by": store.created_by(), "model": model, "encoder": encoder,
-            "seed": seed,
-            "collection": None if collection is None else str(Path(
-                collection.root if isinstance(collection, Collection) else collection
-            ).resolve()),
-            "dim": int(X.shape[1]), "threshold": float(threshold),
-            "target_degree": target_degree, "metric": "great-circle radians",
-            "align": None if aligner is None else {"method": "icp-paired",
-                                                   "residual": aligner.residual_,
-                                                   "pairs": aligner.n_pairs_},
-        }
+        info = IndexManifest.for_build(
+            dim=X.shape[1], threshold=threshold, target_degree=target_degree, model=model,
+            encoder=encoder, seed=seed, aligner=aligner, collection=collection.root
+            if isinstance(collection, Collection) else collection)
         index = cls(vectors=X, norms=row_norms(X), kinds=kinds, ids=ids, graph=graph,
-                    manifest=manifest, items=vertices.items, align=aligner_state(aligner))
+                    info=info, items=vertices.items, align=aligner_state(aligner))
         index._count()
         return index
 
@@ -157,30 +154,10 @@ class ManifoldIndex(Searching):
             An :class:`~.pretrained.OpenClipEncoder` or :class:`~.pretrained.SentenceEncoder`
             (:func:`~.pretrained.parse_encoder`), instead of ``run``.
         """
-        if run is not None and encoder is not None:
-            raise InputError("give a run or an encoder, not both")
-        coll = None if collection is None else (
-            collection if isinstance(collection, Collection) else read_collection(collection))
-        if align and coll is not None and image_embeddings is None:
-            described = sum(1 for it in coll.images() if it.text)
-            check_alignable(described, len(coll.images()), str(coll.root))
-        model = None
-        if run is not None:
-            from .encoders import RunEncoder
-
-            encoder = RunEncoder(run, device=device, text_cache=None)
-            model = {"run": encoder.spec["run"], "kind": encoder.kind,
-                     "checksum": encoder.spec["checksum"], "dim": encoder.dim}
-        embed_with = None if image_embeddings is not None else encoder
-        if embed_with is None and image_embeddings is None:
-            raise InputError("give a run or an encoder to embed the collection, or "
-                             "image embeddings")
-        vertices = gather(coll, embed_with, image_embeddings=image_embeddings,
-                          text_embeddings=text_embeddings, work_dir=work_dir,
-                          progress=progress)
-        if encoder is not None and vertices.image.shape[1] != encoder.dim:
-            raise InputError(f"the embeddings have dimension {vertices.image.shape[1]}, the "
-                             f"encoder {encoder.dim}: queries could not be compared to them")
+        coll, vertices, model, encoder = build_inputs(
+            collection, run, encoder=encoder, image_embeddings=image_embeddings,
+            text_embeddings=text_embeddings, align=align, work_dir=work_dir,
+            progress=progress, device=device)
         index = cls.from_arrays(vertices, threshold=threshold, target_degree=target_degree,
                                 align=align, model=model, collection=coll, seed=seed,
                                 encoder=None if run is not None or encoder is None
@@ -215,15 +192,11 @@ class ManifoldIndex(Searching):
                 raise InputError(f"image embeddings have dimension {given.image.shape[1]}, "
                                  f"the index {self.dim}")
             rows = self._aligned_rows(given)
-            clash = self._conflicts(given.items, rows)
+            records = given.items
         else:
-            clash = self._conflicts(collection_records(coll))
-        if clash and not replace:
-            shown = ", ".join(repr(i) for i in clash[:3]) + (
-                f" and {len(clash) - 3} more" if len(clash) > 3 else "")
-            raise InputError(f"{len(clash)} ids are already in the index with another item "
-                             f"(other image, text, labels or vector): {shown}; pass --replace "
-                             "(replace=True) to replace them, or build a new index")
+            rows, records = None, collection_records(coll)
+        clash = conflicting_ids(records, self._row_of(), self._all_items(), self.vectors, rows)
+        check_no_conflict(clash, replace)
         if clash:
             self._remove(clash)
         known = set(self._ids)
@@ -232,69 +205,52 @@ class ManifoldIndex(Searching):
             X, new_items = rows[keep], [given.items[i] for i in keep]
             n_images = sum(1 for r in new_items if r["kind"] == "image")
         else:
-            new = gather(coll, self._query_encoder(), progress=progress, skip=known)
+            new = gather(coll, self.query_encoder(), progress=progress, skip=known)
             if new.image.shape[1] != self.dim:
                 raise InputError(f"new rows have dimension {new.image.shape[1]}, the index "
                                  f"{self.dim}")
             X, new_items, n_images = self._aligned_rows(new), new.items, len(new.image_ids)
         if not new_items:
             return 0
-        self.graph = extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold)
         kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),
                           [n_images, len(new_items) - n_images])
-        self.vectors = np.concatenate([self.vectors, X])
-        self.norms = np.concatenate([self.norms, row_norms(X)])
-        self.kinds = np.concatenate([self.kinds, kinds])
-        self.is_image = self.kinds == store.IMAGE
-        self._items = self._all_items() + new_items
-        self._ids += [record["id"] for record in new_items]
-        self._row = None
+        self._set_vertices(
+            extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold),
+            np.concatenate([self.vectors, X]), np.concatenate([self.norms, row_norms(X)]),
+            np.concatenate([self.kinds, kinds]), self._all_items() + new_items,
+            self._ids + [record["id"] for record in new_items])
         self._count()
         return len(new_items)
 
     def _aligned_rows(self, vertices: Vertices) -> np.ndarray:
         """Image rows through the index's alignment, then text rows; unit float32."""
-        image = vertices.image if self._aligner is None else \
-            self._aligner.transform(vertices.image)
-        rows = np.concatenate([image, vertices.text])
+        rows = np.concatenate([self.align_images(vertices.image), vertices.text])
         if rows.shape[1] != self.dim:
             raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
         return check_unit_rows(rows, name="new embeddings") if len(rows) else \
             rows.astype(np.float32)
-
-    def _conflicts(self, records: list[dict], rows: np.ndarray | None = None) -> list[str]:
-        """Ids of ``records`` already indexed with other metadata (or another vector)."""
-        items = self._all_items()
-        clash = []
-        for position, record in enumerate(records):
-            row = self._row_of().get(record["id"])
-            if row is None:
-                continue
-            if items[row] != record or (rows is not None and not np.allclose(
-                    self.vectors[row], rows[position], rtol=0, atol=1e-5)):
-                clash.append(record["id"])
-        return clash
 
     def _remove(self, ids: list[str]) -> None:
         """Drop vertices and their edges; the other vertices keep their edges."""
         keep = np.ones(len(self._ids), dtype=bool)
         keep[[self.row(i) for i in ids]] = False
         rows = np.flatnonzero(keep)
-        self.graph = self.graph[rows][:, rows].tocsr()
-        self.vectors = np.asarray(self.vectors)[rows]
-        self.norms = np.asarray(self.norms)[rows]
-        self.kinds = self.kinds[rows]
-        self.is_image = self.kinds == store.IMAGE
         items = self._all_items()
-        self._items = [items[r] for r in rows.tolist()]
-        self._ids = [self._ids[r] for r in rows.tolist()]
-        self._row = None
+        self._set_vertices(self.graph[rows][:, rows].tocsr(), np.asarray(self.vectors)[rows],
+                           np.asarray(self.norms)[rows], self.kinds[rows],
+                           [items[r] for r in rows.tolist()],
+                           [self._ids[r] for r in rows.tolist()])
+
+    def _set_vertices(self, graph, vectors, norms, kinds, items, ids) -> None:
+        self.graph, self.vectors, self.norms, self.kinds = graph, vectors, norms, kinds
+        self.is_image = self.kinds == store.IMAGE
+        self._items, self._ids, self._row = items, ids, None
 
     def _count(self) -> None:
         n_images = int(np.count_nonzero(self.is_image))
-        self.manifest["counts"] = {"vertices": len(self._ids), "images": n_images,
-                                   "texts": len(self._ids) - n_images,
-                                   "edges": int(self.graph.nnz // 2)}
+        self.info = self.info.with_counts(Counts(len(self._ids), n_images,
+                                                 len(self._ids) - n_images,
+                                                 int(self.graph.nnz // 2)))
 
     # ------------------------------------------------------------------ persistence
 
@@ -306,19 +262,10 @@ class ManifoldIndex(Searching):
         written (:func:`.store.check_replaceable`).
         """
         target = Path(directory)
-        if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
-            raise InputError(f"{target} already exists; pass --force (force=True) to replace it")
-        store.check_replaceable(target)
-        staging = store.staging_directory(target)
-        try:
-            store.write_arrays(staging, vectors=self.vectors, norms=self.norms,
-                               kinds=self.kinds, ids=self._ids, graph=self.graph,
-                               items=self._all_items(), align=self._align_state,
-                               manifest=self.manifest)
-            store.commit_directory(staging, target, force)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        store.write_index(target, force, lambda staging: store.write_arrays(
+            staging, vectors=self.vectors, norms=self.norms, kinds=self.kinds, ids=self._ids,
+            graph=self.graph, items=self._all_items(), align=self._align_state,
+            manifest=self.info))
         self.directory = target
 
     @classmethod
@@ -331,10 +278,10 @@ class ManifoldIndex(Searching):
         answer. Item metadata is read on first use (:meth:`item`, paths).
         """
         root = Path(directory)
-        manifest = store.read_manifest(root)
-        arrays = store.read_arrays(root, manifest, mmap)
+        info = store.read_manifest(root)
+        arrays = store.read_arrays(root, info, mmap)
         return cls(vectors=arrays["vectors"], norms=arrays["norms"], kinds=arrays["kinds"],
-                   ids=arrays["ids"], graph=arrays["graph"], manifest=manifest,
+                   ids=arrays["ids"], graph=arrays["graph"], info=info,
                    align=arrays["align"], directory=root)
 
     # ------------------------------------------------------------------ lookup
@@ -345,16 +292,21 @@ class ManifoldIndex(Searching):
         return self._ids
 
     @property
+    def manifest(self) -> dict:
+        """What ``manifest.json`` holds (:meth:`IndexManifest.to_json`; a fresh copy)."""
+        return self.info.to_json()
+
+    @property
     def dim(self) -> int:
-        return int(self.manifest["dim"])
+        return int(self.info.dim)
 
     @property
     def n_images(self) -> int:
-        return int(self.manifest["counts"]["images"])
+        return int(self.info.counts.images)
 
     @property
     def n_texts(self) -> int:
-        return int(self.manifest["counts"]["texts"])
+        return int(self.info.counts.texts)
 
     def row(self, id: str) -> int:
         """The vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
@@ -378,7 +330,11 @@ class ManifoldIndex(Searching):
 
     def item(self, id: str) -> dict:
         """Metadata of a vertex: ``{"id", "kind", "path", "text", "labels"}``."""
-        return dict(self._all_items()[self.row(id)])
+        return self.item_at(self.row(id))
+
+    def item_at(self, row: int) -> dict:
+        """Metadata of the vertex in row ``row`` (a copy), as :meth:`item`."""
+        return dict(self._all_items()[row])
 
     def image_path(self, id: str) -> Path:
         """The image file of an indexed image vertex."""
@@ -392,3 +348,48 @@ class ManifoldIndex(Searching):
     def stats(self) -> dict:
         """Graph statistics (:func:`~textmanifold.manifold.graph.graph_summary`)."""
         return graph_summary(self.graph, self.is_image)
+
+    # ------------------------------------------------------------------ queries
+
+    def search(self, *, image=None, text=None, vector=None, id=None, modify=None, k: int = 10,
+               metric: str = "geodesic", return_paths: bool = False) -> SearchResult:
+        """The k nearest images to one query, by geodesic and/or angular distance
+        (:meth:`.searching.Searcher.search` documents the parameters)."""
+        return self._searcher.search(image=image, text=text, vector=vector, id=id,
+                                     modify=modify, k=k, metric=metric,
+                                     return_paths=return_paths)
+
+    def path_between(self, a: str, b: str) -> list[PathStep]:
+        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable.
+
+        Each step after the first carries the angle of the edge that reaches it."""
+        return self._searcher.path_between(a, b)
+
+    def attach(self, vector) -> Attachment:
+        """Attach an out-of-sample query ``vector`` of shape (d,), in the index's space
+        (image embeddings through :meth:`align_images` first; projected onto the unit
+        sphere), to the graph as a search does; the graph itself is not changed.
+
+        Returns an :class:`~.searching.Attachment`: the unit float32 ``vector`` (d,), its
+        float64 ``norm``, the ``vertices`` (m,) int64 it is joined to, the ``lengths``
+        (m,) float64 of those edges in radians (each below :attr:`threshold`), and the
+        float32 ``scores`` (n,) = ``vectors @ vector``."""
+        return self._searcher.attach(vector)
+
+    def align_images(self, rows: np.ndarray) -> np.ndarray:
+        """Image embeddings (m, d) through the index's stored ICP map (unchanged without
+        one): the space image vertices live in."""
+        return rows if self._aligner is None else self._aligner.transform(rows)
+
+    @property
+    def query_kinds(self) -> list[str]:
+        """The queries this index answers (:meth:`IndexManifest.query_kinds`)."""
+        return self.info.query_kinds()
+
+    def query_encoder(self):
+        """What embeds text and image queries (:func:`.encoders.open_query_encoder`)."""
+        if self._encoder is None:
+            from .encoders import open_query_encoder
+
+            self._encoder = open_query_encoder(self.info)
+        return self._encoder

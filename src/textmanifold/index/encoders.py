@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MissingFileError
+from .manifest import IndexManifest
 from .store import file_checksum
 
-__all__ = ["RunEncoder", "run_checksum"]
+__all__ = ["RunEncoder", "open_query_encoder", "run_checksum"]
 
 BATCH = 64
 
@@ -39,6 +40,25 @@ def run_checksum(run_dir: str | os.PathLike) -> str:
         if not path.is_file():
             raise MissingFileError(f"{path}: file not found (is {root} a trained run?)")
     return file_checksum(*files)
+
+
+def open_query_encoder(manifest: IndexManifest):
+    """What embeds an index's text and image queries: the manifest's pretrained encoder,
+    else its run (refused when the run changed since the build)."""
+    spec, model = manifest.encoder, manifest.model or {}
+    if spec:
+        from .pretrained import encoder_from_spec
+
+        return encoder_from_spec(spec)
+    if model.get("run"):
+        if run_checksum(model["run"]) != model.get("checksum"):
+            raise InputError(f"{model['run']}: the run changed since the index was "
+                             "built (checksum differs); rebuild the index")
+        return RunEncoder(model["run"])
+    raise InputError("this index was built from bare vectors without an encoder: "
+                     "it answers id and vector queries; for text and image "
+                     "queries build it with --encoder open_clip:MODEL --pretrained "
+                     "FILE, --encoder sentence-transformers, or a RUN")
 
 
 class RunEncoder:

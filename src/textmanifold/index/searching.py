@@ -1,9 +1,12 @@
 """Answering queries: resolve what was asked, attach it, rank images, explain with paths.
 
-:class:`Searching` holds the query half of :class:`~textmanifold.index.ManifoldIndex`
-(a mixin: the index's arrays live in :mod:`.core`). A query that is not a vertex is
-attached to the graph out of sample by the graph's own edge rule (:mod:`.scan`); its
-geodesic k nearest images come from a Dijkstra that stops once they are settled
+:class:`Searcher` is the query half of :class:`~textmanifold.index.ManifoldIndex`, which
+delegates its queries to one. The split is one way: a searcher reads only the index's
+public face (``vectors``, ``norms``, ``graph``, ``is_image``, ``threshold``, ``dim``,
+``ids``, ``row``, ``item_at``, ``image_path``, ``align_images``, ``query_encoder``), and
+this module imports nothing of :mod:`.core`. A query that is not a vertex is attached to
+the graph out of sample by the graph's own edge rule (:mod:`.scan`, :class:`Attachment`);
+its geodesic k nearest images come from a Dijkstra that stops once they are settled
 (:mod:`.bounded`).
 """
 
@@ -21,13 +24,43 @@ from .bounded import BoundedSearch, bounded_dijkstra
 from .results import Hit, PathStep, SearchResult
 from .scan import arc_lengths, nearest_by_angle, query_edges, row_norms
 
-__all__ = ["METRICS", "Searching", "UnknownIdError"]
+__all__ = ["METRICS", "Attachment", "Searcher"]
 
 METRICS = ("geodesic", "euclidean", "both")
 
 
-class UnknownIdError(InputError):
-    """An id that is not a vertex of the index."""
+@dataclass(frozen=True)
+class Attachment:
+    """An out-of-sample query joined to the graph by the graph's edge rule.
+
+    Its edges are bit-for-bit those a rebuild of the graph with the query as one more
+    vertex would give it (:func:`.scan.query_edges`).
+
+    Attributes
+    ----------
+    vector : ndarray of shape (d,), float32
+        The query, projected onto the unit sphere.
+    norm : float
+        Its float64 norm (about 1), for exact rescoring (:func:`.scan.row_norms`).
+    vertices : ndarray of shape (m,), int64
+        The vertices it is joined to, ascending (``m`` may be 0: an isolated query).
+    lengths : ndarray of shape (m,), float64
+        Great-circle lengths of those edges, radians, each below the index's threshold
+        (:data:`~textmanifold.manifold.MIN_WEIGHT` for a coincident vertex).
+    scores : ndarray of shape (n,), float32
+        ``vectors @ vector`` over all ``n`` vertices (the pass the edges came from).
+    """
+
+    vector: np.ndarray
+    norm: float
+    vertices: np.ndarray
+    lengths: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def sources(self) -> list[tuple[int, float]]:
+        """``(vertex, edge length)`` pairs: where a Dijkstra from the query starts."""
+        return list(zip(self.vertices.tolist(), self.lengths.tolist(), strict=True))
 
 
 @dataclass
@@ -43,37 +76,77 @@ class _Query:
     scores: np.ndarray | None = None  # float32 V @ vector, when already computed
 
 
-class Searching:
-    """Query methods of :class:`~textmanifold.index.ManifoldIndex` (see there)."""
+class Searcher:
+    """Queries on an index (:meth:`~textmanifold.index.ManifoldIndex.search` documents
+    them); reads the index's current arrays at each call, so it follows ``add``."""
 
-    def _step(self, row: int, angle: float | None = None) -> PathStep:
-        record = self._all_items()[row]
-        return PathStep(id=self._ids[row], kind=record["kind"], caption=record.get("text"),
-                        angle=angle)
+    def __init__(self, index):
+        self.index = index
 
-    def _edge(self, a: int, b: int) -> float:
-        """The great-circle length of the graph's edge a-b, radians."""
-        g = self.graph
-        start, end = g.indptr[a], g.indptr[a + 1]
-        where = start + int(np.searchsorted(g.indices[start:end], b))
-        return float(g.data[where])
+    # ------------------------------------------------------------------ attaching
 
-    def _path_steps(self, rows: list[int], first: float | None) -> list[PathStep]:
-        """Steps along ``rows``; ``first`` is the hop onto ``rows[0]`` (None: the start)."""
-        angles = [first] + [self._edge(a, b) for a, b in zip(rows, rows[1:], strict=False)]
-        return [self._step(v, angle) for v, angle in zip(rows, angles, strict=True)]
+    def attach(self, vector) -> Attachment:
+        """Attach a vector of the index's space (see :meth:`ManifoldIndex.attach`)."""
+        v = np.asarray(vector)
+        dim = self.index.dim
+        if v.ndim != 1 or v.shape[0] != dim:
+            raise InputError(f"query vector must have shape ({dim},), got {v.shape}")
+        return self._attach_rows(v[None, :])
 
-    def path_between(self, a: str, b: str) -> list[PathStep]:
-        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable.
+    def _attach_rows(self, rows) -> Attachment:
+        index = self.index
+        q = check_unit_rows(rows, normalize=True, name="query")[0]
+        if q.shape[0] != index.dim:
+            raise InputError(f"query has dimension {q.shape[0]}, the index {index.dim}")
+        q_norm = float(row_norms(q[None, :])[0])
+        scores = np.asarray(index.vectors) @ q
+        vertices, lengths = query_edges(q, q_norm, index.vectors, index.norms, scores,
+                                        index.threshold)
+        return Attachment(q, q_norm, vertices, lengths, scores)
 
-        Each step after the first carries the angle of the edge that reaches it."""
-        ra, rb = self.row(a), self.row(b)
-        found = self._dijkstra([(ra, 0.0)], 0, -1, settle=[rb])
-        if rb not in found.settled:
-            return []
-        return self._path_steps(found.path(rb), None)
+    @staticmethod
+    def _query(a: Attachment, info: dict, step: PathStep) -> _Query:
+        return _Query(a.vector, a.norm, a.sources, -1, info, step, a.scores)
 
-    # ------------------------------------------------------------------ search
+    # ------------------------------------------------------------------ resolving
+
+    def resolve(self, *, image=None, text=None, vector=None, id=None, modify=None) -> _Query:
+        """What was asked, embedded (and aligned) and attached; one of the four inputs."""
+        given = [name for name, v in (("image", image), ("text", text), ("vector", vector),
+                                      ("id", id)) if v is not None]
+        if len(given) != 1:
+            raise InputError("give exactly one of image, text, vector and id")
+        if modify is not None and given[0] not in ("image", "id"):
+            raise InputError("modify composes an image: give it with image or id")
+        index = self.index
+        if modify is not None:
+            _check_text(modify, "modify")
+            source = index.image_path(id) if id is not None else image
+            q = index.align_images(index.query_encoder().composed(source, modify))
+            info = {"kind": "composed", "modify": modify,
+                    "image": str(source) if isinstance(source, str | os.PathLike) else None}
+            if id is not None:
+                info["id"] = str(id)
+            return self._query(self._attach_rows(q), info, PathStep("query", "query", modify))
+        if id is not None:
+            row = index.row(id)
+            q = np.asarray(index.vectors[row])
+            return _Query(q, float(index.norms[row]), [(row, 0.0)], row,
+                          {"kind": "id", "id": str(id)}, None)
+        if text is not None:
+            _check_text(text, "text")
+            q = index.query_encoder().texts([text])
+            return self._query(self._attach_rows(q), {"kind": "text", "text": text},
+                               PathStep("query", "query", text))
+        if image is not None:
+            q = index.align_images(index.query_encoder().images([image]))
+            name = str(image) if isinstance(image, str | os.PathLike) else None
+            return self._query(self._attach_rows(q), {"kind": "image", "image": name},
+                               PathStep("query", "query", None))
+        return self._query(self.attach(vector), {"kind": "vector"},
+                           PathStep("query", "query", None))
+
+    # ------------------------------------------------------------------ ranking
 
     def search(self, *, image=None, text=None, vector=None, id=None, modify=None, k: int = 10,
                metric: str = "geodesic", return_paths: bool = False) -> SearchResult:
@@ -97,77 +170,33 @@ class Searching:
         metric : {"geodesic", "euclidean", "both"}
         return_paths : bool
             Attach the vertex sequence from the query to each reachable hit.
-
-        Returns
-        -------
-        SearchResult
         """
         k = check_positive_int(k, "k")
         check_option("metric", metric, METRICS)
-        query = self._resolve(image=image, text=text, vector=vector, id=id, modify=modify)
+        query = self.resolve(image=image, text=text, vector=vector, id=id, modify=modify)
         return self._rank(query, k, metric, return_paths)
 
-    def _resolve(self, *, image, text, vector, id, modify) -> _Query:
-        given = [name for name, v in (("image", image), ("text", text), ("vector", vector),
-                                      ("id", id)) if v is not None]
-        if len(given) != 1:
-            raise InputError("give exactly one of image, text, vector and id")
-        if modify is not None and given[0] not in ("image", "id"):
-            raise InputError("modify composes an image: give it with image or id")
-        if modify is not None:
-            _check_text(modify, "modify")
-            source = self.image_path(id) if id is not None else image
-            q = self._aligned(self._query_encoder().composed(source, modify))
-            info = {"kind": "composed", "modify": modify,
-                    "image": str(source) if isinstance(source, str | os.PathLike) else None}
-            if id is not None:
-                info["id"] = str(id)
-            return self._attached(q, info, PathStep("query", "query", modify))
-        if id is not None:
-            row = self.row(id)
-            q = np.asarray(self.vectors[row])
-            return _Query(q, float(self.norms[row]), [(row, 0.0)], row,
-                          {"kind": "id", "id": str(id)}, None)
-        if text is not None:
-            _check_text(text, "text")
-            q = self._query_encoder().texts([text])
-            return self._attached(q, {"kind": "text", "text": text},
-                                  PathStep("query", "query", text))
-        if image is not None:
-            q = self._aligned(self._query_encoder().images([image]))
-            name = str(image) if isinstance(image, str | os.PathLike) else None
-            return self._attached(q, {"kind": "image", "image": name},
-                                  PathStep("query", "query", None))
-        v = np.asarray(vector)
-        if v.ndim != 1 or v.shape[0] != self.dim:
-            raise InputError(f"query vector must have shape ({self.dim},), got {v.shape}")
-        return self._attached(v[None, :], {"kind": "vector"}, PathStep("query", "query", None))
-
-    def _aligned(self, rows: np.ndarray) -> np.ndarray:
-        return rows if self._aligner is None else self._aligner.transform(rows)
-
-    def _attached(self, rows, info: dict, step: PathStep) -> _Query:
-        q = check_unit_rows(rows, normalize=True, name="query")[0]
-        if q.shape[0] != self.dim:
-            raise InputError(f"query has dimension {q.shape[0]}, the index {self.dim}")
-        q_norm = float(row_norms(q[None, :])[0])
-        scores = np.asarray(self.vectors) @ q
-        vertices, lengths = query_edges(q, q_norm, self.vectors, self.norms, scores,
-                                        self.threshold)
-        return _Query(q, q_norm, list(zip(vertices.tolist(), lengths.tolist(), strict=True)),
-                      -1, info, step, scores)
+    def path_between(self, a: str, b: str) -> list[PathStep]:
+        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable."""
+        ra, rb = self.index.row(a), self.index.row(b)
+        found = self._dijkstra([(ra, 0.0)], 0, -1, settle=[rb])
+        if rb not in found.settled:
+            return []
+        return self._path_steps(found.path(rb), None)
 
     def _dijkstra(self, sources, k, exclude, settle=()) -> BoundedSearch:
-        g = self.graph
-        return bounded_dijkstra(g.indptr, g.indices, g.data, sources, self.is_image, k,
+        g = self.index.graph
+        return bounded_dijkstra(g.indptr, g.indices, g.data, sources, self.index.is_image, k,
                                 exclude=exclude, settle=settle)
 
     def _rank(self, query: _Query, k: int, metric: str, paths: bool) -> SearchResult:
+        index = self.index
+
         def near(m: int) -> tuple[np.ndarray, np.ndarray]:
             if query.scores is None:
-                query.scores = np.asarray(self.vectors) @ query.vector
-            return nearest_by_angle(query.vector, query.norm, self.vectors, self.norms,
-                                    query.scores, self.is_image, m, query.exclude)
+                query.scores = np.asarray(index.vectors) @ query.vector
+            return nearest_by_angle(query.vector, query.norm, index.vectors, index.norms,
+                                    query.scores, index.is_image, m, query.exclude)
 
         euclid = near(k) if metric != "geodesic" else (np.empty(0), np.empty(0, np.int64))
         found = self._dijkstra(query.sources, k if metric != "euclidean" else 0,
@@ -185,7 +214,9 @@ class Searching:
 
     def _hits(self, query: _Query, rows: np.ndarray, found: BoundedSearch,
               paths: bool) -> list[Hit]:
-        angles = arc_lengths(query.vector, query.norm, self.vectors, self.norms, rows)
+        index = self.index
+        angles = arc_lengths(query.vector, query.norm, index.vectors, index.norms, rows)
+        ids = index.ids
         hits = []
         for rank, (row, angle) in enumerate(zip(rows.tolist(), angles.tolist(), strict=True), 1):
             dist = found.distance(row)
@@ -194,49 +225,28 @@ class Searching:
                 rows = found.path(row)
                 attach = found.distance(rows[0]) if query.step else None
                 path = ([query.step] if query.step else []) + self._path_steps(rows, attach)
-            hits.append(Hit(rank=rank, id=self._ids[row], geodesic=dist, euclidean=angle,
+            hits.append(Hit(rank=rank, id=ids[row], geodesic=dist, euclidean=angle,
                             reachable=math.isfinite(dist), path=path))
         return hits
 
-    @property
-    def query_kinds(self) -> list[str]:
-        """The queries this index answers: always ``id`` and ``vector``; ``text`` and
-        ``image`` when it records a run or an encoder that embeds them; ``modify`` with a
-        compose run trained in Joint."""
-        encoder = self.manifest.get("encoder") or {}
-        run = self.manifest.get("model") or {}
-        kinds = ["id", "vector"]
-        if run.get("run") or encoder:
-            kinds.append("text")
-        if run.get("run") or encoder.get("kind") == "open_clip" or \
-                encoder.get("image_function"):
-            kinds.append("image")
-        if run.get("run") and run.get("kind") == "compose":
-            kinds.append("modify")
-        return kinds
+    # ------------------------------------------------------------------ paths
 
-    def _query_encoder(self):
-        """What embeds text and image queries: the manifest's encoder, else its run."""
-        if self._encoder is None:
-            spec = self.manifest.get("encoder")
-            model = self.manifest.get("model") or {}
-            if spec:
-                from .pretrained import encoder_from_spec
+    def _step(self, row: int, angle: float | None = None) -> PathStep:
+        record = self.index.item_at(row)
+        return PathStep(id=self.index.ids[row], kind=record["kind"],
+                        caption=record.get("text"), angle=angle)
 
-                self._encoder = encoder_from_spec(spec)
-            elif model.get("run"):
-                from .encoders import RunEncoder, run_checksum
+    def _edge(self, a: int, b: int) -> float:
+        """The great-circle length of the graph's edge a-b, radians."""
+        g = self.index.graph
+        start, end = g.indptr[a], g.indptr[a + 1]
+        where = start + int(np.searchsorted(g.indices[start:end], b))
+        return float(g.data[where])
 
-                if run_checksum(model["run"]) != model.get("checksum"):
-                    raise InputError(f"{model['run']}: the run changed since the index was "
-                                     "built (checksum differs); rebuild the index")
-                self._encoder = RunEncoder(model["run"])
-            else:
-                raise InputError("this index was built from bare vectors without an encoder: "
-                                 "it answers id and vector queries; for text and image "
-                                 "queries build it with --encoder open_clip:MODEL --pretrained "
-                                 "FILE, --encoder sentence-transformers, or a RUN")
-        return self._encoder
+    def _path_steps(self, rows: list[int], first: float | None) -> list[PathStep]:
+        """Steps along ``rows``; ``first`` is the hop onto ``rows[0]`` (None: the start)."""
+        angles = [first] + [self._edge(a, b) for a, b in zip(rows, rows[1:], strict=False)]
+        return [self._step(v, angle) for v, angle in zip(rows, angles, strict=True)]
 
 
 def _check_text(text, name: str) -> None:

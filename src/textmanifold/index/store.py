@@ -5,6 +5,7 @@
     manifest.json   format, format_version, created_by, model (run, kind, checksum),
                     encoder (a pretrained encoder's spec, or null), collection, dim,
                     threshold, target_degree, align (method, residual, pairs), counts
+                    (:class:`.manifest.IndexManifest`)
     vectors.npy     (n, d) float32 unit rows, vertex order (memory-mapped on load)
     norms.npy       (n,) float64 row norms of vectors.npy, for exact query scores
     kinds.npy       (n,) uint8: 0 image vertex, 1 text vertex
@@ -27,7 +28,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
-import math
 import os
 import shutil
 import tempfile
@@ -37,31 +37,19 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from .. import __version__, io
+from .. import io
 from ..errors import DataFormatError, InputError, MissingFileError
-from ..validation import (
-    UNIT_NORM_TOL,
-    check_graph,
-    check_ids,
-    check_unit_rows,
-    is_finite_number,
-)
+from ..validation import UNIT_NORM_TOL, check_graph, check_ids, check_unit_rows
+from .manifest import FORMAT, FORMAT_VERSION, IndexManifest, created_by
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "IMAGE", "OWNED", "TEXT", "check_replaceable",
-           "commit_directory", "file_checksum", "read_arrays", "read_manifest",
-           "remove_stale_staging", "staging_directory", "write_arrays"]
+           "commit_directory", "created_by", "file_checksum", "read_arrays", "read_manifest",
+           "remove_stale_staging", "staging_directory", "write_arrays", "write_index"]
 
-FORMAT = "textmanifold-index"
-FORMAT_VERSION = 1
 IMAGE, TEXT = 0, 1
 FILES = ("vectors.npy", "norms.npy", "kinds.npy", "ids.json", "graph.npz", "items.jsonl")
 #: Every entry an index directory may hold; ``--force`` replaces these and nothing else.
 OWNED = frozenset(FILES + ("manifest.json", "align.npz"))
-_REQUIRED = ("format", "format_version", "created_by", "model", "dim", "threshold", "counts")
-
-
-def created_by() -> str:
-    return f"textmanifold {__version__}"
 
 
 def file_checksum(*paths: str | os.PathLike) -> str:
@@ -74,8 +62,8 @@ def file_checksum(*paths: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(directory: str | os.PathLike) -> dict:
-    """Read and check ``manifest.json``: every field's presence, type and range.
+def read_manifest(directory: str | os.PathLike) -> IndexManifest:
+    """Read and check ``manifest.json`` (:meth:`.manifest.IndexManifest.from_json`).
 
     Raises
     ------
@@ -89,70 +77,11 @@ def read_manifest(directory: str | os.PathLike) -> dict:
     if not root.is_dir():
         raise MissingFileError(f"{root}: index directory not found")
     path = root / "manifest.json"
-    manifest = io.read_json(path)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DataFormatError(f"{path}: not a textmanifold index manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise DataFormatError(f"{path}: format_version {manifest.get('format_version')!r} "
-                              f"is not {FORMAT_VERSION}; rebuild the index")
-    for key in _REQUIRED:
-        if key not in manifest:
-            raise DataFormatError(f"{path}: missing field {key!r}")
-    _check_manifest_fields(manifest, path)
+    manifest = IndexManifest.from_json(io.read_json(path), path)
     for name in FILES:
         if not (root / name).is_file():
             raise MissingFileError(f"{root / name}: file not found (incomplete index)")
     return manifest
-
-
-def _field_error(path: Path, key: str, expected: str, value) -> DataFormatError:
-    return DataFormatError(f"{path}: {key!r} must be {expected}, got {value!r}")
-
-
-def _check_manifest_fields(manifest: dict, path: Path) -> None:
-    """Types and ranges of the manifest's fields (the keys of :data:`_REQUIRED` exist)."""
-    def is_int(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    if not isinstance(manifest["created_by"], str):
-        raise _field_error(path, "created_by", "a string", manifest["created_by"])
-    if not is_int(manifest["dim"]) or manifest["dim"] < 1:
-        raise _field_error(path, "dim", "a positive integer", manifest["dim"])
-    threshold = manifest["threshold"]
-    if not is_finite_number(threshold) or not 0 < float(threshold) <= math.pi:
-        raise _field_error(path, "threshold", "a number of radians in (0, pi]", threshold)
-    degree = manifest.get("target_degree")
-    if degree is not None and (not is_finite_number(degree) or float(degree) <= 0):
-        raise _field_error(path, "target_degree", "null or a positive number", degree)
-    if "seed" in manifest and not is_int(manifest["seed"]):
-        raise _field_error(path, "seed", "an integer", manifest["seed"])
-    for key in ("collection", "metric"):
-        if manifest.get(key) is not None and not isinstance(manifest[key], str):
-            raise _field_error(path, key, "null or a string", manifest[key])
-    if manifest.get("align") is not None and not isinstance(manifest["align"], dict):
-        raise _field_error(path, "align", "null or an object", manifest["align"])
-    model = manifest["model"]
-    if model is not None:
-        if not isinstance(model, dict):
-            raise _field_error(path, "model", "null or an object", model)
-        for key in ("run", "kind", "checksum"):
-            if model.get(key) is not None and not isinstance(model[key], str):
-                raise _field_error(path, f"model.{key}", "a string", model[key])
-        if model.get("run") is not None and not isinstance(model.get("checksum"), str):
-            raise _field_error(path, "model.checksum", "a string", model.get("checksum"))
-    encoder = manifest.get("encoder")
-    if encoder is not None and (not isinstance(encoder, dict)
-                                or not isinstance(encoder.get("kind"), str)):
-        raise _field_error(path, "encoder", "null or an object with a 'kind'", encoder)
-    counts = manifest["counts"]
-    if not isinstance(counts, dict) or not all(
-            is_int(counts.get(c)) and counts[c] >= 0
-            for c in ("vertices", "images", "texts", "edges")):
-        raise DataFormatError(f"{path}: 'counts' must give vertices, images, texts, edges "
-                              "as non-negative integers")
-    if counts["images"] + counts["texts"] != counts["vertices"]:
-        raise DataFormatError(f"{path}: counts: {counts['images']} images + "
-                              f"{counts['texts']} texts is not {counts['vertices']} vertices")
 
 
 @contextmanager
@@ -164,7 +93,7 @@ def _file_problem(path: Path):
         raise DataFormatError(str(exc)) from None
 
 
-def read_arrays(root: Path, manifest: dict, mmap: bool) -> dict:
+def read_arrays(root: Path, manifest: IndexManifest, mmap: bool) -> dict:
     """Load the arrays of an index directory and check them against the manifest.
 
     Every file is checked in O(n d + edges): vectors float32 ``(n, d)``, finite unit
@@ -172,7 +101,7 @@ def read_arrays(root: Path, manifest: dict, mmap: bool) -> dict:
     strings; the graph ``(n, n)`` with in-range indices and finite non-negative
     lengths; the alignment's arrays, when the manifest records one.
     """
-    n, d = manifest["counts"]["vertices"], manifest["dim"]
+    n, d = manifest.counts.vertices, manifest.dim
     vectors = io.load_npy(root / "vectors.npy", mmap_mode="r" if mmap else None)
     path = root / "vectors.npy"
     if vectors.dtype != np.float32 or vectors.shape != (n, d):
@@ -189,9 +118,9 @@ def read_arrays(root: Path, manifest: dict, mmap: bool) -> dict:
         bad = int(np.argmax(~np.isin(kinds, (IMAGE, TEXT))))
         raise DataFormatError(f"{root / 'kinds.npy'}: row {bad} holds {kinds[bad].item()!r}; "
                               f"kinds are {IMAGE} (image) or {TEXT} (text)")
-    if int(np.count_nonzero(kinds == IMAGE)) != manifest["counts"]["images"]:
+    if int(np.count_nonzero(kinds == IMAGE)) != manifest.counts.images:
         raise DataFormatError(f"{root / 'kinds.npy'}: {np.count_nonzero(kinds == IMAGE)} "
-                              f"image rows, the manifest counts {manifest['counts']['images']}")
+                              f"image rows, the manifest counts {manifest.counts.images}")
     path = root / "graph.npz"
     graph = io.load_sparse(path)
     if graph.shape != (n, n):
@@ -214,9 +143,9 @@ def _vertex_array(path: Path, n: int) -> np.ndarray:
     return array
 
 
-def _read_align(root: Path, manifest: dict, d: int) -> dict | None:
+def _read_align(root: Path, manifest: IndexManifest, d: int) -> dict | None:
     path = root / "align.npz"
-    if manifest.get("align") is None:
+    if manifest.align is None:
         if path.exists():
             raise DataFormatError(f"{path}: present, but the manifest records no alignment")
         return None
@@ -232,7 +161,7 @@ def _read_align(root: Path, manifest: dict, d: int) -> dict | None:
 
 
 def write_arrays(root: Path, *, vectors, norms, kinds, ids, graph, items, align,
-                 manifest: dict) -> None:
+                 manifest: IndexManifest) -> None:
     """Write every file of an index into ``root`` (an empty staging directory)."""
     np.save(root / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     np.save(root / "norms.npy", np.asarray(norms, dtype=np.float64))
@@ -242,7 +171,7 @@ def write_arrays(root: Path, *, vectors, norms, kinds, ids, graph, items, align,
     io.write_jsonl(root / "items.jsonl", items)
     if align is not None:
         np.savez(root / "align.npz", **align)
-    io.write_json(root / "manifest.json", manifest)  # last: marks a complete index
+    io.write_json(root / "manifest.json", manifest.to_json())  # last: marks a complete index
 
 
 # ----------------------------------------------------------------------------- replacing
@@ -286,6 +215,23 @@ def check_replaceable(target: Path, option: str = "--out") -> None:
         raise InputError(f"{option} {target}: holds items.jsonl and no other index file, so "
                          f"it is not an index and nothing was changed (choose another "
                          f"{option})")
+
+
+def write_index(target: Path, force: bool, write) -> None:
+    """Write an index directory atomically: ``write(staging)`` fills a fresh directory
+    beside ``target`` (:func:`write_arrays`), which then replaces ``target``
+    (:func:`commit_directory`); an existing ``target`` only with ``force``, and only
+    when it holds nothing but an index (:func:`check_replaceable`, checked first)."""
+    if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
+        raise InputError(f"{target} already exists; pass --force (force=True) to replace it")
+    check_replaceable(target)
+    staging = staging_directory(target)
+    try:
+        write(staging)
+        commit_directory(staging, target, force)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def commit_directory(staging: Path, target: Path, force: bool) -> None:

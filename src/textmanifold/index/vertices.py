@@ -30,10 +30,13 @@ from ..collection import (
 )
 from ..errors import InputError
 from ..manifold import ICPAligner
+from ..validation import check_ids, check_unit_rows
+from .store import IMAGE, TEXT
 
 __all__ = ["CHUNK", "MIN_ALIGN_PAIRS", "Vertices", "aligner_from", "aligner_state",
-           "check_alignable", "check_work_dir", "collection_records", "described_pairs",
-           "gather", "remove_work_dir"]
+           "build_inputs", "check_alignable", "check_no_conflict", "check_work_dir",
+           "collection_records", "conflicting_ids", "described_pairs", "gather",
+           "remove_work_dir", "vertex_rows"]
 
 CHUNK = 1024  # images embedded (and saved, with a work_dir) at a time
 MIN_ALIGN_PAIRS = 2
@@ -172,6 +175,71 @@ def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddi
     return Vertices(image, image_ids, text, text_ids, items)
 
 
+def build_inputs(collection, run=None, *, encoder=None, image_embeddings=None,
+                 text_embeddings=None, align: bool = True, work_dir=None,
+                 progress: bool = False, device: str = "cpu"):
+    """What an index build embeds and records (parameters of ``ManifoldIndex.build``).
+
+    Returns
+    -------
+    coll : Collection or None
+    vertices : Vertices
+    model : dict or None
+        The run's record for the manifest (run, kind, checksum, dim).
+    encoder : RunEncoder, pretrained encoder or None
+        What embeds later queries (the run's, or the given one).
+    """
+    if run is not None and encoder is not None:
+        raise InputError("give a run or an encoder, not both")
+    coll = None if collection is None else (
+        collection if isinstance(collection, Collection) else read_collection(collection))
+    if align and coll is not None and image_embeddings is None:
+        described = sum(1 for it in coll.images() if it.text)
+        check_alignable(described, len(coll.images()), str(coll.root))
+    model = None
+    if run is not None:
+        from .encoders import RunEncoder
+
+        encoder = RunEncoder(run, device=device, text_cache=None)
+        model = {"run": encoder.spec["run"], "kind": encoder.kind,
+                 "checksum": encoder.spec["checksum"], "dim": encoder.dim}
+    embed_with = None if image_embeddings is not None else encoder
+    if embed_with is None and image_embeddings is None:
+        raise InputError("give a run or an encoder to embed the collection, or "
+                         "image embeddings")
+    vertices = gather(coll, embed_with, image_embeddings=image_embeddings,
+                      text_embeddings=text_embeddings, work_dir=work_dir, progress=progress)
+    if encoder is not None and vertices.image.shape[1] != encoder.dim:
+        raise InputError(f"the embeddings have dimension {vertices.image.shape[1]}, the "
+                         f"encoder {encoder.dim}: queries could not be compared to them")
+    return coll, vertices, model, encoder
+
+
+def conflicting_ids(records: list[dict], row_of: dict[str, int], items: list[dict],
+                    vectors: np.ndarray, rows: np.ndarray | None = None) -> list[str]:
+    """Ids of ``records`` already indexed (``row_of``: id -> row of ``items`` and
+    ``vectors``) with other metadata, or, with the new ``rows``, another vector."""
+    clash = []
+    for position, record in enumerate(records):
+        row = row_of.get(record["id"])
+        if row is None:
+            continue
+        if items[row] != record or (rows is not None and not np.allclose(
+                vectors[row], rows[position], rtol=0, atol=1e-5)):
+            clash.append(record["id"])
+    return clash
+
+
+def check_no_conflict(clash: list[str], replace: bool) -> None:
+    """Refuse conflicting ids (:func:`conflicting_ids`) unless they are to be replaced."""
+    if clash and not replace:
+        shown = ", ".join(repr(i) for i in clash[:3]) + (
+            f" and {len(clash) - 3} more" if len(clash) > 3 else "")
+        raise InputError(f"{len(clash)} ids are already in the index with another item "
+                         f"(other image, text, labels or vector): {shown}; pass --replace "
+                         "(replace=True) to replace them, or build a new index")
+
+
 def collection_records(coll: Collection) -> list[dict]:
     """The vertex records a Collection gives (images, then text rows), without embedding."""
     where = coll.index()
@@ -251,3 +319,19 @@ def aligner_from(state: dict | None) -> ICPAligner | None:
     aligner.mean_target_ = np.asarray(state["mean_target"], dtype=np.float64)
     aligner.translation_ = aligner.mean_target_ - aligner.rotation_ @ aligner.mean_source_
     return aligner
+
+
+def vertex_rows(vertices: Vertices, align: bool):
+    """The rows of a new index: ``(aligner, X, ids, kinds)``.
+
+    ``aligner`` is the fitted paired ICP (:func:`fit_alignment`; None without ``align``),
+    ``X`` the (n, d) unit float32 rows (aligned images, then texts), ``ids`` their ids,
+    ``kinds`` (n,) uint8 (0 image, 1 text: :data:`.store.IMAGE`, :data:`.store.TEXT`).
+    """
+    aligner = fit_alignment(vertices) if align else None
+    image = vertices.image if aligner is None else aligner.transform(vertices.image)
+    X = check_unit_rows(np.concatenate([image, vertices.text]), name="embeddings")
+    ids = check_ids(vertices.image_ids + vertices.text_ids, len(X), name="embedding ids")
+    kinds = np.repeat(np.array([IMAGE, TEXT], np.uint8),
+                      [len(vertices.image_ids), len(vertices.text_ids)])
+    return aligner, X, ids, kinds
