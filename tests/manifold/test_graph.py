@@ -161,3 +161,17 @@ def test_manifold_package_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_check_edge_rule_wants_exactly_one_and_names_them_as_told():
+    from textmanifold.manifold import check_edge_rule
+
+    check_edge_rule(0.3, None)
+    check_edge_rule(None, 4)
+    for given in ((None, None), (0.3, 4)):
+        with pytest.raises(InputError, match="^give exactly one of threshold and "
+                                             "target_degree$"):
+            check_edge_rule(*given)
+        with pytest.raises(InputError, match="^give exactly one of --threshold and "
+                                             "--target-degree$"):
+            check_edge_rule(*given, names=("--threshold", "--target-degree"))

@@ -10,8 +10,6 @@ printed as JSON (the label-retrieval table as Markdown).
 
 from __future__ import annotations
 
-import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=Tru
 BACKEND = typer.Option("auto", "--backend",
                        help="Neighbour search: auto, numpy, faiss or approximate (graphs).")
 NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
+EDGE_RULE = ("--threshold", "--target-degree")  # what check_edge_rule calls them here
 
 
 # ----------------------------------------------------------------------------- files
@@ -78,11 +77,6 @@ def load_spaces(paths: list[Path], normalize: bool) -> list[tuple[np.ndarray, li
                                  "(the same vertex given twice?)")
             seen[row_id] = path
     return spaces
-
-
-def _threshold_or_degree(threshold, target_degree) -> None:
-    if (threshold is None) == (target_degree is None):
-        raise InputError("give exactly one of --threshold and --target-degree")
 
 
 def _echo_json(obj) -> None:
@@ -139,11 +133,17 @@ def graph_build(
 ) -> None:
     """Join rows closer than a great-circle threshold; edge weight = distance (radians)."""
     from ..manifold.approximate import sampled_edge_recall
-    from ..manifold.graph import build_graph, check_unit_rows, graph_backend, mean_degree
+    from ..manifold.graph import (
+        build_graph,
+        check_edge_rule,
+        check_unit_rows,
+        graph_backend,
+        mean_degree,
+    )
     from ..shards import load_vectors
 
     check_output_file(out, "--out")
-    _threshold_or_degree(threshold, target_degree)
+    check_edge_rule(threshold, target_degree, EDGE_RULE)
     X = check_unit_rows(load_vectors(embeddings), normalize=normalize, name=str(embeddings))
     graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
                               backend=backend)
@@ -173,47 +173,20 @@ def retrieve(
     Targets are the rows of --embeddings whose item has labels, queries excepted; the
     default queries are the rows without labels. All rows (and --aux rows) are vertices.
     """
-    from ..manifold.geodesic import GeodesicKNNClassifier
+    from ..manifold.graph import check_edge_rule
+    from ..manifold.retrieval import retrieve_labelled
 
-    _threshold_or_degree(threshold, target_degree)
+    check_edge_rule(threshold, target_degree, EDGE_RULE)
     items = read_items(items_path)
     spaces = load_spaces([embeddings] + ([aux] if aux is not None else []), normalize)
     X, ids = spaces[0]
     labels = [item_of(items, i, embeddings).labels for i in ids]
-    row = {row_id: r for r, row_id in enumerate(ids)}
-    wanted = list(query or [])
-    if queries_file is not None:
-        wanted += read_ids(queries_file)
-    if not wanted:
-        wanted = [i for i, lab in zip(ids, labels, strict=True) if not lab]
-    missing = [q for q in wanted if q not in row]
-    if missing:
-        raise InputError(f"query id {missing[0]!r} is not a row of {embeddings}")
-    q_rows = np.array([row[q] for q in wanted], dtype=np.int64)
-    is_target = np.array([bool(lab) for lab in labels])
-    is_target[q_rows] = False
-    if not is_target.any() or not len(q_rows):
-        raise InputError("need at least one labelled target and one query")
-    passthrough = [X[~is_target]]
-    if aux is not None:
-        passthrough.append(spaces[1][0])
-    model = GeodesicKNNClassifier(n_neighbors=k, threshold=threshold,
-                                  target_degree=target_degree, backend=backend)
-    targets = np.flatnonzero(is_target)
-    model.fit(X[targets], [labels[t] for t in targets], X_aux=np.concatenate(passthrough))
-    dist, nearest = model.kneighbors(X[q_rows])
-    predicted = model.predict(X[q_rows])
-    results = []
-    for qi, q in enumerate(wanted):
-        found = nearest[qi] >= 0
-        results.append({
-            "id": q, "retrievable": bool(found[0]),
-            "prediction": sorted(predicted[qi]) if predicted[qi] is not None else None,
-            "neighbours": [{"id": ids[targets[t]], "distance": float(d)}
-                           for t, d in zip(nearest[qi][found], dist[qi][found], strict=True)],
-        })
-    _echo_json({"threshold": model.threshold_, "targets": int(len(targets)),
-                "queries": results})
+    wanted = list(query or []) + (read_ids(queries_file) if queries_file is not None else [])
+    found = retrieve_labelled(X, ids, labels, wanted,
+                              X_aux=spaces[1][0] if aux is not None else None,
+                              k=k, threshold=threshold, target_degree=target_degree,
+                              backend=backend, name=str(embeddings))
+    _echo_json(found.to_json())
 
 
 @paths_app.command("count")
@@ -236,8 +209,8 @@ def paths_count(
     progress: bool = PROGRESS,
 ) -> None:
     """Count smooth shortest paths between image vertices (both directions)."""
-    from ..manifold.graph import build_graph, mean_degree
-    from ..manifold.paths import count_smooth_paths
+    from ..evaluate.path_count import smooth_path_count
+    from ..manifold.graph import check_edge_rule
 
     if out is not None:
         check_output_file(out, "--out")
@@ -250,36 +223,20 @@ def paths_count(
     no_scene = [i for i, it in zip(ids, vertex_items, strict=True) if it.scene is None]
     if no_scene:
         raise InputError(f"{items_path}: item {no_scene[0]!r} has no 'scene'")
-    scene = np.array([it.scene for it in vertex_items], dtype=np.int64)
-    is_image = np.array([it.modality == "image" for it in vertex_items])
-    used = threshold
+    graph = None
     if graph_path is not None:
         graph = io.load_sparse(graph_path)
-        if graph.shape != (len(ids), len(ids)):
-            raise InputError(f"{graph_path}: graph has shape {graph.shape} but the embeddings "
-                             f"hold {len(ids)} rows")
     else:
-        _threshold_or_degree(threshold, target_degree)
-        X = np.concatenate([X for X, _ in spaces])
-        graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
-                                  backend=backend)
-    reach = io.load_sparse(reachable)
-    n_scenes = int(scene.max()) + 1
-    if reach.shape[0] != reach.shape[1] or reach.shape[0] < n_scenes:
-        raise InputError(f"{reachable}: shape {reach.shape}, but the items name scenes "
-                         f"0..{n_scenes - 1}; expected a square matrix of at least "
-                         f"{n_scenes} scenes")
-    start = time.perf_counter()
-    result = count_smooth_paths(graph, scene, is_image, reach, progress=progress, rule=rule)
-    summary = {"total": result.total, "rule": rule,
-               "log_total": math.log(result.total) if result.total else None,
-               "image_vertices": int(is_image.sum()), "text_vertices": int((~is_image).sum()),
-               "mean_degree": mean_degree(graph), "threshold": used,
-               "seconds": round(time.perf_counter() - start, 3)}
+        check_edge_rule(threshold, target_degree, EDGE_RULE)
+    result = smooth_path_count(
+        [it.scene for it in vertex_items], [it.modality == "image" for it in vertex_items],
+        reachable, graph=graph, X=None if graph is not None else
+        np.concatenate([X for X, _ in spaces]), threshold=threshold,
+        target_degree=target_degree, backend=backend, rule=rule, progress=progress,
+        graph_name=str(graph_path))
     if out is not None:
-        per_image = {ids[v]: int(result.per_source[v]) for v in np.flatnonzero(is_image)}
-        io.write_json(out, {**summary, "per_source": per_image})
-    _echo_json(summary)
+        io.write_json(out, {**result.summary, "per_source": result.per_image(ids)})
+    _echo_json(result.summary)
 
 
 def label_retrieval(
@@ -297,11 +254,17 @@ def label_retrieval(
     out: Path = typer.Option(None, "--out", help="Write the rows as JSON."),
 ) -> None:
     """Table 1 rows A-F. Each image is sampled under its first label (labels[0])."""
-    from ..evaluate.label_retrieval import label_retrieval_table, table_to_markdown, write_table
+    from ..evaluate.label_retrieval import (
+        label_retrieval_table,
+        rows_for_images,
+        table_to_markdown,
+        write_table,
+    )
+    from ..manifold.graph import check_edge_rule
 
     if out is not None:
         check_output_file(out, "--out")
-    _threshold_or_degree(threshold, target_degree)
+    check_edge_rule(threshold, target_degree, EDGE_RULE)
     items = read_items(items_path)
     X, ids = load_space(image, normalize)
     labels = [item_of(items, i, image).labels for i in ids]
@@ -310,14 +273,8 @@ def label_retrieval(
         raise InputError(f"{items_path}: {len(unlabelled)} image rows have no labels "
                          f"(first: {unlabelled[0]!r})")
     T = load_space(text, normalize)[0] if text is not None else None
-    R = None
-    if resnet is not None:
-        R, r_ids = load_space(resnet, normalize)
-        where = {r: n for n, r in enumerate(r_ids)}
-        missing = [i for i in ids if i not in where]
-        if missing:
-            raise InputError(f"{resnet}: no row for image id {missing[0]!r}")
-        R = R[[where[i] for i in ids]]
+    R = rows_for_images(*load_space(resnet, normalize), ids, str(resnet)) \
+        if resnet is not None else None
     rows = label_retrieval_table(X, T, R, labels, n_way=n_way, k_shot=k_shot,
                                  threshold=threshold, target_degree=target_degree, seed=seed,
                                  sampling_labels=[lab[0] for lab in labels], backend=backend)

@@ -224,6 +224,37 @@ def geodesic_at_retrievable(
     return result
 
 
+def rows_for_images(R, row_ids: Sequence[str], image_ids: Sequence[str],
+                    where: str = "resnet") -> np.ndarray:
+    """The rows of ``R`` for ``image_ids``, in that order (row B's pretrained features
+    ``Psi'`` given in another row order).
+
+    Parameters
+    ----------
+    R : ndarray of shape (n_rows, d)
+    row_ids : sequence of n_rows str
+        The id of each row of ``R``.
+    image_ids : sequence of m str
+    where : str
+        What ``R`` is called in the error (its file).
+
+    Returns
+    -------
+    ndarray of shape (m, d)
+        ``R[[row_ids.index(i) for i in image_ids]]``.
+
+    Raises
+    ------
+    InputError
+        Naming the first image id without a row.
+    """
+    row = {r: n for n, r in enumerate(row_ids)}
+    missing = [i for i in image_ids if i not in row]
+    if missing:
+        raise InputError(f"{where}: no row for image id {missing[0]!r}")
+    return np.asarray(R)[np.array([row[i] for i in image_ids], dtype=np.int64)]
+
+
 def table_to_markdown(rows: Sequence[dict]) -> str:
     """The rows as a Markdown table (accuracy to 4 decimals, ``n/a`` when undefined)."""
     lines = ["| Row | Method | Space | Accuracy | Retrievable | Queries |",

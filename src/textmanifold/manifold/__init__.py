@@ -21,6 +21,7 @@ from .geodesic import (
 )
 from .graph import (
     MIN_WEIGHT,
+    check_edge_rule,
     check_unit_rows,
     edges_to,
     great_circle_graph,
@@ -29,15 +30,18 @@ from .graph import (
 )
 from .knn import UNRETRIEVABLE, EuclideanKNNClassifier
 from .paths import SmoothPathCount, count_smooth_paths
+from .retrieval import Retrieval, retrieve_labelled
 
 __all__ = [
     "MIN_WEIGHT",
     "UNRETRIEVABLE",
+    "Retrieval",
     "EuclideanKNNClassifier",
     "GeodesicKNNClassifier",
     "ICPAligner",
     "SmoothPathCount",
     "align_to_descriptions",
+    "check_edge_rule",
     "check_unit_rows",
     "count_smooth_paths",
     "edges_to",
@@ -47,6 +51,7 @@ __all__ = [
     "margin",
     "mean_degree",
     "nearest_source",
+    "retrieve_labelled",
     "row_norms",
     "shortest_path",
     "threshold_for_degree",

@@ -144,8 +144,7 @@ def build_graph(
 ) -> tuple[scipy.sparse.csr_matrix, float]:
     """:func:`great_circle_graph` on validated float32 rows; also returns the threshold."""
     chunk_size = check_chunk_size(chunk_size)
-    if (threshold is None) == (target_degree is None):
-        raise InputError("give exactly one of threshold and target_degree")
+    check_edge_rule(threshold, target_degree)
     if graph_backend(backend, len(X)) == "approximate":
         if threshold is None:
             threshold = _sampled_threshold(X, target_degree, chunk_size)
@@ -168,6 +167,21 @@ def build_graph(
     )
     graph.sort_indices()
     return graph, threshold
+
+
+def check_edge_rule(threshold, target_degree,
+                    names: tuple[str, str] = ("threshold", "target_degree")) -> None:
+    """The edge rule is a threshold or a mean degree: exactly one of them is given.
+
+    ``names`` are what the message calls the two (a command passes its options).
+
+    Raises
+    ------
+    InputError
+        Both or neither are given.
+    """
+    if (threshold is None) == (target_degree is None):
+        raise InputError(f"give exactly one of {names[0]} and {names[1]}")
 
 
 def edges_to(
