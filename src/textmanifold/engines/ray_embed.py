@@ -136,7 +136,7 @@ def embed_joint_run_ray(collection: str | os.PathLike, run_dir: str | os.PathLik
     ids = [it.id for it in images]
     root = run.root / "embeddings"
     out = {name: root / name for name in IMAGE_SPACES}
-    dims = {"image": run.config["model"]["dim"], "image_pretrained": 512}
+    dims = {"image": run.record.model.dim, "image_pretrained": 512}
     source = {"collection": str(coll.root.resolve()), "run": str(run.root.resolve())}
     manifests = {name: shards.open_sharded(path, len(ids), shard_size, dims[name], source)
                  for name, path in out.items()}

@@ -16,6 +16,9 @@ importing the package (or :mod:`.curves`) does not import torch.
 - :mod:`.train`, :mod:`.curves`, :mod:`.validation`: ``TrainSettings``, the loop ``fit``,
   the held-out curve and its early stop.
 - :mod:`.distributed`: DistributedDataParallel under ``torchrun``.
+- :mod:`.records`, :mod:`.factory`: the typed ``run.json`` (``RunRecord``) and model
+  configs (``JointModelConfig``, ``ComposeModelConfig``); ``build_model`` (one factory
+  for training and loading).
 - :mod:`.runs`: ``train_joint``, ``train_compose``, ``load_run``.
 - :mod:`.embed`: ``embed_joint_run``, ``evaluate_compose_run``.
 """
@@ -23,12 +26,14 @@ importing the package (or :mod:`.curves`) does not import torch.
 from .._exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "compose": ("METHODS", "ComposeModel", "InJoint", "Relation"),
+    "compose": ("BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation"),
     "embed": ("embed_joint_run", "evaluate_compose_run"),
     "encoders": ("ImageEncoder", "LSTMTextEncoder", "Vocabulary"),
+    "factory": ("build_model",),
     "joint": ("JointModel", "Projection", "TextHead"),
     "loss": ("info_nce", "l2_normalize"),
-    "runs": ("Run", "load_run", "train_compose", "train_joint"),
+    "records": ("ComposeModelConfig", "DataRecord", "JointModelConfig", "RunRecord"),
+    "runs": ("Run", "load_run", "read_run_record", "train_compose", "train_joint"),
     "sentence": ("SentenceTextEncoder",),
     "tirg": ("TIRG", "TIRGConv"),
     "train": ("TrainResult", "TrainSettings", "fit"),

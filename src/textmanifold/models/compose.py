@@ -42,9 +42,12 @@ from .joint import Projection
 from .loss import info_nce, l2_normalize
 from .tirg import TIRG, TIRGConv, balance_weights
 
-__all__ = ["METHODS", "ComposeModel", "InJoint", "Relation", "TIRG", "TIRGConv"]
+__all__ = ["BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation", "TIRG",
+           "TIRGConv"]
 
 METHODS = ("tirg", "tirg-conv", "relation")
+#: The one default of ``balanced_init``: ComposeModel, ComposeModelConfig, train_compose.
+BALANCED_INIT = True
 SCALE_INIT = 4.0  # google/tirg's NormalizationLayer(normalize_scale=4.0, learn_scale=True)
 _PROBE = 64       # probe inputs of the balanced initialisation
 
@@ -151,7 +154,7 @@ class ComposeModel(nn.Module):
         Width of the Relation MLPs.
     learn_scale : bool
         Replace the fixed temperature by a learnable scale of both features (init 4).
-    balanced_init : bool
+    balanced_init : bool, default :data:`BALANCED_INIT` (True)
         In Joint, start TIRG's / TIRG-conv's two terms with equal norms on the joint
         space's unit vectors (:func:`~textmanifold.models.tirg.balance_weights`) instead
         of the authors' (1, 10).
@@ -159,7 +162,7 @@ class ComposeModel(nn.Module):
 
     def __init__(self, method: str, vocab_size: int, dim: int = 512, in_joint: bool = False,
                  weights: str | os.PathLike | None = None, relation_hidden: int = 256,
-                 learn_scale: bool = False, balanced_init: bool = False):
+                 learn_scale: bool = False, balanced_init: bool = BALANCED_INIT):
         super().__init__()
         check_option("method", method, METHODS)
         self.method = method

@@ -104,17 +104,17 @@ def text_space(run: Run, coll: Collection, dev: torch.device,
                ) -> tuple[np.ndarray, list[str]]:
     """The run's text rows (see the module docstring) and their ids, shape (n, dim)."""
     text_ids, texts = text_rows(coll)
-    model_cfg = run.config["model"]
-    encoder = SentenceTextEncoder(model_cfg["text_model"], cache_dir=text_cache,
+    model_cfg = run.record.model
+    encoder = SentenceTextEncoder(model_cfg.text_model, cache_dir=text_cache,
                                   device=str(dev), progress=progress)
     sentences = encoder.encode(texts)
-    if sentences.shape[1] != model_cfg["text_dim"]:
+    if sentences.shape[1] != model_cfg.text_dim:
         raise InputError(f"the text model gives {sentences.shape[1]}-d sentences, the run was "
-                         f"trained on {model_cfg['text_dim']}-d ones")
+                         f"trained on {model_cfg.text_dim}-d ones")
     with torch.no_grad():
         rows = [run.model.embed_texts(torch.from_numpy(sentences[i:i + 4096]).to(dev))
                 .float().cpu().numpy() for i in range(0, len(sentences), 4096)]
-    text = np.concatenate(rows) if rows else np.zeros((0, model_cfg["dim"]), np.float32)
+    text = np.concatenate(rows) if rows else np.zeros((0, model_cfg.dim), np.float32)
     return text, text_ids
 
 
@@ -142,7 +142,7 @@ def _query_features(run: Run, coll: Collection, pairs, size: int, dev: torch.dev
     by_id = {it.id: it for it in coll.items}
     sources = list(dict.fromkeys(p.source for p in pairs))
     slot = {s: i for i, s in enumerate(sources)}
-    out = np.zeros((len(pairs), run.config["model"]["dim"]), dtype=np.float32)
+    out = np.zeros((len(pairs), run.record.model.dim), dtype=np.float32)
     source_of = np.array([slot[p.source] for p in pairs])
     with torch.no_grad(), tqdm(total=len(pairs), desc="queries", unit="query",
                                disable=not progress) as bar:
@@ -180,7 +180,7 @@ def evaluate_compose_run(run_dir: str | os.PathLike, collection: str | os.PathLi
     run = load_run(run_dir, str(dev))
     if run.kind != "compose":
         raise InputError(f"{run.root} is a {run.kind} run; eval compose needs a compose run")
-    coll = read_collection(collection or run.config["collection"])
+    coll = read_collection(collection or run.record.collection)
     pairs = coll.pairs_of(split)
     if not pairs:
         raise InputError(f"{coll.root}: no pairs in split {split!r}")
@@ -194,7 +194,7 @@ def evaluate_compose_run(run_dir: str | os.PathLike, collection: str | os.PathLi
     target = np.array([row[p.target] for p in pairs])
     exclude = np.array([row.get(p.source, -1) for p in pairs])  # -1: not in the gallery
     result = recall_at_k(Q, G, target, exclude, ks=ks)
-    m = run.config["model"]
+    m = run.record.model
     result.update(queries=len(pairs), gallery=len(gallery), split=split,
-                  method=m["method"], in_joint=m["in_joint"])
+                  method=m.method, in_joint=m.in_joint)
     return result

@@ -3,6 +3,7 @@
 A run directory holds::
 
     run.json              kind, collection, model shape, training data fingerprint, settings
+                          (typed: :class:`~textmanifold.models.records.RunRecord`)
     vocab.json            the LSTM vocabulary (composed-retrieval runs)
     checkpoints/last.pt   see textmanifold.models.train
     train_log.json        losses of every step, the last call's images/s, the learning
@@ -12,6 +13,8 @@ A run directory holds::
 
 ``resume=True`` continues a run whose ``run.json`` matches (same kind, model, data and
 the settings that shape the losses); without it, an existing run is never overwritten.
+Training and :func:`load_run` build the model with the one factory,
+:func:`~textmanifold.models.factory.build_model`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +35,18 @@ from ..errors import DataFormatError, InputError, TextManifoldError
 from ..validation import check_option
 from . import distributed
 from .batches import ComposeBatches, JointBatches, SideBatches, joint_term_images, pair_table
-from .compose import METHODS, ComposeModel
+from .compose import BALANCED_INIT, METHODS, ComposeModel
 from .data import BatchDataset, check_files
 from .encoders import ImageEncoder, Vocabulary, check_backbone_weights
+from .factory import build_model
 from .joint import JointModel
+from .records import (
+    RUN_FORMAT,
+    ComposeModelConfig,
+    DataRecord,
+    JointModelConfig,
+    RunRecord,
+)
 from .sentence import SentenceTextEncoder
 from .train import (
     TrainResult,
@@ -47,10 +58,8 @@ from .train import (
 )
 from .validation import compose_validator, held_out_rows, joint_validator
 
-__all__ = ["RUN_FORMAT", "Run", "initial_image_encoder", "load_run", "train_compose",
-           "train_joint"]
-
-RUN_FORMAT = 1
+__all__ = ["RUN_FORMAT", "Run", "initial_image_encoder", "load_run", "read_run_record",
+           "train_compose", "train_joint"]
 
 
 # ----------------------------------------------------------------------------- run.json
@@ -82,8 +91,10 @@ def _rank_and_world() -> dict[str, int]:
 
 
 def _open_run(out: Path, config: dict, resume: bool) -> None:
-    """Create the run directory, or check that a resumed run matches ``config``
-    (``out`` already passed :func:`_refuse_existing`, at the start of the training)."""
+    """Create the run directory, or check that a resumed run matches ``config`` (a
+    :meth:`RunRecord.to_json`; compared as stored, so a run whose file lacks a key the
+    new record has does not resume; ``out`` already passed :func:`_refuse_existing`, at
+    the start of the training)."""
     # under torchrun: every rank has checked before rank 0 writes
     distributed.barrier(resolve_device(config["train"]["device"]))
     run_json = out / "run.json"
@@ -101,13 +112,6 @@ def _open_run(out: Path, config: dict, resume: bool) -> None:
                                  f"{old_train.get(key)}, this call has {config['train'][key]}")
     if distributed.is_main():
         io.write_json(run_json, config)
-
-
-def _config(kind: str, collection: Collection, model: dict, data: dict,
-            settings: TrainSettings) -> dict:
-    return {"format": RUN_FORMAT, "kind": kind, "collection": str(collection.root.resolve()),
-            "model": model, "data": data,
-            "train": {**asdict(settings), "threads": settings.thread_count()}}
 
 
 def _finish(out: Path, result: TrainResult, **extra) -> TrainResult:
@@ -159,17 +163,15 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
                                   progress=settings.progress)
     sentences = encoder.encode([it.text for it in items])
     train_rows, val_rows = held_out_rows(len(items), settings.validation, settings.batch_size)
-    model_config = {"dim": dim, "weights": weights, "text_model": text_model,
-                    "text_dim": int(sentences.shape[1])}
-    data = {"split": split, "examples": len(train_rows),
-            "fingerprint": _fingerprint([[it.id, it.path, it.text] for it in items])}
+    config = JointModelConfig(text_dim=int(sentences.shape[1]), dim=dim, weights=weights,
+                              text_model=text_model)
+    data = DataRecord(split=split, examples=len(train_rows),
+                      fingerprint=_fingerprint([[it.id, it.path, it.text] for it in items]),
+                      held_out=len(val_rows) or None)
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
-    model = JointModel(sentences.shape[1], dim, weights,
-                       torch.from_numpy(sentences[train_rows]))
-    if len(val_rows):  # absent when 0: runs made before validation existed still resume
-        data["held_out"] = len(val_rows)
-    _open_run(out, _config("joint", coll, model_config, data, settings), resume)
+    model = build_model(config, train_sentences=torch.from_numpy(sentences[train_rows]))
+    _open_run(out, RunRecord.new(config, coll.root, data, settings).to_json(), resume)
     dataset = BatchDataset(JointBatches([paths[i] for i in train_rows], sentences[train_rows],
                                         settings.image_size), len(train_rows),
                            settings.batch_size, settings.seed)
@@ -193,7 +195,7 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
 def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, method: str,
                   in_joint: bool = False, dim: int = 512, weights: str | None = None,
                   relation_hidden: int = 256, split: str = "train",
-                  learn_scale: bool = False, balanced_init: bool = True,
+                  learn_scale: bool = False, balanced_init: bool = BALANCED_INIT,
                   settings: TrainSettings | None = None, resume: bool = False) -> TrainResult:
     """Train a TIRG, TIRG-conv or Relation model, plain or in Joint (Eq. 2), on a split's
     pairs.
@@ -230,22 +232,19 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
         side = SideBatches(pool, min(settings.batch_size, len(pool)), settings.seed)
     vocab = Vocabulary.build(train_queries + [sides[i] for i in side.pool]
                              if side is not None else train_queries)
-    model_config = {"method": method, "in_joint": in_joint, "dim": dim, "weights": weights,
-                    "relation_hidden": relation_hidden, "vocab_size": len(vocab),
-                    "learn_scale": learn_scale, "balanced_init": balanced_init}
-    data = {"split": split, "examples": len(train_rows), "fingerprint": _fingerprint(
+    config = ComposeModelConfig(method=method, vocab_size=len(vocab), in_joint=in_joint,
+                                dim=dim, weights=weights, relation_hidden=relation_hidden,
+                                learn_scale=learn_scale, balanced_init=balanced_init)
+    data = DataRecord(split=split, examples=len(train_rows), fingerprint=_fingerprint(
         [[table.images[s].id, table.images[t].id, q] for s, t, q
          in zip(table.sources, table.targets, table.queries, strict=True)]
-        + ([[it.id, it.text] for it in images] if in_joint else [None]))}
-    if side is not None:
-        data["joint_term_pool"] = int(len(side.pool))
-    if len(val_rows):  # absent when 0: runs made before validation existed still resume
-        data["held_out"] = len(val_rows)
+        + ([[it.id, it.text] for it in images] if in_joint else [None])),
+        held_out=len(val_rows) or None,
+        joint_term_pool=int(len(side.pool)) if side is not None else None)
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
-    model = ComposeModel(method, len(vocab), dim, in_joint, weights, relation_hidden,
-                         learn_scale=learn_scale, balanced_init=balanced_init)
-    _open_run(out, _config("compose", coll, model_config, data, settings), resume)
+    model = build_model(config)
+    _open_run(out, RunRecord.new(config, coll.root, data, settings).to_json(), resume)
     if distributed.is_main():
         io.write_json(out / "vocab.json", vocab.words)
     make = ComposeBatches(paths, table.sources[train_rows], table.targets[train_rows],
@@ -279,28 +278,36 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
 
 @dataclass
 class Run:
-    """A trained run read back: its config, settings, model (eval mode) and vocabulary."""
+    """A trained run read back: its record, model (eval mode) and vocabulary."""
 
     root: Path
-    config: dict
-    settings: TrainSettings
+    record: RunRecord
     model: nn.Module
     vocab: Vocabulary | None = None
 
     @property
     def kind(self) -> str:
-        return self.config["kind"]
+        return self.record.kind
+
+    @property
+    def settings(self) -> TrainSettings:
+        return self.record.train
+
+    @property
+    def config(self) -> dict:
+        """The record as ``run.json`` stores it (plain data)."""
+        return self.record.to_json()
+
+
+def read_run_record(run_dir: str | os.PathLike) -> RunRecord:
+    """A run's ``run.json``, checked and typed (:meth:`RunRecord.from_json`)."""
+    path = Path(run_dir) / "run.json"
+    return RunRecord.from_json(io.read_json(path), path)
 
 
 def read_run_config(run_dir: str | os.PathLike) -> dict:
-    """A run's ``run.json``, checked to be a joint or compose run of this format."""
-    path = Path(run_dir) / "run.json"
-    config = io.read_json(path)
-    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
-        raise InputError(f"{path}: not a textmanifold run of format {RUN_FORMAT}")
-    if config.get("kind") not in ("joint", "compose"):
-        raise InputError(f"{path}: unknown run kind {config.get('kind')!r}")
-    return config
+    """A run's ``run.json`` as plain data, checked like :func:`read_run_record`."""
+    return read_run_record(run_dir).to_json()
 
 
 def load_run(run_dir: str | os.PathLike, device: str = "cpu", *,
@@ -311,23 +318,20 @@ def load_run(run_dir: str | os.PathLike, device: str = "cpu", *,
     only what embeds sentences.
     """
     root = Path(run_dir)
-    config = read_run_config(root)
-    settings = TrainSettings(**config["train"])
-    m = config["model"]
+    record = read_run_record(root)
     vocab = None
-    if config["kind"] == "joint":
-        model: nn.Module = JointModel(m["text_dim"], m["dim"], image_branch=image_branch)
-    else:
+    config = record.model
+    if isinstance(config, ComposeModelConfig):
         vocab = Vocabulary(io.read_json(root / "vocab.json"))
-        model = ComposeModel(m["method"], len(vocab), m["dim"], m["in_joint"],
-                             relation_hidden=m["relation_hidden"],
-                             learn_scale=m.get("learn_scale", False))
+        # the vocabulary file is what the embedding is indexed by
+        config = replace(config, vocab_size=len(vocab))
+    model = build_model(config, image_branch=image_branch, initial_weights=False)
     path = checkpoint_path(root)
     if not path.is_file():
         raise TextManifoldError(f"{path}: the run has no checkpoint yet; train it first")
-    _load_weights(model, load_checkpoint(path), path, config["kind"])
+    _load_weights(model, load_checkpoint(path), path, record.kind)
     model.to(device).eval()
-    return Run(root=root, config=config, settings=settings, model=model, vocab=vocab)
+    return Run(root=root, record=record, model=model, vocab=vocab)
 
 
 def _load_weights(model: nn.Module, state: dict, path: Path, kind: str) -> None:
@@ -354,5 +358,5 @@ def initial_image_encoder(run: Run) -> ImageEncoder:
     Its pooled backbone features are the paper's "Resnet" (pretrained) space.
     """
     torch.manual_seed(run.settings.seed)
-    m = run.config["model"]
-    return ImageEncoder(m["dim"], m["weights"]).eval()
+    model = run.record.model
+    return ImageEncoder(model.dim, model.weights).eval()
