@@ -5,6 +5,12 @@ A script sends ``Authorization: Bearer <key>``. A browser cannot add that header
 links are): the server answers with a redirect that sets an HTTP-only, same-site
 cookie holding the key and drops it from the address bar; later requests carry the
 cookie. Keys are compared in constant time.
+
+:class:`ApiKeyMiddleware` guards the whole application (the routes, and also the static
+files, the OpenAPI documents and unknown paths, which no route dependency reaches); the
+routers check the same :func:`request_has_key` again through the dependency
+:func:`textmanifold.service.dependencies.require_api_key`, so a router included in
+another application stays guarded.
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from ..errors import InputError
 
-__all__ = ["API_KEY_ENV", "COOKIE", "ApiKeyMiddleware", "api_key_from_env", "check_api_key"]
+__all__ = ["API_KEY_ENV", "COOKIE", "MISSING_KEY", "OPEN_PATHS", "ApiKeyMiddleware",
+           "api_key_from_env", "check_api_key", "request_has_key"]
 
 #: The environment variable ``textmanifold serve`` reads the key from (instead of
 #: ``--api-key``, which other users of the machine can see in the process list).
 API_KEY_ENV = "TEXTMANIFOLD_API_KEY"
 COOKIE = "textmanifold_key"
 OPEN_PATHS = frozenset({"/healthz"})
+#: The error of a 401 answer.
+MISSING_KEY = ("this server needs its API key: send 'Authorization: Bearer <key>', or open "
+               "the page once as /?key=<key>")
 
 
 def check_api_key(key: str) -> str:
@@ -41,6 +51,29 @@ def api_key_from_env() -> str | None:
     return os.environ.get(API_KEY_ENV) or None
 
 
+def _matches(key: bytes, value: str | None) -> bool:
+    return value is not None and hmac.compare_digest(value.encode("utf-8"), key)
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+
+
+def request_has_key(key: bytes, scope) -> bool:
+    """Whether the request of an ASGI ``scope`` carries ``key`` in its ``Authorization``
+    header (``Bearer <key>``) or its cookie :data:`COOKIE`, compared in constant time; a
+    malformed cookie header is no cookie."""
+    headers = _headers(scope)
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except Exception:  # a malformed cookie header is just no cookie
+        cookies = SimpleCookie()
+    cookie = cookies[COOKIE].value if COOKIE in cookies else None
+    return (scheme.lower() == "bearer" and _matches(key, token)) or _matches(key, cookie)
+
+
 class ApiKeyMiddleware:
     """ASGI middleware answering 401 (JSON) to any request without the key.
 
@@ -54,35 +87,21 @@ class ApiKeyMiddleware:
         self.app = app
         self.key = check_api_key(api_key).encode("utf-8")
 
-    def _matches(self, value: str | None) -> bool:
-        return value is not None and hmac.compare_digest(value.encode("utf-8"), self.key)
-
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1")
-                   for k, v in scope.get("headers") or []}
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        cookies = SimpleCookie()
-        try:
-            cookies.load(headers.get("cookie", ""))
-        except Exception:  # a malformed cookie header is just no cookie
-            cookies = SimpleCookie()
-        cookie = cookies[COOKIE].value if COOKIE in cookies else None
-        if (scheme.lower() == "bearer" and self._matches(token)) or self._matches(cookie):
+        if request_has_key(self.key, scope):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
         given = [v for k, v in query if k == "key"]
-        if scope["method"] == "GET" and given and self._matches(given[-1]):
+        if scope["method"] == "GET" and given and _matches(self.key, given[-1]):
             rest = urlencode([(k, v) for k, v in query if k != "key"])
             await _redirect_setting_cookie(send, quote(scope["path"]) + (f"?{rest}" if rest
                                                                          else ""), given[-1])
             return
-        body = json.dumps({"error": "this server needs its API key: send "
-                                    "'Authorization: Bearer <key>', or open the page "
-                                    "once as /?key=<key>"}).encode("utf-8")
+        body = json.dumps({"error": MISSING_KEY}).encode("utf-8")
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"www-authenticate", b"Bearer"),
