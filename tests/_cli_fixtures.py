@@ -31,6 +31,9 @@ def succeeded(args, capsys) -> tuple[str, str]:
 
 def tree_hash(root: Path) -> dict[str, str | None]:
     """Every path under ``root`` (hidden ones too) with the SHA-256 of its bytes."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else
-                                       hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(Path(root).rglob("*"))}
+    return {
+        str(p.relative_to(root)): (
+            None if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        )
+        for p in sorted(Path(root).rglob("*"))
+    }

@@ -20,12 +20,17 @@ def unit_rows(rng, n, d=3):
 def vertices(rng, n_images=150, n_texts=60, d=3, prefix=""):
     image_ids = [f"{prefix}img{i}" for i in range(n_images)]
     text_ids = [f"{prefix}txt{i}" for i in range(n_texts)]
-    items = [{"id": i, "kind": "image", "path": None, "text": f"about {i}", "labels": []}
-             for i in image_ids]
-    items += [{"id": t, "kind": "text", "path": None, "text": f"sentence {t}", "labels": []}
-              for t in text_ids]
-    return Vertices(unit_rows(rng, n_images, d), image_ids, unit_rows(rng, n_texts, d),
-                    text_ids, items)
+    items = [
+        {"id": i, "kind": "image", "path": None, "text": f"about {i}", "labels": []}
+        for i in image_ids
+    ]
+    items += [
+        {"id": t, "kind": "text", "path": None, "text": f"sentence {t}", "labels": []}
+        for t in text_ids
+    ]
+    return Vertices(
+        unit_rows(rng, n_images, d), image_ids, unit_rows(rng, n_texts, d), text_ids, items
+    )
 
 
 def as_attached(index, q):
@@ -39,16 +44,16 @@ def reference(index, q=None, row=None, k=10):
     n = len(X)
     if q is not None:
         q = as_attached(index, q)
-        graph, _ = build_graph(np.concatenate([X, q[None, :]]), threshold=index.threshold,
-                               target_degree=None)
+        graph, _ = build_graph(
+            np.concatenate([X, q[None, :]]), threshold=index.threshold, target_degree=None
+        )
         dist = dijkstra(graph, indices=n)[:n]
         qv = q.astype(np.float64)
     else:
         dist = dijkstra(index.graph, indices=row)
         qv = X[row].astype(np.float64)
     X64 = X.astype(np.float64)
-    angle = np.arccos(np.clip(X64 @ qv / np.linalg.norm(X64, axis=1) / np.linalg.norm(qv),
-                              -1, 1))
+    angle = np.arccos(np.clip(X64 @ qv / np.linalg.norm(X64, axis=1) / np.linalg.norm(qv), -1, 1))
     images = np.flatnonzero(index.is_image)
     images = images[images != (row if row is not None else -1)]
     geo = images[np.lexsort((angle[images], dist[images]))][:k]  # inf last, then by angle

@@ -60,9 +60,7 @@ def smooth_by_definition(scenes, reach: np.ndarray, rule: str = "merged") -> boo
         return False
     adjacent_ok = all(reach[a, b] for a, b in zip(merged, merged[1:], strict=False))
     shortcut = any(
-        reach[merged[i], merged[j]]
-        for i in range(len(merged))
-        for j in range(i + 2, len(merged))
+        reach[merged[i], merged[j]] for i in range(len(merged)) for j in range(i + 2, len(merged))
     )
     return adjacent_ok and not shortcut
 

@@ -16,8 +16,14 @@ from PIL import Image, ImageDraw
 
 from textmanifold.collection import Item, Pair, read_collection, write_collection
 
-COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 80, 220),
-          "yellow": (230, 210, 40), "purple": (150, 60, 190), "gray": (128, 128, 128)}
+COLORS = {
+    "red": (220, 40, 40),
+    "green": (40, 180, 60),
+    "blue": (40, 80, 220),
+    "yellow": (230, 210, 40),
+    "purple": (150, 60, 190),
+    "gray": (128, 128, 128),
+}
 SHAPES = ("circle", "square", "triangle")
 CELLS = [(x, y) for y in range(3) for x in range(3)]
 WHERE = ("left", "centre", "right")
@@ -46,19 +52,26 @@ def _signature(objects: list[dict]) -> tuple:
 
 
 def _describe(objects: list[dict]) -> str:
-    parts = [f"a {o['color']} {o['shape']} at the {['top', 'middle', 'bottom'][o['cell'][1]]} "
-             f"{WHERE[o['cell'][0]]}" for o in objects]
+    parts = [
+        f"a {o['color']} {o['shape']} at the {['top', 'middle', 'bottom'][o['cell'][1]]} "
+        f"{WHERE[o['cell'][0]]}"
+        for o in objects
+    ]
     return "there is " + ", ".join(parts) + "."
 
 
 def _change(objects: list[dict], rng: np.random.Generator) -> tuple[list[dict], str]:
     new = copy.deepcopy(objects)
     free = [c for c in CELLS if all(tuple(o["cell"]) != c for o in new)]
-    kind = rng.choice(["color", "shape", "move", "add"] if len(new) < 4 else
-                      ["color", "shape", "move"])
+    kind = rng.choice(
+        ["color", "shape", "move", "add"] if len(new) < 4 else ["color", "shape", "move"]
+    )
     if kind == "add":
-        obj = {"color": str(rng.choice(list(COLORS))), "shape": str(rng.choice(SHAPES)),
-               "cell": free[rng.integers(len(free))]}
+        obj = {
+            "color": str(rng.choice(list(COLORS))),
+            "shape": str(rng.choice(SHAPES)),
+            "cell": free[rng.integers(len(free))],
+        }
         new.append(obj)
         return new, f"add a {obj['color']} {obj['shape']}"
     target = new[rng.integers(len(new))]
@@ -73,14 +86,25 @@ def _change(objects: list[dict], rng: np.random.Generator) -> tuple[list[dict], 
     return new, f"move {name} to the {WHERE[target['cell'][0]]}"
 
 
-def shapes_collection(root: Path, *, depth: int = 2, branching: int = 4, size: int = 64,
-                      seed: int = 0, text_only: int = 0) -> Path:
+def shapes_collection(
+    root: Path,
+    *,
+    depth: int = 2,
+    branching: int = 4,
+    size: int = 64,
+    seed: int = 0,
+    text_only: int = 0,
+) -> Path:
     """Write a tree-of-changes Collection; every pair and image is in split "train"."""
     rng = np.random.default_rng(seed)
     root = Path(root)
     (root / "images").mkdir(parents=True, exist_ok=True)
-    scenes = [[{"color": "red", "shape": "circle", "cell": (0, 1)},
-               {"color": "blue", "shape": "square", "cell": (2, 1)}]]
+    scenes = [
+        [
+            {"color": "red", "shape": "circle", "cell": (0, 1)},
+            {"color": "blue", "shape": "square", "cell": (2, 1)},
+        ]
+    ]
     parents, items, pairs = [0], [], []
     seen = {_signature(scenes[0])}
     level = [0]
@@ -94,14 +118,22 @@ def shapes_collection(root: Path, *, depth: int = 2, branching: int = 4, size: i
                 seen.add(_signature(child))
                 scenes.append(child)
                 parents.append(parent)
-                pairs.append(Pair(f"img{parent:04d}", f"img{len(scenes) - 1:04d}",
-                                  instruction, "train"))
+                pairs.append(
+                    Pair(f"img{parent:04d}", f"img{len(scenes) - 1:04d}", instruction, "train")
+                )
                 next_level.append(len(scenes) - 1)
         level = next_level
     for i, objects in enumerate(scenes):
         _draw(objects, size).save(root / "images" / f"img{i:04d}.png")
-        items.append(Item(id=f"img{i:04d}", modality="image", path=f"images/img{i:04d}.png",
-                          text=_describe(objects), split="train"))
+        items.append(
+            Item(
+                id=f"img{i:04d}",
+                modality="image",
+                path=f"images/img{i:04d}.png",
+                text=_describe(objects),
+                split="train",
+            )
+        )
     for j in range(text_only):
         objects, _ = _change(scenes[0], rng)
         items.append(Item(id=f"txt{j:04d}", modality="text", text=_describe(objects)))
@@ -118,8 +150,16 @@ def cci_subset(root: Path, *, n_pairs: int = 20, size: int = 64, seed: int = 0) 
     coll = read_collection(full)
     pairs = coll.pairs[:n_pairs]
     used = {end for p in pairs for end in (p.source, p.target)}
-    items = [Item(id=it.id, modality="image", path=it.path, text=it.text, split="train")
-             for it in coll.images() if it.id in used]
+    items = [
+        Item(id=it.id, modality="image", path=it.path, text=it.text, split="train")
+        for it in coll.images()
+        if it.id in used
+    ]
     pairs = [Pair(p.source, p.target, p.text, "train") for p in pairs]
-    return write_collection(Path(root) / "subset", name="cci-subset", items=items,
-                            pairs=pairs, image_root=coll.image_root)
+    return write_collection(
+        Path(root) / "subset",
+        name="cci-subset",
+        items=items,
+        pairs=pairs,
+        image_root=coll.image_root,
+    )

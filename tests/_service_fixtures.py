@@ -28,22 +28,40 @@ def serving(index_dir: Path, log: Path, *options: str, env: dict | None = None):
     ``log``, which is shown if it does not come up within two minutes.
     """
     source = str(Path(textmanifold.__file__).resolve().parents[1])
-    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
-        [source, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]),
+    }
     port = free_port()
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from textmanifold.cli import main; main()", "serve",
-             str(index_dir), "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning", *options], stdout=out, stderr=subprocess.STDOUT,
-            env=env)
+            [
+                sys.executable,
+                "-c",
+                "from textmanifold.cli import main; main()",
+                "serve",
+                str(index_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *options,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         try:
             Client(url).wait_until_ready(120, give_up=lambda: process.poll() is not None)
         except ServiceError as exc:
-            raise RuntimeError(f"textmanifold serve did not come up ({exc}):\n"
-                               + log.read_text(errors="replace")) from None
+            raise RuntimeError(
+                f"textmanifold serve did not come up ({exc}):\n" + log.read_text(errors="replace")
+            ) from None
         yield url
     finally:
         process.terminate()

@@ -27,10 +27,10 @@ def tiny_index_dir(tmp_path_factory) -> Path:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("service")
     collection = shapes_collection(root / "shapes", size=32, text_only=4)
-    settings = TrainSettings(steps=4, batch_size=4, image_size=32, lr=0.01, device="cpu",
-                             progress=False)
-    train_joint(collection, root / "run", dim=8, text_cache=root / "sentences",
-                settings=settings)
+    settings = TrainSettings(
+        steps=4, batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False
+    )
+    train_joint(collection, root / "run", dim=8, text_cache=root / "sentences", settings=settings)
     index = ManifoldIndex.build(collection, root / "run", target_degree=6, seed=0)
     index.save(root / "index")
     return root / "index"

@@ -24,16 +24,33 @@ def _write(root, n_images=3):
     for k in range(n_images):
         colour = np.full((12, 16, 3), 40 * k, dtype=np.uint8)
         Image.fromarray(colour).save(images / f"{k}.png")
-        items.append(Item(id=f"img-{k}", modality="image", path=f"images/{k}.png",
-                          text=f"scene {k}", labels=["a", "b"][: k % 3], scene=k,
-                          split="train" if k else "test"))
+        items.append(
+            Item(
+                id=f"img-{k}",
+                modality="image",
+                path=f"images/{k}.png",
+                text=f"scene {k}",
+                labels=["a", "b"][: k % 3],
+                scene=k,
+                split="train" if k else "test",
+            )
+        )
     items.append(Item(id="txt-0", modality="text", text="a red cube", scene=0))
-    pairs = [Pair("img-0", "img-1", "make it red", "train"),
-             Pair("img-1", "img-2", "add a cube", "test")]
+    pairs = [
+        Pair("img-0", "img-1", "make it red", "train"),
+        Pair("img-1", "img-2", "add a cube", "test"),
+    ]
     scenes = [{"objects": [], "image_index": k} for k in range(n_images)]
     reach = scipy.sparse.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=bool))
-    write_collection(root, name="tiny", items=items, pairs=pairs, scenes=scenes,
-                     reachable=reach, config={"seed": 3})
+    write_collection(
+        root,
+        name="tiny",
+        items=items,
+        pairs=pairs,
+        scenes=scenes,
+        reachable=reach,
+        config={"seed": 3},
+    )
     return items, pairs, scenes, reach
 
 
@@ -78,8 +95,9 @@ def test_validate_names_an_unknown_pair_id(tmp_path):
     _write(tmp_path / "c")
     path = tmp_path / "c" / "pairs.jsonl"
     with open(path, "a") as handle:
-        handle.write(json.dumps({"source": "img-0", "target": "img-9", "text": "x",
-                                 "split": "test"}) + "\n")
+        handle.write(
+            json.dumps({"source": "img-0", "target": "img-9", "text": "x", "split": "test"}) + "\n"
+        )
     (problem,) = validate_collection(tmp_path / "c")
     assert "pairs.jsonl:3" in problem and "'img-9'" in problem
 
@@ -90,8 +108,10 @@ def test_validate_counts_reachable_and_missing_files(tmp_path):
     meta = json.loads(meta_path.read_text())
     meta["counts"]["pairs"] = 5
     meta_path.write_text(json.dumps(meta))
-    scipy.sparse.save_npz(tmp_path / "c" / "reachable.npz",
-                          scipy.sparse.csr_matrix(np.triu(np.ones((3, 3), dtype=bool), 1)))
+    scipy.sparse.save_npz(
+        tmp_path / "c" / "reachable.npz",
+        scipy.sparse.csr_matrix(np.triu(np.ones((3, 3), dtype=bool), 1)),
+    )
     problems = validate_collection(tmp_path / "c")
     assert len(problems) == 2
     assert "counts.pairs says 5, found 2" in problems[0]

@@ -139,8 +139,12 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
 def test_busy_pool_workers_die_with_a_killed_parent(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    parent = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     workers = [int(p) for p in parent.stdout.readline().split()]
     assert len(workers) == 2 and all(_alive(p) for p in workers)
     parent.send_signal(signal.SIGKILL)  # no clean-up code runs in the parent

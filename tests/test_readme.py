@@ -91,15 +91,21 @@ def test_the_manifold_block_runs_on_tiny_arrays():
     texts = sphere_points(40, 8, seed=1)
     images = texts + 0.05 * rng.normal(size=texts.shape)
     images /= np.linalg.norm(images, axis=1, keepdims=True)
-    scope = {"images": images, "texts": texts, "targets": np.arange(20),
-             "queries": np.arange(20, 40), "labels": np.array(list("ab") * 20)}
+    scope = {
+        "images": images,
+        "texts": texts,
+        "targets": np.arange(20),
+        "queries": np.arange(20, 40),
+        "labels": np.array(list("ab") * 20),
+    }
     exec(block_with("textmanifold.manifold"), scope)
     assert len(scope["pred"]) == 20 and scope["mask"].dtype == bool
 
 
 def test_the_index_block_runs_on_the_tiny_index(tiny_index_dir):
-    source = block_with("textmanifold.index").replace('"runs/demo/index"',
-                                                      repr(str(tiny_index_dir)))
+    source = block_with("textmanifold.index").replace(
+        '"runs/demo/index"', repr(str(tiny_index_dir))
+    )
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(source, {})

@@ -21,8 +21,9 @@ def write_all(root, X, ids, shard_size, skip=()):
     manifest = open_sharded(root, len(X), shard_size, X.shape[1], {"what": "test"})
     for i, (start, stop) in enumerate(shard_ranges(len(X), shard_size)):
         if i not in skip:
-            write_shard(root, i, X[start:stop], ids[start:stop],
-                        [f"img/{k}.png" for k in ids[start:stop]])
+            write_shard(
+                root, i, X[start:stop], ids[start:stop], [f"img/{k}.png" for k in ids[start:stop]]
+            )
     return manifest
 
 

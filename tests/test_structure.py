@@ -34,7 +34,7 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = package.split(".")
-            base = base[:len(base) - node.level + 1] if node.level else []
+            base = base[: len(base) - node.level + 1] if node.level else []
             stem = ".".join(base + ([node.module] if node.module else []))
             # "from . import io" imports the module textmanifold.io
             targets = [stem] + [f"{stem}.{alias.name}" for alias in node.names]
@@ -71,8 +71,11 @@ def test_no_import_cycle_in_src():
 
 
 def test_no_file_over_the_size_limit():
-    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
@@ -117,13 +120,16 @@ def test_no_lower_layer_imports_a_higher_one():
     assert layer_violations(import_graph().edges, map_layers()) == []
 
 
-@pytest.mark.parametrize("edge", [
-    ("textmanifold.models.loss", "textmanifold.engines.ray_embed"),
-    ("textmanifold.models.embed", "textmanifold.evaluate.recall"),
-    ("textmanifold.manifold.graph", "textmanifold.models.joint"),  # same layer
-    ("textmanifold.collection", "textmanifold.synth.cci"),
-    ("textmanifold.errors", "textmanifold.cli"),
-])
+@pytest.mark.parametrize(
+    "edge",
+    [
+        ("textmanifold.models.loss", "textmanifold.engines.ray_embed"),
+        ("textmanifold.models.embed", "textmanifold.evaluate.recall"),
+        ("textmanifold.manifold.graph", "textmanifold.models.joint"),  # same layer
+        ("textmanifold.collection", "textmanifold.synth.cci"),
+        ("textmanifold.errors", "textmanifold.cli"),
+    ],
+)
 def test_the_layer_rule_refuses_upward_and_sideways_imports(edge):
     assert len(layer_violations([edge], map_layers())) == 1
 
@@ -132,6 +138,9 @@ def test_models_imports_neither_engines_nor_evaluate():
     # the two wrong-way dependencies, by name: the loss is told its rank and
     # world size (models.distributed), held-out recall ranks with textmanifold.ranking
     graph = import_graph()
-    wrong = [(a, b) for a, b in graph.edges if unit_of(a) == "models"
-             and unit_of(b) in ("engines", "evaluate")]
+    wrong = [
+        (a, b)
+        for a, b in graph.edges
+        if unit_of(a) == "models" and unit_of(b) in ("engines", "evaluate")
+    ]
     assert wrong == []

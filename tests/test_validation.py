@@ -33,14 +33,17 @@ def test_check_points_returns_contiguous_copy_of_the_values():
     np.testing.assert_array_equal(out, [[0, 2], [4, 6], [8, 10]])
 
 
-@pytest.mark.parametrize(("X", "kwargs", "message"), [
-    (np.ones(3), {}, r"Q must be a non-empty 2-D array \(n, d\), got shape \(3,\)"),
-    (np.ones((0, 3)), {}, r"Q must be a non-empty 2-D array \(n, d\), got shape \(0, 3\)"),
-    (np.array([["a", "b"]]), {}, "Q must hold real numbers, got dtype <U1"),
-    (np.ones((2, 2)) * 1j, {}, "Q must hold real numbers"),
-    (np.array([[0.0, 1.0], [1.0, np.nan], [np.inf, 0]]), {}, "Q row 1 holds NaN or inf"),
-    (np.ones((2, 3)), {"dim": 4}, "Q has dimension 3 but the model was fitted on 4"),
-])
+@pytest.mark.parametrize(
+    ("X", "kwargs", "message"),
+    [
+        (np.ones(3), {}, r"Q must be a non-empty 2-D array \(n, d\), got shape \(3,\)"),
+        (np.ones((0, 3)), {}, r"Q must be a non-empty 2-D array \(n, d\), got shape \(0, 3\)"),
+        (np.array([["a", "b"]]), {}, "Q must hold real numbers, got dtype <U1"),
+        (np.ones((2, 2)) * 1j, {}, "Q must hold real numbers"),
+        (np.array([[0.0, 1.0], [1.0, np.nan], [np.inf, 0]]), {}, "Q row 1 holds NaN or inf"),
+        (np.ones((2, 3)), {"dim": 4}, "Q has dimension 3 but the model was fitted on 4"),
+    ],
+)
 def test_check_points_names_the_array_and_the_row(X, kwargs, message):
     with pytest.raises(InputError, match=message):
         check_points(X, "Q", **kwargs)
@@ -53,11 +56,14 @@ def test_check_unit_rows_matches_sklearn_normalize():
     np.testing.assert_allclose(check_unit_rows(unit), unit, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("row", "normalize_", "message"), [
-    ([0.0, 0.0, 0.0], True, "X row 2 is a zero vector"),
-    ([0.0, 2.0, 0.0], False, r"X row 2 is not unit norm \(norm 2\)"),
-    ([0.0, np.nan, 0.0], True, "X row 2 holds NaN or inf"),
-])
+@pytest.mark.parametrize(
+    ("row", "normalize_", "message"),
+    [
+        ([0.0, 0.0, 0.0], True, "X row 2 is a zero vector"),
+        ([0.0, 2.0, 0.0], False, r"X row 2 is not unit norm \(norm 2\)"),
+        ([0.0, np.nan, 0.0], True, "X row 2 holds NaN or inf"),
+    ],
+)
 def test_check_unit_rows_names_the_first_bad_row(row, normalize_, message):
     X = sphere_points(5, 3, 2)
     X[2] = row
@@ -76,8 +82,11 @@ def test_check_positive_int_accepts_integers(value):
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, 2.0, True, "3", None, np.float64(4)])
 def test_check_positive_int_refuses_everything_else(value):
-    with pytest.raises(InputError, match=rf"batch_size must be a positive integer, got "
-                                         rf"{repr(value).replace('(', '.').replace(')', '.')}"):
+    with pytest.raises(
+        InputError,
+        match=rf"batch_size must be a positive integer, got "
+        rf"{repr(value).replace('(', '.').replace(')', '.')}",
+    ):
         check_positive_int(value, "batch_size")
 
 
@@ -108,13 +117,16 @@ def test_self_loops_are_dropped_and_distances_unchanged():
     assert sparse.diagonal().tolist() == [0.5] * 10  # the input is not modified
 
 
-@pytest.mark.parametrize(("graph", "message"), [
-    ([[0, 1], [1, 0]], "graph must be a scipy sparse matrix or a 2-D array, got list"),
-    (np.ones((2, 3)), r"graph must be square, got shape \(2, 3\)"),
-    (scipy.sparse.csr_matrix((0, 0)), "graph is empty"),
-    (scipy.sparse.csr_matrix(np.array([[0, np.nan], [1, 0]])), "graph holds NaN or inf"),
-    (scipy.sparse.csr_matrix(np.array([[0, -1.0], [1, 0]])), "graph holds negative"),
-])
+@pytest.mark.parametrize(
+    ("graph", "message"),
+    [
+        ([[0, 1], [1, 0]], "graph must be a scipy sparse matrix or a 2-D array, got list"),
+        (np.ones((2, 3)), r"graph must be square, got shape \(2, 3\)"),
+        (scipy.sparse.csr_matrix((0, 0)), "graph is empty"),
+        (scipy.sparse.csr_matrix(np.array([[0, np.nan], [1, 0]])), "graph holds NaN or inf"),
+        (scipy.sparse.csr_matrix(np.array([[0, -1.0], [1, 0]])), "graph holds negative"),
+    ],
+)
 def test_check_graph_refuses(graph, message):
     with pytest.raises(InputError, match=message):
         check_graph(graph)
@@ -159,13 +171,16 @@ def test_check_ids_returns_a_list():
     assert check_ids(("a", "b"), 2) == ["a", "b"]
 
 
-@pytest.mark.parametrize(("ids", "n_rows", "message"), [
-    ("abc", 3, "x.ids.json must be a list of strings, got str"),
-    (["a", 3], 2, r"x.ids.json\[1\] must be a non-empty string, got 3"),
-    (["a", ""], 2, r"x.ids.json\[1\] must be a non-empty string"),
-    (["a", "b"], 3, "x.ids.json holds 2 ids but there are 3 rows"),
-    (["a", "b", "a", "a"], 4, "x.ids.json: id 'a' appears 3 times; ids must be unique"),
-])
+@pytest.mark.parametrize(
+    ("ids", "n_rows", "message"),
+    [
+        ("abc", 3, "x.ids.json must be a list of strings, got str"),
+        (["a", 3], 2, r"x.ids.json\[1\] must be a non-empty string, got 3"),
+        (["a", ""], 2, r"x.ids.json\[1\] must be a non-empty string"),
+        (["a", "b"], 3, "x.ids.json holds 2 ids but there are 3 rows"),
+        (["a", "b", "a", "a"], 4, "x.ids.json: id 'a' appears 3 times; ids must be unique"),
+    ],
+)
 def test_check_ids_refuses(ids, n_rows, message):
     with pytest.raises(InputError, match=message):
         check_ids(ids, n_rows, name="x.ids.json")
@@ -176,34 +191,56 @@ def test_check_ids_refuses(ids, n_rows, message):
 
 def test_check_option_returns_the_value_and_names_the_choices():
     assert check_option("metric", "both", ("geodesic", "euclidean", "both")) == "both"
-    with pytest.raises(InputError, match=r"^--metric must be one of geodesic, euclidean, "
-                                         r"got 'cosine'$"):
+    with pytest.raises(
+        InputError,
+        match=r"^--metric must be one of geodesic, euclidean, "
+        r"got 'cosine'$",
+    ):
         check_option("--metric", "cosine", ["geodesic", "euclidean"])
 
 
-@pytest.mark.parametrize("value, low, high, kwargs, message", [
-    (-1, 0, None, {}, "steps must be >= 0, got -1"),
-    (0.0, 0, None, {"closed": "neither"}, "steps must be positive, got 0.0"),
-    (1, 2, None, {"why": "Eq. 1 needs negatives"},
-     "steps must be >= 2 (Eq. 1 needs negatives), got 1"),
-    (5, None, 4, {"closed": "left"}, "steps must be < 4, got 5"),
-    (0.0, 0.0, np.pi, {"closed": "right", "labels": ("0", "pi"), "unit": "radians"},
-     "steps must be in (0, pi] = (0, 3.14159] radians, got 0.0"),
-    (9, 0, 9, {"closed": "neither", "labels": ("0", "n - 1")},
-     "steps must be in (0, n - 1) = (0, 9), got 9"),
-    (1.5, 0, 1, {}, "steps must be in [0, 1], got 1.5"),
-    (float("nan"), 0, None, {}, "steps must be >= 0, got nan"),
-    (True, 0, None, {}, "steps must be >= 0, got True"),
-    ("3", 0, None, {}, "steps must be >= 0, got '3'"),
-])
+@pytest.mark.parametrize(
+    "value, low, high, kwargs, message",
+    [
+        (-1, 0, None, {}, "steps must be >= 0, got -1"),
+        (0.0, 0, None, {"closed": "neither"}, "steps must be positive, got 0.0"),
+        (
+            1,
+            2,
+            None,
+            {"why": "Eq. 1 needs negatives"},
+            "steps must be >= 2 (Eq. 1 needs negatives), got 1",
+        ),
+        (5, None, 4, {"closed": "left"}, "steps must be < 4, got 5"),
+        (
+            0.0,
+            0.0,
+            np.pi,
+            {"closed": "right", "labels": ("0", "pi"), "unit": "radians"},
+            "steps must be in (0, pi] = (0, 3.14159] radians, got 0.0",
+        ),
+        (
+            9,
+            0,
+            9,
+            {"closed": "neither", "labels": ("0", "n - 1")},
+            "steps must be in (0, n - 1) = (0, 9), got 9",
+        ),
+        (1.5, 0, 1, {}, "steps must be in [0, 1], got 1.5"),
+        (float("nan"), 0, None, {}, "steps must be >= 0, got nan"),
+        (True, 0, None, {}, "steps must be >= 0, got True"),
+        ("3", 0, None, {}, "steps must be >= 0, got '3'"),
+    ],
+)
 def test_check_interval_refuses_with_one_line(value, low, high, kwargs, message):
     with pytest.raises(InputError) as caught:
         check_interval("steps", value, low, high, **kwargs)
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("value, closed", [(0, "both"), (0, "left"), (1, "right"),
-                                           (0.5, "neither"), (1, "both")])
+@pytest.mark.parametrize(
+    "value, closed", [(0, "both"), (0, "left"), (1, "right"), (0.5, "neither"), (1, "both")]
+)
 def test_check_interval_keeps_the_ends_it_is_told_to(value, closed):
     assert check_interval("x", value, 0, 1, closed=closed) == value
     with pytest.raises(InputError, match="closed must be one of"):

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, exports: dict[str, Iterable[str]]
-                 ) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
+def lazy_exports(
+    package: str, exports: dict[str, Iterable[str]]
+) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
     """The ``__getattr__``, ``__dir__`` and ``__all__`` of a lazily exporting package.
 
     Parameters

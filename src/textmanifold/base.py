@@ -20,8 +20,11 @@ class ParamsMixin:
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
-        return [p.name for p in signature.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters and their current values.
@@ -53,17 +56,23 @@ class ParamsMixin:
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
-                raise InputError(f"{type(self).__name__} has no parameter {name!r}; "
-                                 f"its parameters are: {', '.join(valid)}")
+                raise InputError(
+                    f"{type(self).__name__} has no parameter {name!r}; "
+                    f"its parameters are: {', '.join(valid)}"
+                )
             setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
         """``Name(param=value, ...)`` listing the parameters that differ from the default."""
-        defaults = {p.name: p.default
-                    for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
-                   if not _same(value, defaults.get(name, inspect.Parameter.empty))]
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if not _same(value, defaults.get(name, inspect.Parameter.empty))
+        ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
 

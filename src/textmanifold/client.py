@@ -60,8 +60,9 @@ class Client:
 
     def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
         data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers=self.headers)
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=self.headers
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 return answer.read()
@@ -77,9 +78,18 @@ class Client:
     def _json(self, method: str, path: str, body: dict | None = None) -> dict:
         return json.loads(self._request(method, path, body))
 
-    def search(self, *, text: str | None = None, image: str | Path | bytes | None = None,
-               id: str | None = None, vector=None, modify: str | None = None, k: int = 10,
-               metric: str = "both", paths: bool = True) -> dict:
+    def search(
+        self,
+        *,
+        text: str | None = None,
+        image: str | Path | bytes | None = None,
+        id: str | None = None,
+        vector=None,
+        modify: str | None = None,
+        k: int = 10,
+        metric: str = "both",
+        paths: bool = True,
+    ) -> dict:
         """Search the server's index; the answer of ``POST /search`` as a dict.
 
         Parameters
@@ -137,8 +147,13 @@ class Client:
         """``GET /healthz``."""
         return self._json("GET", "/healthz")
 
-    def wait_until_ready(self, timeout: float = 60.0, *, interval: float = 0.2,
-                         give_up: Callable[[], bool] | None = None) -> dict:
+    def wait_until_ready(
+        self,
+        timeout: float = 60.0,
+        *,
+        interval: float = 0.2,
+        give_up: Callable[[], bool] | None = None,
+    ) -> dict:
         """Poll ``/healthz`` until the server answers; its answer.
 
         Parameters

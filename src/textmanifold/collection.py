@@ -79,7 +79,8 @@ class Collection:
     def images(self, split: str | None = None) -> list[Item]:
         """Image items, optionally of one split."""
         return [
-            it for it in self.items
+            it
+            for it in self.items
             if it.modality == "image" and (split is None or it.split == split)
         ]
 
@@ -222,8 +223,9 @@ def check_image_file(path: Path) -> str | None:
     return image_problem(path)
 
 
-def validate_collection(path: str | os.PathLike, *, check_images: bool = True,
-                        progress: bool = False) -> list[str]:
+def validate_collection(
+    path: str | os.PathLike, *, check_images: bool = True, progress: bool = False
+) -> list[str]:
     """List every problem of a Collection, one line each; an empty list means valid.
 
     Checks the structure (as :func:`read_collection`), the counts in ``collection.json``,
@@ -275,8 +277,10 @@ def text_rows(coll: Collection) -> tuple[list[str], list[str]]:
     texts = [it.text for it in coll.images() if it.text]
     clash = set(ids) & {it.id for it in coll.items}
     if clash:
-        raise InputError(f"{coll.root}: item id {sorted(clash)[0]!r} clashes with the id of "
-                         "an image description's text vertex")
+        raise InputError(
+            f"{coll.root}: item id {sorted(clash)[0]!r} clashes with the id of "
+            "an image description's text vertex"
+        )
     ids += [it.id for it in coll.texts()]
     texts += [it.text for it in coll.texts()]
     return ids, texts

@@ -22,8 +22,12 @@ __all__ = ["MAX_IMAGE_PIXELS", "image_problem", "open_rgb"]
 MAX_IMAGE_PIXELS = 64_000_000
 
 
-def open_rgb(source: str | os.PathLike | bytes, *, name: str | None = None,
-             max_pixels: int = MAX_IMAGE_PIXELS):
+def open_rgb(
+    source: str | os.PathLike | bytes,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+):
     """Decode an image file (or its bytes) completely, as an RGB PIL image.
 
     Parameters
@@ -64,13 +68,16 @@ def open_rgb(source: str | os.PathLike | bytes, *, name: str | None = None,
         with image:
             width, height = image.size
             if width * height > max_pixels:
-                raise DataFormatError(f"{name}: {width}x{height} pixels is more than the "
-                                      f"{max_pixels:,} this tool decodes")
+                raise DataFormatError(
+                    f"{name}: {width}x{height} pixels is more than the "
+                    f"{max_pixels:,} this tool decodes"
+                )
             image.load()  # every byte: a truncated file fails here, not later
             return image.convert("RGB")
     except Image.DecompressionBombError:  # PIL's own bound, far above ours
-        raise DataFormatError(f"{name}: more pixels than the {max_pixels:,} this tool "
-                              "decodes") from None
+        raise DataFormatError(
+            f"{name}: more pixels than the {max_pixels:,} this tool decodes"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(f"{name}: unreadable image ({exc})") from None
 

@@ -123,8 +123,9 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataFormatError(f"{path}:{number}: not UTF-8 text (byte {exc.start + 1} "
-                                      "of the line)") from None
+                raise DataFormatError(
+                    f"{path}:{number}: not UTF-8 text (byte {exc.start + 1} of the line)"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -193,8 +194,15 @@ def load_sparse(path: str | os.PathLike) -> scipy.sparse.csr_matrix:
         raise MissingFileError(f"{path}: file not found")
     try:
         return scipy.sparse.load_npz(path).tocsr()
-    except (ValueError, OSError, KeyError, EOFError, TypeError, zipfile.BadZipFile,
-            zlib.error) as exc:  # TypeError: a .npy given where the .npz goes
+    except (
+        ValueError,
+        OSError,
+        KeyError,
+        EOFError,
+        TypeError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:  # TypeError: a .npy given where the .npz goes
         raise DataFormatError(f"{path}: not a valid sparse .npz matrix ({exc})") from None
 
 

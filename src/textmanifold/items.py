@@ -73,8 +73,9 @@ def _item_from_record(record: dict, where: str, require_path: bool = True) -> It
     if modality == "text" and not isinstance(record.get("text"), str):
         raise DataFormatError(f"{where}: text item needs a string 'text'")
     labels = record.get("labels", [])
-    if not isinstance(labels, list) or not all(isinstance(x, str | int) and
-                                               not isinstance(x, bool) for x in labels):
+    if not isinstance(labels, list) or not all(
+        isinstance(x, str | int) and not isinstance(x, bool) for x in labels
+    ):
         raise DataFormatError(f"{where}: 'labels' must be a list of strings")
     scene = record.get("scene")
     if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
@@ -128,8 +129,10 @@ def read_items(path: str | os.PathLike, *, require_paths: bool = True) -> list[I
     for number, record in io.iter_jsonl(path):
         item = _item_from_record(record, f"{path}:{number}", require_paths)
         if item.id in first_line:
-            raise DataFormatError(f"{path}:{number}: duplicate item id {item.id!r} (first "
-                                  f"on line {first_line[item.id]})")
+            raise DataFormatError(
+                f"{path}:{number}: duplicate item id {item.id!r} (first "
+                f"on line {first_line[item.id]})"
+            )
         first_line[item.id] = number
         items.append(item)
     if not items:
@@ -147,7 +150,7 @@ def description_id(image_id: str) -> str:
 
 def item_id_of_row(row_id: str) -> str:
     """The item an embedding row shows: ``text:<id>`` -> ``<id>``; other ids unchanged."""
-    return row_id[len(DESCRIPTION_PREFIX):] if row_id.startswith(DESCRIPTION_PREFIX) else row_id
+    return row_id[len(DESCRIPTION_PREFIX) :] if row_id.startswith(DESCRIPTION_PREFIX) else row_id
 
 
 def item_of_row(items: dict[str, Item], row_id: str, where: str) -> Item:
@@ -167,8 +170,9 @@ def item_of_row(items: dict[str, Item], row_id: str, where: str) -> Item:
     raise InputError(f"{where}: id {row_id!r} is not in items.jsonl")
 
 
-def description_rows(image_ids: Sequence[str], text_ids: Sequence[str],
-                     where: str = "text embedding") -> np.ndarray:
+def description_rows(
+    image_ids: Sequence[str], text_ids: Sequence[str], where: str = "text embedding"
+) -> np.ndarray:
     """For each image id, the row of ``text_ids`` holding its description, shape (n,).
 
     Raises
@@ -179,6 +183,8 @@ def description_rows(image_ids: Sequence[str], text_ids: Sequence[str],
     row = {tid: i for i, tid in enumerate(text_ids)}
     missing = [i for i in image_ids if description_id(i) not in row]
     if missing:
-        raise InputError(f"{where}: no description row {description_id(missing[0])!r} for "
-                         f"image {missing[0]!r} ({len(missing)} of {len(image_ids)} missing)")
+        raise InputError(
+            f"{where}: no description row {description_id(missing[0])!r} for "
+            f"image {missing[0]!r} ({len(missing)} of {len(image_ids)} missing)"
+        )
     return np.array([row[description_id(i)] for i in image_ids], dtype=np.int64)

@@ -33,13 +33,15 @@ def _check_parents(path: Path, option: str | None) -> None:
             if not parent.is_dir():
                 raise InputError(f"{_label(path, option)}: {parent} is a file, not a directory")
             if not os.access(parent, os.W_OK | os.X_OK):
-                raise InputError(f"{_label(path, option)}: cannot write in {parent} "
-                                 "(permission denied)")
+                raise InputError(
+                    f"{_label(path, option)}: cannot write in {parent} (permission denied)"
+                )
             return
 
 
-def check_output_file(path: str | os.PathLike, option: str | None = "--out", *,
-                      force: bool | None = None) -> Path:
+def check_output_file(
+    path: str | os.PathLike, option: str | None = "--out", *, force: bool | None = None
+) -> Path:
     """Check that a file may be written at ``path``; return it as a :class:`Path`.
 
     Parameters
@@ -70,9 +72,14 @@ def check_output_file(path: str | os.PathLike, option: str | None = "--out", *,
     return path
 
 
-def check_output_dir(path: str | os.PathLike, option: str | None = "--out", *,
-                     force: bool = False, resume: bool | None = False,
-                     allow_nonempty: bool = False) -> Path:
+def check_output_dir(
+    path: str | os.PathLike,
+    option: str | None = "--out",
+    *,
+    force: bool = False,
+    resume: bool | None = False,
+    allow_nonempty: bool = False,
+) -> Path:
     """Check that a directory may be created or written at ``path``; return it.
 
     Parameters
@@ -107,8 +114,11 @@ def check_output_dir(path: str | os.PathLike, option: str | None = "--out", *,
         if not os.access(path, os.W_OK | os.X_OK):
             raise InputError(f"{_label(path, option)}: cannot write in it (permission denied)")
         if not (force or resume or allow_nonempty) and any(path.iterdir()):
-            offer = "--force to overwrite it" if resume is None else \
-                "--resume to continue it or --force to overwrite it"
+            offer = (
+                "--force to overwrite it"
+                if resume is None
+                else "--resume to continue it or --force to overwrite it"
+            )
             raise InputError(f"{_label(path, option)}: directory is not empty (use {offer})")
         if resume:
             remove_stale_temps(path)

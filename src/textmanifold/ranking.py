@@ -27,14 +27,13 @@ __all__ = ["recall_at_k", "target_ranks"]
 _BLOCK = 1024  # queries scored at a time: bounded memory on 10k x 10k problems
 
 
-def _check(query: np.ndarray, gallery: np.ndarray, target: np.ndarray,
-           exclude: np.ndarray) -> None:
+def _check(query: np.ndarray, gallery: np.ndarray, target: np.ndarray, exclude: np.ndarray) -> None:
     if query.ndim != 2 or gallery.ndim != 2:
-        raise InputError(f"features must be 2-D; got query {query.shape}, gallery "
-                         f"{gallery.shape}")
+        raise InputError(f"features must be 2-D; got query {query.shape}, gallery {gallery.shape}")
     if query.shape[1] != gallery.shape[1]:
-        raise InputError(f"query features are {query.shape[1]}-d but gallery features are "
-                         f"{gallery.shape[1]}-d")
+        raise InputError(
+            f"query features are {query.shape[1]}-d but gallery features are {gallery.shape[1]}-d"
+        )
     if len(gallery) == 0:
         raise InputError("the gallery is empty")
     for name, X in (("query", query), ("gallery", gallery)):
@@ -42,8 +41,10 @@ def _check(query: np.ndarray, gallery: np.ndarray, target: np.ndarray,
         if bad.any():
             raise InputError(f"{name} row {int(np.flatnonzero(bad)[0])} has NaN or inf")
     if target.shape != (len(query),) or exclude.shape != (len(query),):
-        raise InputError(f"need one target and one exclude index per query ({len(query)}); "
-                         f"got {target.shape} and {exclude.shape}")
+        raise InputError(
+            f"need one target and one exclude index per query ({len(query)}); "
+            f"got {target.shape} and {exclude.shape}"
+        )
     m = len(gallery)
     if len(target) and (target.min() < 0 or target.max() >= m):
         raise InputError(f"target index out of range [0, {m})")
@@ -54,8 +55,12 @@ def _check(query: np.ndarray, gallery: np.ndarray, target: np.ndarray,
         raise InputError(f"query {int(same[0])}: its target is its excluded source image")
 
 
-def target_ranks(query_features: np.ndarray, gallery_features: np.ndarray,
-                 target_index: Sequence[int], exclude_index: Sequence[int]) -> np.ndarray:
+def target_ranks(
+    query_features: np.ndarray,
+    gallery_features: np.ndarray,
+    target_index: Sequence[int],
+    exclude_index: Sequence[int],
+) -> np.ndarray:
     """The 1-based rank of each query's target in its ranking of the gallery.
 
     Parameters
@@ -88,9 +93,13 @@ def target_ranks(query_features: np.ndarray, gallery_features: np.ndarray,
     return ranks
 
 
-def recall_at_k(query_features: np.ndarray, gallery_features: np.ndarray,
-                target_index: Sequence[int], exclude_index: Sequence[int],
-                ks: Sequence[int] = (1, 10, 50)) -> dict[str, float]:
+def recall_at_k(
+    query_features: np.ndarray,
+    gallery_features: np.ndarray,
+    target_index: Sequence[int],
+    exclude_index: Sequence[int],
+    ks: Sequence[int] = (1, 10, 50),
+) -> dict[str, float]:
     """R@K of composed queries: the fraction whose target ranks within the top K.
 
     Parameters are those of :func:`target_ranks`, plus ``ks``, the cut-offs.

@@ -45,8 +45,9 @@ def shard_ranges(rows: int, shard_size: int) -> list[tuple[int, int]]:
     return [(s, min(rows, s + shard_size)) for s in range(0, rows, shard_size)]
 
 
-def open_sharded(root: str | os.PathLike, rows: int, shard_size: int, dim: int,
-                 source: dict | None = None) -> dict:
+def open_sharded(
+    root: str | os.PathLike, rows: int, shard_size: int, dim: int, source: dict | None = None
+) -> dict:
     """Write (or check, when resuming) the manifest of a sharded space; return it.
 
     Raises
@@ -55,16 +56,23 @@ def open_sharded(root: str | os.PathLike, rows: int, shard_size: int, dim: int,
         ``root`` holds a manifest with another row count, shard size or dimension.
     """
     root = Path(root)
-    manifest = {"format": SHARDS_FORMAT, "rows": int(rows), "shard_size": int(shard_size),
-                "shards": len(shard_ranges(rows, shard_size)), "dim": int(dim),
-                "source": source or {}}
+    manifest = {
+        "format": SHARDS_FORMAT,
+        "rows": int(rows),
+        "shard_size": int(shard_size),
+        "shards": len(shard_ranges(rows, shard_size)),
+        "dim": int(dim),
+        "source": source or {},
+    }
     path = root / "manifest.json"
     if path.exists():
         old = io.read_json(path)
         for key in ("format", "rows", "shard_size", "dim", "source"):
             if old.get(key) != manifest[key]:
-                raise InputError(f"{path}: cannot resume: its {key} {old.get(key)!r} differs "
-                                 f"from this job's {manifest[key]!r}")
+                raise InputError(
+                    f"{path}: cannot resume: its {key} {old.get(key)!r} differs "
+                    f"from this job's {manifest[key]!r}"
+                )
     else:
         io.write_json(path, manifest)
     return manifest
@@ -72,12 +80,14 @@ def open_sharded(root: str | os.PathLike, rows: int, shard_size: int, dim: int,
 
 def missing_shards(root: str | os.PathLike, manifest: dict) -> list[int]:
     """Shards of ``manifest`` whose files are not both present under ``root``."""
-    return [i for i in range(manifest["shards"])
-            if not all(p.is_file() for p in shard_paths(root, i))]
+    return [
+        i for i in range(manifest["shards"]) if not all(p.is_file() for p in shard_paths(root, i))
+    ]
 
 
-def write_shard(root: str | os.PathLike, i: int, X: np.ndarray, ids: Sequence[str],
-                paths: Sequence[str | None]) -> None:
+def write_shard(
+    root: str | os.PathLike, i: int, X: np.ndarray, ids: Sequence[str], paths: Sequence[str | None]
+) -> None:
     """Write shard ``i``: metadata first, then the rows (whose file marks it complete)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -85,8 +95,9 @@ def write_shard(root: str | os.PathLike, i: int, X: np.ndarray, ids: Sequence[st
     if not len(X) == len(ids) == len(paths):
         raise ValueError(f"{len(X)} rows, {len(ids)} ids, {len(paths)} paths")
     emb, meta = shard_paths(root, i)
-    table = pa.table({"id": [str(x) for x in ids],
-                      "path": [None if p is None else str(p) for p in paths]})
+    table = pa.table(
+        {"id": [str(x) for x in ids], "path": [None if p is None else str(p) for p in paths]}
+    )
     io.save_with(meta, lambda handle: pq.write_table(table, handle))
     io.save_npy(emb, np.ascontiguousarray(X, dtype=np.float32))
 
@@ -109,15 +120,18 @@ def read_sharded(root: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         raise DataFormatError(f"{root / 'manifest.json'}: not a {SHARDS_FORMAT} manifest")
     missing = missing_shards(root, manifest)
     if missing:
-        raise MissingFileError(f"{root}: {len(missing)} of {manifest['shards']} shards are "
-                               f"missing (first: {missing[0]}); resume the embedding job")
+        raise MissingFileError(
+            f"{root}: {len(missing)} of {manifest['shards']} shards are "
+            f"missing (first: {missing[0]}); resume the embedding job"
+        )
     blocks, ids = [], []
     for i, (start, stop) in enumerate(shard_ranges(manifest["rows"], manifest["shard_size"])):
         emb, meta = shard_paths(root, i)
         X = io.load_npy(emb)
         if X.ndim != 2 or X.shape != (stop - start, manifest["dim"]):
-            raise DataFormatError(f"{emb}: shape {X.shape}, the manifest says "
-                                  f"({stop - start}, {manifest['dim']})")
+            raise DataFormatError(
+                f"{emb}: shape {X.shape}, the manifest says ({stop - start}, {manifest['dim']})"
+            )
         try:
             shard_ids = pq.read_table(meta, columns=["id"]).column("id").to_pylist()
         except Exception as exc:  # pyarrow raises several types for a bad file
@@ -158,12 +172,13 @@ def load_embedding(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         return X, _checked_ids(ids, len(X), path / "metadata", path.name)
     X = io.load_npy(path)
     if X.ndim != 2 or X.size == 0 or not np.issubdtype(X.dtype, np.number):
-        raise DataFormatError(f"{path}: expected a non-empty 2-D array of numbers (n, d), "
-                              f"got shape {X.shape} of {X.dtype}")
+        raise DataFormatError(
+            f"{path}: expected a non-empty 2-D array of numbers (n, d), "
+            f"got shape {X.shape} of {X.dtype}"
+        )
     ids_path = path.with_suffix(".ids.json")
     ids = io.read_json(ids_path)
-    if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool)
-                                     for i in ids):
+    if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         ids = [str(i) for i in ids]  # numeric ids, as earlier versions accepted
     return X.astype(np.float32, copy=False), _checked_ids(ids, len(X), ids_path, path.name)
 

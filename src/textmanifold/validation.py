@@ -30,9 +30,19 @@ import scipy.sparse
 
 from .errors import InputError, NotFittedError
 
-__all__ = ["UNIT_NORM_TOL", "NotFittedError", "check_graph", "check_ids", "check_interval",
-           "check_is_fitted", "check_option", "check_points", "check_positive_int",
-           "check_unit_rows", "is_finite_number"]
+__all__ = [
+    "UNIT_NORM_TOL",
+    "NotFittedError",
+    "check_graph",
+    "check_ids",
+    "check_interval",
+    "check_is_fitted",
+    "check_option",
+    "check_points",
+    "check_positive_int",
+    "check_unit_rows",
+    "is_finite_number",
+]
 
 #: Rows whose norm differs from 1 by more than this are not on the unit sphere.
 UNIT_NORM_TOL = 1e-3
@@ -86,8 +96,9 @@ def _check_real_matrix(X, name: str) -> np.ndarray:
     return X
 
 
-def check_unit_rows(X, *, normalize: bool = False, name: str = "X",
-                    copy: bool = True) -> np.ndarray:
+def check_unit_rows(
+    X, *, normalize: bool = False, name: str = "X", copy: bool = True
+) -> np.ndarray:
     """Validate points on the unit sphere (:func:`check_points`, then the row norms).
 
     Parameters
@@ -115,7 +126,7 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X",
     X = _check_real_matrix(X, name)
     out = np.empty(X.shape, dtype=np.float32) if copy else None
     for start in range(0, len(X), _CHECK_ROWS):  # float64 one block at a time: memory O(n d)
-        block = X[start:start + _CHECK_ROWS].astype(np.float64)
+        block = X[start : start + _CHECK_ROWS].astype(np.float64)
         bad = ~np.isfinite(block).all(axis=1)
         if bad.any():
             raise InputError(f"{name} row {start + int(np.argmax(bad))} holds NaN or inf")
@@ -125,11 +136,13 @@ def check_unit_rows(X, *, normalize: bool = False, name: str = "X",
         off = np.abs(norms - 1.0) > UNIT_NORM_TOL
         if not normalize and off.any():
             row = int(np.argmax(off))
-            raise InputError(f"{name} row {start + row} is not unit norm "
-                             f"(norm {norms[row]:.6g}); "
-                             "L2-normalise the rows or pass normalize=True")
+            raise InputError(
+                f"{name} row {start + row} is not unit norm "
+                f"(norm {norms[row]:.6g}); "
+                "L2-normalise the rows or pass normalize=True"
+            )
         if out is not None:
-            out[start:start + len(block)] = block / norms[:, None]
+            out[start : start + len(block)] = block / norms[:, None]
     return X if out is None else out
 
 
@@ -181,16 +194,24 @@ def check_option(name: str, value, choices: Iterable):
     """
     choices = tuple(choices)
     if value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(map(str, choices))}, "
-                         f"got {value!r}")
+        raise InputError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
     return value
 
 
 _CLOSED = ("both", "left", "right", "neither")
 
 
-def check_interval(name: str, value, low=None, high=None, *, closed: str = "both",
-                   labels: tuple[str, str] | None = None, unit: str = "", why: str = ""):
+def check_interval(
+    name: str,
+    value,
+    low=None,
+    high=None,
+    *,
+    closed: str = "both",
+    labels: tuple[str, str] | None = None,
+    unit: str = "",
+    why: str = "",
+):
     """Validate a finite real number in an interval (either end may be open or absent).
 
     Parameters
@@ -226,7 +247,8 @@ def check_interval(name: str, value, low=None, high=None, *, closed: str = "both
     left, right = closed in ("both", "left"), closed in ("both", "right")
     inside = is_finite_number(value) and not (
         (low is not None and (value < low if left else value <= low))
-        or (high is not None and (value > high if right else value >= high)))
+        or (high is not None and (value > high if right else value >= high))
+    )
     if not inside:
         rule = _interval_text(low, high, left, right, labels)
         rule += f" {unit}" if unit else ""
@@ -255,8 +277,11 @@ def _interval_text(low, high, left: bool, right: bool, labels) -> str:
 def is_finite_number(value) -> bool:
     """Whether ``value`` is a finite real number (``None``, ``bool``, a string, NaN and inf
     are not)."""
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-            and math.isfinite(float(value)))
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
+        and math.isfinite(float(value))
+    )
 
 
 def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:
@@ -284,12 +309,12 @@ def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:
     InputError
         Not a matrix, not square, no vertex, or a NaN / inf / negative edge length.
     """
-    if isinstance(graph, np.ndarray) and graph.ndim == 2 and np.issubdtype(graph.dtype,
-                                                                            np.number):
+    if isinstance(graph, np.ndarray) and graph.ndim == 2 and np.issubdtype(graph.dtype, np.number):
         graph = scipy.sparse.csr_matrix(graph)
     if not scipy.sparse.issparse(graph):
-        raise InputError(f"{name} must be a scipy sparse matrix or a 2-D array, "
-                         f"got {type(graph).__name__}")
+        raise InputError(
+            f"{name} must be a scipy sparse matrix or a 2-D array, got {type(graph).__name__}"
+        )
     if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
         raise InputError(f"{name} must be square, got shape {graph.shape}")
     if graph.shape[0] == 0:
@@ -305,8 +330,7 @@ def check_graph(graph, name: str = "graph") -> scipy.sparse.csr_matrix:
     if (data < 0).any():
         raise InputError(f"{name} holds negative edge lengths")
     keep = coo.row != coo.col
-    out = scipy.sparse.csr_matrix((data[keep], (coo.row[keep], coo.col[keep])),
-                                  shape=graph.shape)
+    out = scipy.sparse.csr_matrix((data[keep], (coo.row[keep], coo.col[keep])), shape=graph.shape)
     out.sum_duplicates()
     out.sort_indices()
     return out
@@ -329,12 +353,15 @@ def _check_compressed_structure(graph, name: str) -> None:
         raise InputError(f"{name}: indptr is not non-decreasing")
     if len(indices) and (indices.min() < 0 or indices.max() >= n_minor):
         bad = int(np.argmax((indices < 0) | (indices >= n_minor)))
-        raise InputError(f"{name}: stored edge {bad} points to vertex {int(indices[bad])}, "
-                         f"outside 0..{n_minor - 1}")
+        raise InputError(
+            f"{name}: stored edge {bad} points to vertex {int(indices[bad])}, "
+            f"outside 0..{n_minor - 1}"
+        )
 
 
-def check_is_fitted(estimator, attributes: str | Iterable[str] | None = None, *,
-                    fit_call: str = "fit") -> None:
+def check_is_fitted(
+    estimator, attributes: str | Iterable[str] | None = None, *, fit_call: str = "fit"
+) -> None:
     """Raise :class:`NotFittedError` unless ``estimator`` has been fitted.
 
     Parameters

@@ -31,8 +31,10 @@ def run_cli(args) -> tuple[int, str]:
 
 def snapshot(root: Path) -> dict:
     """Every path under ``root`` with its bytes (None for a directory)."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
+        for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture
@@ -48,8 +50,10 @@ def world(tmp_path) -> Path:
     (p / "image.ids.json").write_text(json.dumps(ids))
     np.save(p / "text.npy", UNIT)
     (p / "text.ids.json").write_text(json.dumps([f"text:{i}" for i in ids]))
-    items = [{"id": i, "modality": "image", "path": f"{i}.png", "labels": [f"L{n % 2}"],
-              "scene": n} for n, i in enumerate(ids)]
+    items = [
+        {"id": i, "modality": "image", "path": f"{i}.png", "labels": [f"L{n % 2}"], "scene": n}
+        for n, i in enumerate(ids)
+    ]
     (p / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
     scipy.sparse.save_npz(p / "r.npz", scipy.sparse.csr_matrix(np.eye(4, dtype=bool)))
     # unparsable inputs
@@ -72,7 +76,8 @@ def world(tmp_path) -> Path:
     (root / "scenes" / "CLEVR_train_scenes.json").write_bytes(b'{"scenes": [\xff')
     (root / "oidv6-class-descriptions.csv").write_bytes(b"LabelName,DisplayName\n/m/1,\xff\n")
     (root / "validation-annotations-human-imagelabels.csv").write_text(
-        "ImageID,Source,LabelName,Confidence\ni1,verification,/m/1,1\n")
+        "ImageID,Source,LabelName,Confidence\ni1,verification,/m/1,1\n"
+    )
     (root / "validation-annotations-bbox.csv").write_text("ImageID,Source,LabelName\n")
     (root / "open_images_validation_localized_narratives.jsonl").write_text("")
     (root / "captions" / "cap.dress.train.json").write_text("[{not json")
@@ -87,32 +92,78 @@ def world(tmp_path) -> Path:
 # Each command whose output a user names: its arguments, given OUT; "file" or "dir"
 # output; for eval compose and embed OUT is the run whose files are written.
 WRITERS = {
-    "align": ("file", lambda p, o: ["align", "--image", p / "image.npy", "--text",
-                                    p / "text.npy", "--out", o]),
-    "graph build": ("file", lambda p, o: ["graph", "build", p / "image.npy", "--out", o,
-                                          "--threshold", "0.5"]),
-    "paths count": ("file", lambda p, o: ["paths", "count", "--items", p / "items.jsonl",
-                                          "--reachable", p / "r.npz", "--embeddings",
-                                          p / "image.npy", "--threshold", "0.5", "--out", o,
-                                          "--no-progress"]),
-    "label-retrieval": ("file", lambda p, o: ["label-retrieval", "--image", p / "image.npy",
-                                              "--items", p / "items.jsonl", "--k-shot", "1",
-                                              "--threshold", "0.5", "--out", o]),
+    "align": (
+        "file",
+        lambda p, o: ["align", "--image", p / "image.npy", "--text", p / "text.npy", "--out", o],
+    ),
+    "graph build": (
+        "file",
+        lambda p, o: ["graph", "build", p / "image.npy", "--out", o, "--threshold", "0.5"],
+    ),
+    "paths count": (
+        "file",
+        lambda p, o: [
+            "paths",
+            "count",
+            "--items",
+            p / "items.jsonl",
+            "--reachable",
+            p / "r.npz",
+            "--embeddings",
+            p / "image.npy",
+            "--threshold",
+            "0.5",
+            "--out",
+            o,
+            "--no-progress",
+        ],
+    ),
+    "label-retrieval": (
+        "file",
+        lambda p, o: [
+            "label-retrieval",
+            "--image",
+            p / "image.npy",
+            "--items",
+            p / "items.jsonl",
+            "--k-shot",
+            "1",
+            "--threshold",
+            "0.5",
+            "--out",
+            o,
+        ],
+    ),
     "eval compose": ("run-file", lambda p, o: ["eval", "compose", o, "--no-progress"]),
     "embed": ("run-dir", lambda p, o: ["embed", p / "coll", o, "--no-progress"]),
     "cci generate": ("dir", lambda p, o: ["cci", "generate", o, "--depth", "1"]),
     "classes generate": ("dir", lambda p, o: ["classes", "generate", o]),
     "train joint": ("dir", lambda p, o: ["train", "joint", p / "coll", "--out", o]),
-    "train compose": ("dir", lambda p, o: ["train", "compose", p / "coll", "--out", o,
-                                           "--method", "tirg"]),
+    "train compose": (
+        "dir",
+        lambda p, o: ["train", "compose", p / "coll", "--out", o, "--method", "tirg"],
+    ),
     "demo": ("dir", lambda p, o: ["demo", "--tiny", "--out", o, "--no-progress"]),
-    "index build": ("dir", lambda p, o: ["index", "build", p / "coll", "--out", o,
-                                         "--image-embeddings", p / "image.npy"]),
-    "index add": ("dir", lambda p, o: ["index", "add", o, "--image-embeddings",
-                                       p / "image.npy"]),
-    **{f"load {name}": ("dir", lambda p, o, name=name: ["load", name, p / "root", o,
-                                                        "--no-progress"])
-       for name in ("ade20k", "openimages", "fashioniq", "css", "clevr", "folder")},
+    "index build": (
+        "dir",
+        lambda p, o: [
+            "index",
+            "build",
+            p / "coll",
+            "--out",
+            o,
+            "--image-embeddings",
+            p / "image.npy",
+        ],
+    ),
+    "index add": ("dir", lambda p, o: ["index", "add", o, "--image-embeddings", p / "image.npy"]),
+    **{
+        f"load {name}": (
+            "dir",
+            lambda p, o, name=name: ["load", name, p / "root", o, "--no-progress"],
+        )
+        for name in ("ade20k", "openimages", "fashioniq", "css", "clevr", "folder")
+    },
 }
 
 # The file a "run-file" / "run-dir" command writes inside its run.
@@ -170,8 +221,20 @@ def test_out_in_a_real_read_only_directory(world, capsys):
     (world / "ro").mkdir()
     os.chmod(world / "ro", 0o555)
     try:
-        check_refused(world, ["graph", "build", world / "image.npy", "--out",
-                              world / "ro" / "g.npz", "--threshold", "0.5"], capsys, "ro")
+        check_refused(
+            world,
+            [
+                "graph",
+                "build",
+                world / "image.npy",
+                "--out",
+                world / "ro" / "g.npz",
+                "--threshold",
+                "0.5",
+            ],
+            capsys,
+            "ro",
+        )
     finally:
         os.chmod(world / "ro", 0o755)
 
@@ -179,51 +242,139 @@ def test_out_in_a_real_read_only_directory(world, capsys):
 # ----------------------------------------------------------------------------- inputs
 
 UNPARSABLE = {
-    "align": (lambda p: ["align", "--image", p / "bad.npy", "--text", p / "text.npy",
-                         "--out", p / "new.npy"], "bad.npy"),
-    "graph build": (lambda p: ["graph", "build", p / "bad.npy", "--out", p / "g.npz",
-                               "--threshold", "0.5"], "bad.npy"),
-    "retrieve": (lambda p: ["retrieve", "--embeddings", p / "image.npy", "--items",
-                            p / "bad_items.jsonl", "--threshold", "0.5"], "bad_items.jsonl:2"),
-    "paths count": (lambda p: ["paths", "count", "--items", p / "items.jsonl", "--reachable",
-                               p / "bad.npz", "--embeddings", p / "image.npy",
-                               "--threshold", "0.5", "--no-progress"], "bad.npz"),
-    "label-retrieval": (lambda p: ["label-retrieval", "--image", p / "image.npy", "--items",
-                                   p / "bad_items.jsonl", "--k-shot", "1", "--threshold",
-                                   "0.5"], "bad_items.jsonl:2"),
+    "align": (
+        lambda p: [
+            "align",
+            "--image",
+            p / "bad.npy",
+            "--text",
+            p / "text.npy",
+            "--out",
+            p / "new.npy",
+        ],
+        "bad.npy",
+    ),
+    "graph build": (
+        lambda p: ["graph", "build", p / "bad.npy", "--out", p / "g.npz", "--threshold", "0.5"],
+        "bad.npy",
+    ),
+    "retrieve": (
+        lambda p: [
+            "retrieve",
+            "--embeddings",
+            p / "image.npy",
+            "--items",
+            p / "bad_items.jsonl",
+            "--threshold",
+            "0.5",
+        ],
+        "bad_items.jsonl:2",
+    ),
+    "paths count": (
+        lambda p: [
+            "paths",
+            "count",
+            "--items",
+            p / "items.jsonl",
+            "--reachable",
+            p / "bad.npz",
+            "--embeddings",
+            p / "image.npy",
+            "--threshold",
+            "0.5",
+            "--no-progress",
+        ],
+        "bad.npz",
+    ),
+    "label-retrieval": (
+        lambda p: [
+            "label-retrieval",
+            "--image",
+            p / "image.npy",
+            "--items",
+            p / "bad_items.jsonl",
+            "--k-shot",
+            "1",
+            "--threshold",
+            "0.5",
+        ],
+        "bad_items.jsonl:2",
+    ),
     "collection info": (lambda p: ["collection", "info", p / "coll"], "items.jsonl:1"),
-    "collection validate": (lambda p: ["collection", "validate", p / "coll", "--no-images"],
-                            "items.jsonl:1"),
-    "train joint": (lambda p: ["train", "joint", p / "coll", "--out", p / "new"],
-                    "items.jsonl:1"),
-    "train compose": (lambda p: ["train", "compose", p / "coll", "--out", p / "new",
-                                 "--method", "tirg"], "items.jsonl:1"),
+    "collection validate": (
+        lambda p: ["collection", "validate", p / "coll", "--no-images"],
+        "items.jsonl:1",
+    ),
+    "train joint": (lambda p: ["train", "joint", p / "coll", "--out", p / "new"], "items.jsonl:1"),
+    "train compose": (
+        lambda p: ["train", "compose", p / "coll", "--out", p / "new", "--method", "tirg"],
+        "items.jsonl:1",
+    ),
     "embed": (lambda p: ["embed", p / "coll", p / "run", "--no-progress"], "run.json"),
     "eval compose": (lambda p: ["eval", "compose", p / "run", "--no-progress"], "run.json"),
     "cci generate": (lambda p: ["cci", "generate", p / "new", "--size", "12"], "--size"),
-    "classes generate": (lambda p: ["classes", "generate", p / "new", "--size", "x"],
-                         "--size"),
+    "classes generate": (lambda p: ["classes", "generate", p / "new", "--size", "x"], "--size"),
     "demo": (lambda p: ["demo", "--out", p / "new", "--stage", "nope"], "nope"),
     "index info": (lambda p: ["index", "info", p / "index"], "manifest.json"),
-    "index add": (lambda p: ["index", "add", p / "index", "--image-embeddings",
-                             p / "image.npy"], "manifest.json"),
-    "index build": (lambda p: ["index", "build", p / "coll", "--out", p / "new",
-                               "--image-embeddings", p / "bad.npy"], "items.jsonl:1"),
+    "index add": (
+        lambda p: ["index", "add", p / "index", "--image-embeddings", p / "image.npy"],
+        "manifest.json",
+    ),
+    "index build": (
+        lambda p: [
+            "index",
+            "build",
+            p / "coll",
+            "--out",
+            p / "new",
+            "--image-embeddings",
+            p / "bad.npy",
+        ],
+        "items.jsonl:1",
+    ),
     "search": (lambda p: ["search", p / "index", "--text", "a red cube"], "manifest.json"),
     "serve": (lambda p: ["serve", p / "index", "--port", "65000"], "manifest.json"),
-    "load ade20k": (lambda p: ["load", "ade20k", p / "root", p / "new", "--release", "2016"],
-                    "index_ade20k.mat"),
-    "load css": (lambda p: ["load", "css", p / "root", p / "new", "--data-file",
-                            p / "root" / "css.npy"], "css.npy"),
-    "load clevr": (lambda p: ["load", "clevr", p / "root", p / "new", "--split", "train"],
-                   "CLEVR_train_scenes.json"),
-    "load openimages": (lambda p: ["load", "openimages", p / "root", p / "new",
-                                     "--no-progress"],
-                        "oidv6-class-descriptions.csv:2"),
-    "load fashioniq": (lambda p: ["load", "fashioniq", p / "root", p / "new", "--categories",
-                                  "dress", "--split", "train"], "cap.dress.train.json"),
-    "load folder": (lambda p: ["load", "folder", p / "photos", p / "new", "--captions",
-                               p / "photos" / "captions.csv", "--no-progress"], "captions.csv"),
+    "load ade20k": (
+        lambda p: ["load", "ade20k", p / "root", p / "new", "--release", "2016"],
+        "index_ade20k.mat",
+    ),
+    "load css": (
+        lambda p: ["load", "css", p / "root", p / "new", "--data-file", p / "root" / "css.npy"],
+        "css.npy",
+    ),
+    "load clevr": (
+        lambda p: ["load", "clevr", p / "root", p / "new", "--split", "train"],
+        "CLEVR_train_scenes.json",
+    ),
+    "load openimages": (
+        lambda p: ["load", "openimages", p / "root", p / "new", "--no-progress"],
+        "oidv6-class-descriptions.csv:2",
+    ),
+    "load fashioniq": (
+        lambda p: [
+            "load",
+            "fashioniq",
+            p / "root",
+            p / "new",
+            "--categories",
+            "dress",
+            "--split",
+            "train",
+        ],
+        "cap.dress.train.json",
+    ),
+    "load folder": (
+        lambda p: [
+            "load",
+            "folder",
+            p / "photos",
+            p / "new",
+            "--captions",
+            p / "photos" / "captions.csv",
+            "--no-progress",
+        ],
+        "captions.csv",
+    ),
 }
 
 
@@ -244,6 +395,12 @@ def test_every_command_is_in_the_tables():
 
     commands = set(names(app))
     assert commands - set(UNPARSABLE) - set(WRITERS) == set()
-    no_output = {"retrieve", "collection info", "collection validate", "index info", "search",
-                 "serve"}
+    no_output = {
+        "retrieve",
+        "collection info",
+        "collection validate",
+        "index info",
+        "search",
+        "serve",
+    }
     assert set(WRITERS) == commands - no_output

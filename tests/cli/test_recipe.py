@@ -19,21 +19,94 @@ def cli(*args) -> int:
 
 def test_labelled_dataset_recipe(tmp_path, capsys):
     data, run = tmp_path / "cats", tmp_path / "run"
-    assert cli("classes", "generate", data, "--classes", "3", "--images-per-class", "4",
-               "--texts-per-class", "2", "--size", "64x48", "--workers", "1") == 0
-    assert cli("train", "joint", data, "--out", run, "--steps", "2", "--batch-size", "4",
-               "--image-size", "32", "--dim", "8", "--device", "cpu", "--no-progress",
-               "--text-cache", tmp_path / "cache") == 0
-    assert cli("embed", data, run, "--device", "cpu", "--no-progress",
-               "--text-cache", tmp_path / "cache") == 0
+    assert (
+        cli(
+            "classes",
+            "generate",
+            data,
+            "--classes",
+            "3",
+            "--images-per-class",
+            "4",
+            "--texts-per-class",
+            "2",
+            "--size",
+            "64x48",
+            "--workers",
+            "1",
+        )
+        == 0
+    )
+    assert (
+        cli(
+            "train",
+            "joint",
+            data,
+            "--out",
+            run,
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--image-size",
+            "32",
+            "--dim",
+            "8",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--text-cache",
+            tmp_path / "cache",
+        )
+        == 0
+    )
+    assert (
+        cli(
+            "embed",
+            data,
+            run,
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--text-cache",
+            tmp_path / "cache",
+        )
+        == 0
+    )
     emb = run / "embeddings"
-    assert cli("align", "--image", emb / "image.npy", "--text", emb / "text.npy",
-               "--out", emb / "image_aligned.npy") == 0
+    assert (
+        cli(
+            "align",
+            "--image",
+            emb / "image.npy",
+            "--text",
+            emb / "text.npy",
+            "--out",
+            emb / "image_aligned.npy",
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert cli("label-retrieval", "--image", emb / "image_aligned.npy", "--text",
-               emb / "text.npy", "--resnet", emb / "image_pretrained.npy", "--items",
-               data / "items.jsonl", "--k-shot", "1", "--target-degree", "3",
-               "--out", tmp_path / "table.json") == 0
+    assert (
+        cli(
+            "label-retrieval",
+            "--image",
+            emb / "image_aligned.npy",
+            "--text",
+            emb / "text.npy",
+            "--resnet",
+            emb / "image_pretrained.npy",
+            "--items",
+            data / "items.jsonl",
+            "--k-shot",
+            "1",
+            "--target-degree",
+            "3",
+            "--out",
+            tmp_path / "table.json",
+        )
+        == 0
+    )
     assert "| A |" in capsys.readouterr().out
 
     # align wrote the paired Procrustes map of the exported embeddings

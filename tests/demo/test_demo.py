@@ -31,8 +31,14 @@ def tiny_run(tmp_path_factory):
     lines = []
     results = run_demo(out, tiny_config(), resume=True, progress=False, log=lines.append)
     monkeypatch.undo()
-    return {"out": out, "results": results, "calls": calls, "lines": lines,
-            "checkpoint": checkpoint, "before": before}
+    return {
+        "out": out,
+        "results": results,
+        "calls": calls,
+        "lines": lines,
+        "checkpoint": checkpoint,
+        "before": before,
+    }
 
 
 def test_resume_does_not_retrain(tiny_run):
@@ -58,8 +64,15 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
     assert sorted(rows) == list("ABCDEF")
     assert rows["B"]["space"] == "untrained ResNet-18"
     for r in table1["rows"]:
-        assert {"row", "method", "space", "accuracy", "accuracy_mean", "accuracy_se",
-                "retrievable"} <= set(r)
+        assert {
+            "row",
+            "method",
+            "space",
+            "accuracy",
+            "accuracy_mean",
+            "accuracy_se",
+            "retrievable",
+        } <= set(r)
         if r["row"] != "B":  # B may be unavailable (no bracketing thresholds)
             assert _finite(r["accuracy_mean"]) and 0 <= r["accuracy_mean"] <= 1
         assert 0 <= r["retrievable"] <= r["queries"]
@@ -78,15 +91,25 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
     assert smooth["sampler"]["sampler"] == "image-jitter"
     assert len(smooth["rows"]) == 5
     for r in smooth["rows"]:
-        assert all(_finite(r[k]) for k in ("threshold", "image", "image_random",
-                                           "image_shuffled", "image_text",
-                                           "random_mean_degree", "text_mean_degree"))
+        assert all(
+            _finite(r[k])
+            for k in (
+                "threshold",
+                "image",
+                "image_random",
+                "image_shuffled",
+                "image_text",
+                "random_mean_degree",
+                "text_mean_degree",
+            )
+        )
     thresholds = [r["threshold"] for r in smooth["rows"]]
     assert thresholds == sorted(thresholds)
 
     curves = report["curves"]
-    for image, joint in zip(curves["retrievable"]["Image"], curves["retrievable"]["Joint"],
-                            strict=True):
+    for image, joint in zip(
+        curves["retrievable"]["Image"], curves["retrievable"]["Joint"], strict=True
+    ):
         assert 0 <= image <= joint <= curves["queries"]
 
     composed = report["composed"]
@@ -97,8 +120,12 @@ def test_report_has_every_key_with_consistent_numbers(tiny_run):
         assert 0 <= r["R@1"] <= r["R@10"] <= r["R@50"] <= 1
         assert 0 <= r["train_R@1"] <= 1
     assert {(r["method"], r["in_joint"]) for r in composed["rows"]} == {
-        ("TIRG", False), ("TIRG", True), ("TIRG-conv", False), ("Relation", False),
-        ("Relation", True)}
+        ("TIRG", False),
+        ("TIRG", True),
+        ("TIRG-conv", False),
+        ("Relation", False),
+        ("Relation", True),
+    }
 
     stage_names = [s["stage"] for s in report["stages"]]
     assert stage_names == [s for s in STAGES if s != "report"]
@@ -119,16 +146,22 @@ def test_report_averages_the_training_seeds(tiny_run):
     out = tiny_run["out"]
     report = json.loads((out / "report" / "report.json").read_text())
     seeds = tiny_config().training_seeds
-    per_seed = {s: json.loads((out / "stages" / "composed" / f"seed{s}.json").read_text())
-                for s in seeds}
+    per_seed = {
+        s: json.loads((out / "stages" / "composed" / f"seed{s}.json").read_text()) for s in seeds
+    }
     for i, row in enumerate(report["composed"]["rows"]):
         values = [per_seed[s]["rows"][i]["R@1"] for s in seeds]
         assert row["R@1_per_seed"] == values
         assert row["R@1"] == pytest.approx(np.mean(values))
     claim = report["composed"]["over_seeds"][0]
-    plain, joint = (next(r for r in report["composed"]["rows"]
-                         if r["method"] == claim["method"] and r["in_joint"] is j)
-                    for j in (False, True))
+    plain, joint = (
+        next(
+            r
+            for r in report["composed"]["rows"]
+            if r["method"] == claim["method"] and r["in_joint"] is j
+        )
+        for j in (False, True)
+    )
     differences = np.subtract(joint["R@1_per_seed"], plain["R@1_per_seed"])
     assert claim["per_seed"] == pytest.approx(differences.tolist())
     assert claim["mean"] == pytest.approx(differences.mean())
@@ -136,24 +169,41 @@ def test_report_averages_the_training_seeds(tiny_run):
     for table in ("label_retrieval", "smooth_paths", "composed"):
         claims = report[table]["over_seeds"]
         assert claims and all(c["seeds"] == len(seeds) for c in claims)
-        assert all(c["verdict"] in ("reproduces", "does not reproduce", "cannot tell")
-                   for c in claims)
+        assert all(
+            c["verdict"] in ("reproduces", "does not reproduce", "cannot tell") for c in claims
+        )
         assert all(c["verdict"] == "cannot tell" for c in claims if not c["converged"])
         assert f"Over {len(seeds)} training seeds" in report["verdicts"][table]
-    labels = {s: json.loads((out / "stages" / "label_retrieval" / f"seed{s}.json")
-                            .read_text()) for s in seeds}
-    d_minus_c = next(c for c in report["label_retrieval"]["over_seeds"]
-                     if (c["better"], c["worse"]) == ("D", "C"))
-    expected = [next(c for c in labels[s]["comparisons"] if c["better"] == "D"
-                     and c["worse"] == "C")["difference_mean"] for s in seeds]
+    labels = {
+        s: json.loads((out / "stages" / "label_retrieval" / f"seed{s}.json").read_text())
+        for s in seeds
+    }
+    d_minus_c = next(
+        c
+        for c in report["label_retrieval"]["over_seeds"]
+        if (c["better"], c["worse"]) == ("D", "C")
+    )
+    expected = [
+        next(c for c in labels[s]["comparisons"] if c["better"] == "D" and c["worse"] == "C")[
+            "difference_mean"
+        ]
+        for s in seeds
+    ]
     assert d_minus_c["per_seed"] == pytest.approx(expected, nan_ok=True)
 
 
 def test_report_has_a_learning_curve_and_converged_flag_per_model(tiny_run):
     report = json.loads((tiny_run["out"] / "report" / "report.json").read_text())
     models = {(t["model"], t["seed"]) for t in report["training"]}
-    names = {"joint_cci", "joint_classes", "tirg", "tirg_joint", "tirg-conv", "relation",
-             "relation_joint"}
+    names = {
+        "joint_cci",
+        "joint_classes",
+        "tirg",
+        "tirg_joint",
+        "tirg-conv",
+        "relation",
+        "relation_joint",
+    }
     assert models == {(m, s) for m in names for s in tiny_config().training_seeds}
     for t in report["training"]:
         steps = [p["step"] for p in t["curve"]]
@@ -173,10 +223,11 @@ def test_index_stage_writes_a_searchable_index_of_the_cci_run(tiny_run):
     index = ManifoldIndex.load(out / "index")
     coll = read_collection(out / "data" / "cci")
     described = [it for it in coll.images() if it.text]
-    assert (index.n_images, index.n_texts) == (len(coll.images()),
-                                               len(described) + len(coll.texts()))
-    assert index.manifest["model"]["run"] == str((out / "runs" / "seed0" / "joint_cci")
-                                                 .resolve())
+    assert (index.n_images, index.n_texts) == (
+        len(coll.images()),
+        len(described) + len(coll.texts()),
+    )
+    assert index.manifest["model"]["run"] == str((out / "runs" / "seed0" / "joint_cci").resolve())
     sentence = summary["text_query"]["query"]
     hits = index.search(text=sentence, k=3).geodesic
     assert summary["text_query"]["top"] == [[h.id, h.to_dict()["geodesic"]] for h in hits]
@@ -187,8 +238,7 @@ def test_directory_guards(tiny_run, tmp_path):
     with pytest.raises(InputError, match="not empty"):
         run_demo(tiny_run["out"], tiny_config(), stage="cci", progress=False)
     with pytest.raises(InputError, match="other settings"):
-        run_demo(tiny_run["out"], tiny_config(seed=1), stage="cci", resume=True,
-                 progress=False)
+        run_demo(tiny_run["out"], tiny_config(seed=1), stage="cci", resume=True, progress=False)
     with pytest.raises(InputError, match="unknown stage"):
         run_demo(tmp_path / "x", tiny_config(), stage="nope", progress=False)
     (tmp_path / "other").mkdir()
@@ -212,17 +262,24 @@ def test_same_seed_and_thread_count_give_the_same_training_bytes(tiny_run, tmp_p
     again = tmp_path / "again"
     run_demo(again, tiny_config(), stage="train_joint", progress=False, log=lambda _: None)
     for seed in tiny_config().training_seeds:
-        first, second = (json.loads((out / "stages" / "train_joint" / f"seed{seed}.json")
-                                    .read_text()) for out in (tiny_run["out"], again))
+        first, second = (
+            json.loads((out / "stages" / "train_joint" / f"seed{seed}.json").read_text())
+            for out in (tiny_run["out"], again)
+        )
         for name in ("cci", "classes"):
             for summary in (first[name], second[name]):
                 summary.pop("images_per_second")
             assert first[name] == second[name]
-            weights = [torch.load(out / "runs" / f"seed{seed}" / f"joint_{name}" /
-                                  "checkpoints" / "last.pt", weights_only=False)["model"]
-                       for out in (tiny_run["out"], again)]
+            weights = [
+                torch.load(
+                    out / "runs" / f"seed{seed}" / f"joint_{name}" / "checkpoints" / "last.pt",
+                    weights_only=False,
+                )["model"]
+                for out in (tiny_run["out"], again)
+            ]
             assert weights[0].keys() == weights[1].keys()
             assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
-    zero, one = (json.loads((again / "stages" / "train_joint" / f"seed{s}.json").read_text())
-                 for s in (0, 1))
+    zero, one = (
+        json.loads((again / "stages" / "train_joint" / f"seed{s}.json").read_text()) for s in (0, 1)
+    )
     assert zero["cci"]["last_loss"] != one["cci"]["last_loss"]  # the seeds do differ

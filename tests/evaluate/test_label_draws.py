@@ -16,8 +16,14 @@ from textmanifold.evaluate.label_retrieval import label_retrieval_table
 
 
 def _row(key, accuracy, retrievable):
-    return {"row": key, "method": key, "space": "Image", "accuracy": accuracy,
-            "retrievable": retrievable, "queries": 10}
+    return {
+        "row": key,
+        "method": key,
+        "space": "Image",
+        "accuracy": accuracy,
+        "retrievable": retrievable,
+        "queries": 10,
+    }
 
 
 def test_summary_by_hand():
@@ -48,12 +54,17 @@ def test_draws_average_single_draw_tables():
     X = np.column_stack([0.15 * points, np.ones(len(points))])
     image = X / np.linalg.norm(X, axis=1, keepdims=True)
     labels = ["upper" if v == 0 else "lower" for v in y]
-    out = label_retrieval_draws(image, None, None, labels, draws=4, seed=3, n_way=None,
-                                k_shot=2, target_degree=3.0)
+    out = label_retrieval_draws(
+        image, None, None, labels, draws=4, seed=3, n_way=None, k_shot=2, target_degree=3.0
+    )
     assert out["draws"] == 4 and len(set(out["seeds"])) == 4
     assert out["seeds"] == draw_seeds(3, 4)
-    tables = [label_retrieval_table(image, None, None, labels, n_way=None, k_shot=2,
-                                    target_degree=3.0, seed=s) for s in out["seeds"]]
+    tables = [
+        label_retrieval_table(
+            image, None, None, labels, n_way=None, k_shot=2, target_degree=3.0, seed=s
+        )
+        for s in out["seeds"]
+    ]
     for row in out["rows"]:
         values = [next(r for r in t if r["row"] == row["row"])["accuracy"] for t in tables]
         assert row["accuracy_mean"] == pytest.approx(np.mean(values))

@@ -26,8 +26,12 @@ def reference_rows(image, text, labels, split, threshold):
     targets, queries = split.targets, split.queries
     truth = [frozenset([label]) for label in labels]
     euclid = KNeighborsClassifier(n_neighbors=1).fit(image[targets], np.arange(len(targets)))
-    euclid_hit = np.array([truth[targets[t]] == truth[q]
-                           for t, q in zip(euclid.predict(image[queries]), queries, strict=True)])
+    euclid_hit = np.array(
+        [
+            truth[targets[t]] == truth[q]
+            for t, q in zip(euclid.predict(image[queries]), queries, strict=True)
+        ]
+    )
     out = {}
     spaces = [("Image", image[np.r_[targets, queries]])]
     if text is not None:
@@ -36,11 +40,12 @@ def reference_rows(image, text, labels, split, threshold):
         graph = arc_graph(X, threshold)
         _, comp = connected_components(graph, directed=False)
         n_t, n_q = len(targets), len(queries)
-        found = np.isin(comp[n_t:n_t + n_q], comp[:n_t])
-        dist = shortest_path(graph, indices=np.arange(n_t))[:, n_t:n_t + n_q]
+        found = np.isin(comp[n_t : n_t + n_q], comp[:n_t])
+        dist = shortest_path(graph, indices=np.arange(n_t))[:, n_t : n_t + n_q]
         nearest = dist.argmin(axis=0)
-        geo_hit = np.array([truth[targets[nearest[i]]] == truth[queries[i]]
-                            for i in np.flatnonzero(found)])
+        geo_hit = np.array(
+            [truth[targets[nearest[i]]] == truth[queries[i]] for i in np.flatnonzero(found)]
+        )
         out[space] = (int(found.sum()), euclid_hit[found].mean(), geo_hit.mean())
     out["A"] = euclid_hit.mean()
     return out
@@ -109,8 +114,9 @@ def test_label_sets_and_primary_labels():
 
 def test_two_moons_geodesic_beats_euclidean_and_matches_references():
     image, labels = moons(400, seed=0)
-    rows = label_retrieval_table(image, None, None, labels, n_way=2, k_shot=2,
-                                 target_degree=8, seed=3)
+    rows = label_retrieval_table(
+        image, None, None, labels, n_way=2, k_shot=2, target_degree=8, seed=3
+    )
     r = by_row(rows)
     assert [row["row"] for row in rows] == ["A", "C", "D"]
     split = sample_targets(labels, 2, 2, seed=3)
@@ -128,16 +134,19 @@ def test_two_moons_geodesic_beats_euclidean_and_matches_references():
 def test_text_points_add_retrievable_queries():
     image, labels = moons(60, seed=1, noise=0.03)
     text, _ = moons(600, seed=2, noise=0.03)
-    rows = label_retrieval_table(image, text, None, labels, n_way=2, k_shot=2,
-                                 threshold=0.02, seed=0)
+    rows = label_retrieval_table(
+        image, text, None, labels, n_way=2, k_shot=2, threshold=0.02, seed=0
+    )
     r = by_row(rows)
     assert [row["row"] for row in rows] == ["A", "C", "D", "E", "F"]
     split = sample_targets(labels, 2, 2, seed=0)
     ref = reference_rows(image, text, labels, split, 0.02)
     assert (r["D"]["retrievable"], r["C"]["accuracy"], r["D"]["accuracy"]) == pytest.approx(
-        ref["Image"])
+        ref["Image"]
+    )
     assert (r["F"]["retrievable"], r["E"]["accuracy"], r["F"]["accuracy"]) == pytest.approx(
-        ref["Joint"])
+        ref["Joint"]
+    )
     assert r["F"]["retrievable"] > r["D"]["retrievable"]
     assert r["E"]["retrievable"] == r["F"]["retrievable"]
 
@@ -164,8 +173,11 @@ def test_row_b_in_the_table_brackets_row_d_count():
     image = on_sphere(points)
     rng = np.random.default_rng(0)
     resnet = on_sphere(points + 0.2 * rng.standard_normal(points.shape))  # moons blur
-    rows = by_row(label_retrieval_table(image, None, resnet, labels, n_way=2, k_shot=3,
-                                        threshold=0.011, seed=1))
+    rows = by_row(
+        label_retrieval_table(
+            image, None, resnet, labels, n_way=2, k_shot=3, threshold=0.011, seed=1
+        )
+    )
     b, d = rows["B"], rows["D"]
     assert b["retrievable"] == d["retrievable"]
     assert b["retrievable_low"] < d["retrievable"] < b["retrievable_high"]
@@ -173,13 +185,16 @@ def test_row_b_in_the_table_brackets_row_d_count():
     # Each end of the bracket is a plain graph at its threshold: check it by brute force.
     split = sample_targets(labels, 2, 3, seed=1)
     for end in ("low", "high"):
-        n_found, _, acc = reference_rows(resnet, None, labels, split,
-                                         b[f"threshold_{end}"])["Image"]
+        n_found, _, acc = reference_rows(resnet, None, labels, split, b[f"threshold_{end}"])[
+            "Image"
+        ]
         assert (b[f"retrievable_{end}"], b[f"accuracy_{end}"]) == pytest.approx((n_found, acc))
     share = (d["retrievable"] - b["retrievable_low"]) / (
-        b["retrievable_high"] - b["retrievable_low"])
+        b["retrievable_high"] - b["retrievable_low"]
+    )
     assert b["accuracy"] == pytest.approx(
-        b["accuracy_low"] + share * (b["accuracy_high"] - b["accuracy_low"]))
+        b["accuracy_low"] + share * (b["accuracy_high"] - b["accuracy_low"])
+    )
 
 
 def test_multilabel_exact_set_match():
@@ -187,23 +202,50 @@ def test_multilabel_exact_set_match():
     X = on_circle([0.0, 0.05, 0.1, 1.0, 1.05])
     labels = [["a", "b"], ["a"], ["a"], ["c"], ["c", "d"]]
     sampling = ["a", "a", "a", "c", "c"]
-    rows = by_row(label_retrieval_table(X, None, None, labels, n_way=None, k_shot=1,
-                                        threshold=0.5, seed=0, sampling_labels=sampling))
+    rows = by_row(
+        label_retrieval_table(
+            X,
+            None,
+            None,
+            labels,
+            n_way=None,
+            k_shot=1,
+            threshold=0.5,
+            seed=0,
+            sampling_labels=sampling,
+        )
+    )
     split = sample_targets(sampling, None, 1, seed=0)
     angles = np.array([0.0, 0.05, 0.1, 1.0, 1.05])
     sets = [frozenset(x) for x in labels]
-    hits = [sets[split.targets[np.abs(angles[split.targets] - angles[q]).argmin()]] == sets[q]
-            for q in split.queries]
+    hits = [
+        sets[split.targets[np.abs(angles[split.targets] - angles[q]).argmin()]] == sets[q]
+        for q in split.queries
+    ]
     assert rows["A"]["accuracy"] == pytest.approx(np.mean(hits))
     # Every query finds a target of its primary class, yet not every label set matches.
     assert 0.0 < rows["A"]["accuracy"] < 1.0
 
 
 def test_markdown_and_json(tmp_path):
-    rows = [{"row": "A", "method": "Baseline (Image + Eu)", "space": "Image",
-             "accuracy": 0.25, "retrievable": 8, "queries": 8},
-            {"row": "B", "method": "Resnet + Geo", "space": "Resnet",
-             "accuracy": float("nan"), "retrievable": 0, "queries": 8}]
+    rows = [
+        {
+            "row": "A",
+            "method": "Baseline (Image + Eu)",
+            "space": "Image",
+            "accuracy": 0.25,
+            "retrievable": 8,
+            "queries": 8,
+        },
+        {
+            "row": "B",
+            "method": "Resnet + Geo",
+            "space": "Resnet",
+            "accuracy": float("nan"),
+            "retrievable": 0,
+            "queries": 8,
+        },
+    ]
     text = table_to_markdown(rows)
     assert "| A | Baseline (Image + Eu) | Image | 0.2500 | 8 | 8 |" in text
     assert "| B | Resnet + Geo | Resnet | n/a | 0 | 8 |" in text
@@ -224,9 +266,15 @@ def test_markdown_and_json(tmp_path):
     ],
 )
 def test_table_bad_input(kwargs, message):
-    args = {"image": on_circle(np.arange(6) * 0.1), "text": None, "resnet": None,
-            "labels": ["a", "a", "a", "b", "b", "b"], "n_way": None, "k_shot": 1,
-            "threshold": 0.5}
+    args = {
+        "image": on_circle(np.arange(6) * 0.1),
+        "text": None,
+        "resnet": None,
+        "labels": ["a", "a", "a", "b", "b", "b"],
+        "n_way": None,
+        "k_shot": 1,
+        "threshold": 0.5,
+    }
     args.update(kwargs)
     image, text, resnet, labels = (args.pop(k) for k in ("image", "text", "resnet", "labels"))
     with pytest.raises(InputError, match=message):

@@ -43,8 +43,9 @@ def test_a_built_graph_equals_the_brute_force_graph_and_the_file_is_read(tmp_pat
     io.save_sparse(tmp_path / "reach.npz", reach)
     result = smooth_path_count(scene, is_image, tmp_path / "reach.npz", X=X, threshold=0.6)
     graph = arc_graph(X, 0.6)
-    np.testing.assert_array_equal(result.per_source,
-                                  reference_counts(graph, scene, is_image, reach, "literal"))
+    np.testing.assert_array_equal(
+        result.per_source, reference_counts(graph, scene, is_image, reach, "literal")
+    )
     assert result.summary["threshold"] == 0.6
     assert result.summary["mean_degree"] == pytest.approx(mean_degree(graph))
     degree = smooth_path_count(scene, is_image, reach, X=X, target_degree=4)
@@ -54,20 +55,32 @@ def test_a_built_graph_equals_the_brute_force_graph_and_the_file_is_read(tmp_pat
 
 def test_no_path_gives_a_null_log_total():
     graph = scipy.sparse.csr_matrix((3, 3))
-    result = smooth_path_count([0, 1, 2], [True, True, False], np.eye(3, dtype=bool),
-                               graph=graph)
+    result = smooth_path_count([0, 1, 2], [True, True, False], np.eye(3, dtype=bool), graph=graph)
     assert result.summary["total"] == 0 and result.summary["log_total"] is None
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"graph": scipy.sparse.csr_matrix((4, 4)), "graph_name": "g.npz"},
-     "g.npz: graph has shape (4, 4) but the embeddings hold 3 rows"),
-    ({"graph": scipy.sparse.csr_matrix((3, 3)), "reachable": np.ones((2, 2), bool),
-      "reachable_name": "r.npz"}, "r.npz: shape (2, 2), but the items name scenes 0..2"),
-    ({"graph": scipy.sparse.csr_matrix((3, 3)), "reachable": np.ones((3, 4), bool)},
-     "reachable: shape (3, 4)"),
-    ({"X": sphere_points(3, 3, seed=0)}, "give exactly one of threshold and target_degree"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"graph": scipy.sparse.csr_matrix((4, 4)), "graph_name": "g.npz"},
+            "g.npz: graph has shape (4, 4) but the embeddings hold 3 rows",
+        ),
+        (
+            {
+                "graph": scipy.sparse.csr_matrix((3, 3)),
+                "reachable": np.ones((2, 2), bool),
+                "reachable_name": "r.npz",
+            },
+            "r.npz: shape (2, 2), but the items name scenes 0..2",
+        ),
+        (
+            {"graph": scipy.sparse.csr_matrix((3, 3)), "reachable": np.ones((3, 4), bool)},
+            "reachable: shape (3, 4)",
+        ),
+        ({"X": sphere_points(3, 3, seed=0)}, "give exactly one of threshold and target_degree"),
+    ],
+)
 def test_refusals(kwargs, message):
     kwargs.setdefault("reachable", np.ones((3, 3), bool))
     with pytest.raises(InputError) as info:

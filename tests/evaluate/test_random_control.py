@@ -91,8 +91,9 @@ def test_shuffled_control_keeps_points_and_permutes_scenes():
     assert (shuffled != text_scene).any()
     image = _unit(rng.standard_normal((10, 4)))
     text = _unit(rng.standard_normal((40, 4)))
-    sets = vertex_sets(image, text, np.arange(10), text_scene % 10,
-                       random_near(image, 40, 0.2, rng), shuffled % 10)
+    sets = vertex_sets(
+        image, text, np.arange(10), text_scene % 10, random_near(image, 40, 0.2, rng), shuffled % 10
+    )
     assert list(sets) == ["image", "image_random", "image_shuffled", "image_text"]
     assert np.array_equal(sets["image_shuffled"][0], sets["image_text"][0])
     assert np.array_equal(sets["image_shuffled"][1][10:], shuffled % 10)

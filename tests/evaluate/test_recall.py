@@ -59,8 +59,9 @@ def test_blocks_give_the_same_answer_as_one_pass():
     Q, G = rng.normal(size=(2500, 4)), rng.normal(size=(30, 4))
     target = rng.integers(0, 30, size=2500)
     exclude = np.full(2500, -1)
-    np.testing.assert_array_equal(target_ranks(Q, G, target, exclude),
-                                  _brute_ranks(Q, G, target, exclude))
+    np.testing.assert_array_equal(
+        target_ranks(Q, G, target, exclude), _brute_ranks(Q, G, target, exclude)
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,18 +14,54 @@ from textmanifold.viz.curves import plot_retrievable_vs_threshold
 def _results(**overrides):
     base = {
         "label_retrieval": [
-            {"row": "A", "method": "Baseline (Image + Eu)", "space": "Image",
-             "accuracy": 0.30, "retrievable": 100, "queries": 100},
-            {"row": "B", "method": "Resnet + Geo", "space": "Resnet",
-             "accuracy": float("nan"), "retrievable": 40, "queries": 100},
-            {"row": "C", "method": "Baseline* in Image", "space": "Image",
-             "accuracy": 0.40, "retrievable": 40, "queries": 100},
-            {"row": "D", "method": "Image + Geo", "space": "Image",
-             "accuracy": 0.50, "retrievable": 40, "queries": 100},
-            {"row": "E", "method": "Baseline* in Joint", "space": "Joint",
-             "accuracy": 0.41, "retrievable": 60, "queries": 100},
-            {"row": "F", "method": "Joint + Geo", "space": "Joint",
-             "accuracy": 0.52, "retrievable": 60, "queries": 100},
+            {
+                "row": "A",
+                "method": "Baseline (Image + Eu)",
+                "space": "Image",
+                "accuracy": 0.30,
+                "retrievable": 100,
+                "queries": 100,
+            },
+            {
+                "row": "B",
+                "method": "Resnet + Geo",
+                "space": "Resnet",
+                "accuracy": float("nan"),
+                "retrievable": 40,
+                "queries": 100,
+            },
+            {
+                "row": "C",
+                "method": "Baseline* in Image",
+                "space": "Image",
+                "accuracy": 0.40,
+                "retrievable": 40,
+                "queries": 100,
+            },
+            {
+                "row": "D",
+                "method": "Image + Geo",
+                "space": "Image",
+                "accuracy": 0.50,
+                "retrievable": 40,
+                "queries": 100,
+            },
+            {
+                "row": "E",
+                "method": "Baseline* in Joint",
+                "space": "Joint",
+                "accuracy": 0.41,
+                "retrievable": 60,
+                "queries": 100,
+            },
+            {
+                "row": "F",
+                "method": "Joint + Geo",
+                "space": "Joint",
+                "accuracy": 0.52,
+                "retrievable": 60,
+                "queries": 100,
+            },
         ],
         "smooth_paths": [
             {"threshold": t, "image": 1.0 + t, "image_random": 1.5 + t, "image_text": 2.0 + t}
@@ -75,9 +111,15 @@ def test_composed_verdict_per_method():
 
 
 def test_composed_verdict_weighs_differences_by_their_standard_error():
-    rows = [{"method": m, "in_joint": j, "R@1": r, "queries": 1000}
-            for m, j, r in [("TIRG", False, 0.07), ("TIRG", True, 0.05),
-                            ("Relation", False, 0.039), ("Relation", True, 0.070)]]
+    rows = [
+        {"method": m, "in_joint": j, "R@1": r, "queries": 1000}
+        for m, j, r in [
+            ("TIRG", False, 0.07),
+            ("TIRG", True, 0.05),
+            ("Relation", False, 0.039),
+            ("Relation", True, 0.070),
+        ]
+    ]
     # hand: sqrt(.07 * .93 / 1000 + .05 * .95 / 1000) = 0.010612 -> -0.02 / that = -1.885
     assert verdicts.recall_difference_in_se(0.07, 0.05, 1000) == pytest.approx(-1.8847, 1e-4)
     text = verdicts.composed_verdict(rows)  # Relation: .031 / 0.010128 = 3.06
@@ -92,12 +134,39 @@ def test_composed_verdict_weighs_differences_by_their_standard_error():
 
 def _sweep():
     return [
-        {"degree": 0.5, "threshold": 0.3, "queries": 100, "image_retrievable": 0,
-         "joint_retrievable": 20, "C": None, "D": None, "E": 0.4, "F": 0.5},
-        {"degree": 1.0, "threshold": 0.4, "queries": 100, "image_retrievable": 30,
-         "joint_retrievable": 30, "C": 0.5, "D": 0.4, "E": 0.5, "F": 0.6},
-        {"degree": 2.0, "threshold": 0.5, "queries": 100, "image_retrievable": 60,
-         "joint_retrievable": 90, "C": 0.5, "D": 0.6, "E": 0.5, "F": 0.5},
+        {
+            "degree": 0.5,
+            "threshold": 0.3,
+            "queries": 100,
+            "image_retrievable": 0,
+            "joint_retrievable": 20,
+            "C": None,
+            "D": None,
+            "E": 0.4,
+            "F": 0.5,
+        },
+        {
+            "degree": 1.0,
+            "threshold": 0.4,
+            "queries": 100,
+            "image_retrievable": 30,
+            "joint_retrievable": 30,
+            "C": 0.5,
+            "D": 0.4,
+            "E": 0.5,
+            "F": 0.6,
+        },
+        {
+            "degree": 2.0,
+            "threshold": 0.5,
+            "queries": 100,
+            "image_retrievable": 60,
+            "joint_retrievable": 90,
+            "C": 0.5,
+            "D": 0.6,
+            "E": 0.5,
+            "F": 0.5,
+        },
     ]
 
 
@@ -112,18 +181,32 @@ def test_sweep_verdict_skips_undefined_accuracies(tmp_path):
 
 
 def test_write_report_files(tmp_path):
-    plot_retrievable_vs_threshold([0.1, 0.2], {"Image": [1, 2], "Joint": [2, 3]},
-                                  tmp_path / "figures" / "r.png")
-    results = _results(figures=[{"path": "figures/r.png", "caption": "retrievable"}],
-                       config={"seed": 0})
+    plot_retrievable_vs_threshold(
+        [0.1, 0.2], {"Image": [1, 2], "Joint": [2, 3]}, tmp_path / "figures" / "r.png"
+    )
+    results = _results(
+        figures=[{"path": "figures/r.png", "caption": "retrievable"}], config={"seed": 0}
+    )
     written = report.write_report(tmp_path, results)
     data = json.loads((tmp_path / "report.json").read_text())
-    assert set(data) >= {"label_retrieval", "smooth_paths", "composed", "stages", "paper",
-                         "verdicts", "figures", "total_seconds"}
+    assert set(data) >= {
+        "label_retrieval",
+        "smooth_paths",
+        "composed",
+        "stages",
+        "paper",
+        "verdicts",
+        "figures",
+        "total_seconds",
+    }
     assert data["total_seconds"] == pytest.approx(4.0)
     assert data["label_retrieval"][1]["accuracy"] is None  # NaN is not valid JSON
     assert data["paper"]["smooth_paths"][0] == {
-        "threshold": 0.5, "image": 9.96, "image_random": 10.49, "image_text": 10.78}
+        "threshold": 0.5,
+        "image": 9.96,
+        "image_random": 10.49,
+        "image_text": 10.78,
+    }
     assert written["verdicts"]["composed"] == data["verdicts"]["composed"]
     md = (tmp_path / "report.md").read_text()
     assert "| F | Joint + Geo | Joint | 0.5200 | - | 60 | 100 | 0.2703 | 5774 |" in md
@@ -137,12 +220,18 @@ def test_write_report_files(tmp_path):
     assert (tmp_path / "index.html").read_bytes() == before
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda r: r.pop("composed"), "lack key 'composed'"),
-    (lambda r: r["smooth_paths"][2].update(image_text=math.inf), "smooth_paths'][2]['image_text"),
-    (lambda r: r["label_retrieval"][3].pop("retrievable"), "lacks field 'retrievable'"),
-    (lambda r: r["composed"][0].update({"R@1": np.nan}), "'R@1'] is not a finite number"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r: r.pop("composed"), "lack key 'composed'"),
+        (
+            lambda r: r["smooth_paths"][2].update(image_text=math.inf),
+            "smooth_paths'][2]['image_text",
+        ),
+        (lambda r: r["label_retrieval"][3].pop("retrievable"), "lacks field 'retrievable'"),
+        (lambda r: r["composed"][0].update({"R@1": np.nan}), "'R@1'] is not a finite number"),
+    ],
+)
 def test_bad_results_are_named(tmp_path, change, message):
     results = _results()
     change(results)

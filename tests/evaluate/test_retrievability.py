@@ -15,8 +15,10 @@ def _brute_force(vertices, n_targets, n_queries, threshold):
     G.add_nodes_from(range(len(vertices)))
     G.add_edges_from(zip(*np.nonzero(np.triu(angles < threshold, k=1)), strict=True))
     targets = set(range(n_targets))
-    return sum(bool(targets & nx.node_connected_component(G, q))
-               for q in range(n_targets, n_targets + n_queries))
+    return sum(
+        bool(targets & nx.node_connected_component(G, q))
+        for q in range(n_targets, n_targets + n_queries)
+    )
 
 
 def test_curves_equal_brute_force_and_joint_dominates():

@@ -37,11 +37,14 @@ def test_one_seed_has_no_spread_and_cannot_tell():
     assert "(no spread: one seed)" in seed_sentence("x", estimate)
 
 
-@pytest.mark.parametrize(("values", "word"), [
-    ([0.10, 0.11, 0.12], "reproduces"),          # mean 0.11, SE 0.0058
-    ([-0.10, -0.11, -0.12], "does not reproduce"),
-    ([0.10, -0.05, 0.02], "cannot tell"),        # mean 0.023, SE 0.043
-])
+@pytest.mark.parametrize(
+    ("values", "word"),
+    [
+        ([0.10, 0.11, 0.12], "reproduces"),  # mean 0.11, SE 0.0058
+        ([-0.10, -0.11, -0.12], "does not reproduce"),
+        ([0.10, -0.05, 0.02], "cannot tell"),  # mean 0.023, SE 0.043
+    ],
+)
 def test_verdict_words_at_two_standard_errors(values, word):
     assert verdict_word(over_seeds(values)) == word
 
@@ -50,5 +53,7 @@ def test_a_model_short_of_its_plateau_cannot_tell():
     estimate = {**over_seeds([0.10, 0.11, 0.12]), "converged": False}
     assert verdict_word(estimate, converged=False) == "cannot tell"
     sentence = seed_sentence("TIRG in Joint over plain TIRG", estimate, " (R@1)")
-    assert sentence == ("TIRG in Joint over plain TIRG: +0.110 +/- 0.006 (R@1) over 3 seeds "
-                        "(3 agree, a model short of its plateau): cannot tell")
+    assert sentence == (
+        "TIRG in Joint over plain TIRG: +0.110 +/- 0.006 (R@1) over 3 seeds "
+        "(3 agree, a model short of its plateau): cannot tell"
+    )

@@ -83,5 +83,10 @@ def test_thresholds_for_degrees_are_ascending_and_hit_the_degree():
 
 def test_vertex_sets_need_one_random_point_per_text_point():
     with pytest.raises(InputError, match="2 random points for 1 text points"):
-        vertex_sets(_on_circle(np.zeros(1)), _on_circle(np.zeros(1)), np.zeros(1, int),
-                    np.zeros(1, int), _on_circle(np.zeros(2)))
+        vertex_sets(
+            _on_circle(np.zeros(1)),
+            _on_circle(np.zeros(1)),
+            np.zeros(1, int),
+            np.zeros(1, int),
+            _on_circle(np.zeros(2)),
+        )

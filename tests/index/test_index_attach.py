@@ -29,8 +29,9 @@ def index():
 def with_query(graph, vertices, lengths):
     """The (n + 1, n + 1) graph with vertex n joined to ``vertices`` by ``lengths``."""
     n = graph.shape[0]
-    column = scipy.sparse.csr_matrix((lengths, (vertices, np.zeros(len(vertices), int))),
-                                     shape=(n, 1))
+    column = scipy.sparse.csr_matrix(
+        (lengths, (vertices, np.zeros(len(vertices), int))), shape=(n, 1)
+    )
     return scipy.sparse.bmat([[graph, column], [column.T, None]], format="csr")
 
 
@@ -45,8 +46,9 @@ def test_edges_equal_a_rebuild_with_the_query_as_a_vertex(index, seed):
     assert a.vertices.dtype == np.int64 and a.lengths.dtype == np.float64
     assert a.scores.shape == (n,) and a.scores.dtype == np.float32
     assert np.all(np.diff(a.vertices) > 0) and np.all(a.lengths < index.threshold)
-    rebuilt, _ = build_graph(np.concatenate([X, a.vector[None, :]]), threshold=THRESHOLD,
-                             target_degree=None)
+    rebuilt, _ = build_graph(
+        np.concatenate([X, a.vector[None, :]]), threshold=THRESHOLD, target_degree=None
+    )
     row = rebuilt[n]
     np.testing.assert_array_equal(a.vertices, row.indices)
     np.testing.assert_array_equal(a.lengths, row.data)  # bit for bit
@@ -90,25 +92,37 @@ def test_align_images_applies_the_stored_map():
     rng = np.random.default_rng(5)
     v = vertices(rng, 30, 0)
     v.text, v.text_ids = v.image[::-1].copy(), [f"text:{i}" for i in v.image_ids[::-1]]
-    v.items = v.items[:30] + [{"id": t, "kind": "text", "path": None, "text": t, "labels": []}
-                              for t in v.text_ids]
+    v.items = v.items[:30] + [
+        {"id": t, "kind": "text", "path": None, "text": t, "labels": []} for t in v.text_ids
+    ]
     aligned = ManifoldIndex.from_arrays(v, threshold=THRESHOLD, align=True)
     rows = aligned.align_images(v.image)
-    np.testing.assert_allclose(rows / np.linalg.norm(rows, axis=1, keepdims=True),
-                               np.asarray(aligned.vectors[:30]), atol=1e-5)
+    np.testing.assert_allclose(
+        rows / np.linalg.norm(rows, axis=1, keepdims=True),
+        np.asarray(aligned.vectors[:30]),
+        atol=1e-5,
+    )
     plain = ManifoldIndex.from_arrays(v, threshold=THRESHOLD)
     assert plain.align_images(v.image) is v.image
 
 
 def test_the_searcher_never_touches_private_index_attributes():
     tree = ast.parse(inspect.getsource(searching))
+
     def is_index(node) -> bool:  # ``self.index`` or a local ``index``
         return (isinstance(node, ast.Attribute) and node.attr == "index") or (
-            isinstance(node, ast.Name) and node.id == "index")
+            isinstance(node, ast.Name) and node.id == "index"
+        )
 
-    private = sorted({node.attr for node in ast.walk(tree)
-                      if isinstance(node, ast.Attribute) and node.attr.startswith("_")
-                      and is_index(node.value)})
+    private = sorted(
+        {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and is_index(node.value)
+        }
+    )
     assert private == []
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "core" not in imported

@@ -17,11 +17,21 @@ SOURCE = "/some/index/manifest.json"
 
 
 def valid() -> dict:
-    return {"format": "textmanifold-index", "format_version": 1,
-            "created_by": "textmanifold 0.1", "model": None, "encoder": None, "seed": 0,
-            "collection": None, "dim": 3, "threshold": 0.4, "target_degree": None,
-            "metric": "great-circle radians", "align": None,
-            "counts": {"vertices": 5, "images": 3, "texts": 2, "edges": 4}}
+    return {
+        "format": "textmanifold-index",
+        "format_version": 1,
+        "created_by": "textmanifold 0.1",
+        "model": None,
+        "encoder": None,
+        "seed": 0,
+        "collection": None,
+        "dim": 3,
+        "threshold": 0.4,
+        "target_degree": None,
+        "metric": "great-circle radians",
+        "align": None,
+        "counts": {"vertices": 5, "images": 3, "texts": 2, "edges": 4},
+    }
 
 
 def test_round_trip_is_the_same_object():
@@ -55,23 +65,26 @@ def test_a_missing_required_key_is_named(key):
         IndexManifest.from_json(data, SOURCE)
 
 
-@pytest.mark.parametrize(("key", "value", "message"), [
-    ("created_by", 3, "'created_by' must be a string"),
-    ("dim", 0, "'dim' must be a positive integer"),
-    ("dim", True, "'dim' must be a positive integer"),
-    ("threshold", 4.0, "'threshold' must be a number of radians in (0, pi]"),
-    ("threshold", "0.4", "'threshold' must be a number of radians"),
-    ("target_degree", -1, "'target_degree' must be null or a positive number"),
-    ("seed", 1.5, "'seed' must be an integer"),
-    ("collection", 7, "'collection' must be null or a string"),
-    ("align", [1], "'align' must be null or an object"),
-    ("model", "run", "'model' must be null or an object"),
-    ("model", {"run": "/r", "checksum": None}, "'model.checksum' must be a string"),
-    ("model", {"kind": 3}, "'model.kind' must be a string"),
-    ("encoder", {"name": "x"}, "'encoder' must be null or an object with a 'kind'"),
-    ("counts", {"vertices": 5, "images": 3}, "'counts' must give vertices, images"),
-    ("counts", {"vertices": 6, "images": 3, "texts": 2, "edges": 0}, "is not 6 vertices"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("created_by", 3, "'created_by' must be a string"),
+        ("dim", 0, "'dim' must be a positive integer"),
+        ("dim", True, "'dim' must be a positive integer"),
+        ("threshold", 4.0, "'threshold' must be a number of radians in (0, pi]"),
+        ("threshold", "0.4", "'threshold' must be a number of radians"),
+        ("target_degree", -1, "'target_degree' must be null or a positive number"),
+        ("seed", 1.5, "'seed' must be an integer"),
+        ("collection", 7, "'collection' must be null or a string"),
+        ("align", [1], "'align' must be null or an object"),
+        ("model", "run", "'model' must be null or an object"),
+        ("model", {"run": "/r", "checksum": None}, "'model.checksum' must be a string"),
+        ("model", {"kind": 3}, "'model.kind' must be a string"),
+        ("encoder", {"name": "x"}, "'encoder' must be null or an object with a 'kind'"),
+        ("counts", {"vertices": 5, "images": 3}, "'counts' must give vertices, images"),
+        ("counts", {"vertices": 6, "images": 3, "texts": 2, "edges": 0}, "is not 6 vertices"),
+    ],
+)
 def test_a_bad_value_is_named_with_its_file(key, value, message):
     data = valid() | {key: value}
     with pytest.raises(DataFormatError) as info:
@@ -79,11 +92,14 @@ def test_a_bad_value_is_named_with_its_file(key, value, message):
     assert str(info.value).startswith(f"{SOURCE}: ") and message in str(info.value)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ([1, 2], "not a textmanifold index manifest"),
-    (valid() | {"format": "other"}, "not a textmanifold index manifest"),
-    (valid() | {"format_version": 2}, "format_version 2 is not 1; rebuild the index"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([1, 2], "not a textmanifold index manifest"),
+        (valid() | {"format": "other"}, "not a textmanifold index manifest"),
+        (valid() | {"format_version": 2}, "format_version 2 is not 1; rebuild the index"),
+    ],
+)
 def test_not_an_index_manifest(data, message):
     with pytest.raises(DataFormatError, match=message):
         IndexManifest.from_json(data, SOURCE)
@@ -101,13 +117,26 @@ def test_query_kinds_follow_the_model_and_encoder():
 
 
 def test_a_saved_index_writes_what_the_record_says(tmp_path):
-    index = ManifoldIndex.from_arrays(vertices(np.random.default_rng(0), 20, 10),
-                                      threshold=0.5)
+    index = ManifoldIndex.from_arrays(vertices(np.random.default_rng(0), 20, 10), threshold=0.5)
     index.save(tmp_path / "index")
     on_disk = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert on_disk == index.manifest == index.info.to_json()
-    assert sorted(on_disk) == sorted(["format", "format_version", "created_by", "model",
-                                      "encoder", "seed", "collection", "dim", "threshold",
-                                      "target_degree", "metric", "align", "counts"])
+    assert sorted(on_disk) == sorted(
+        [
+            "format",
+            "format_version",
+            "created_by",
+            "model",
+            "encoder",
+            "seed",
+            "collection",
+            "dim",
+            "threshold",
+            "target_degree",
+            "metric",
+            "align",
+            "counts",
+        ]
+    )
     loaded = ManifoldIndex.load(tmp_path / "index")
     assert loaded.info == index.info and loaded.info.counts.vertices == 30

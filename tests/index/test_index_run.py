@@ -30,8 +30,13 @@ def shapes(tmp_path_factory):
 @pytest.fixture(scope="module")
 def joint_run(shapes, tmp_path_factory):
     out = tmp_path_factory.mktemp("joint") / "run"
-    train_joint(shapes, out, dim=8, text_cache=tmp_path_factory.mktemp("cache"),
-                settings=TrainSettings(**TINY))
+    train_joint(
+        shapes,
+        out,
+        dim=8,
+        text_cache=tmp_path_factory.mktemp("cache"),
+        settings=TrainSettings(**TINY),
+    )
     return out
 
 
@@ -56,8 +61,9 @@ def test_build_from_a_run_makes_every_item_a_vertex(shapes, joint_run, joint_ind
 def test_text_query_equals_brute_force(joint_run, joint_index):
     run = load_run(joint_run)
     sentence = "there is a green square at the middle left."
-    raw = SentenceTextEncoder(run.config["model"]["text_model"], cache_dir=False,
-                              progress=False).encode([sentence])
+    raw = SentenceTextEncoder(
+        run.config["model"]["text_model"], cache_dir=False, progress=False
+    ).encode([sentence])
     with torch.no_grad():
         q = run.model.embed_texts(torch.from_numpy(raw)).numpy()[0]
     result = joint_index.search(text=sentence, k=5, metric="both", return_paths=True)
@@ -83,8 +89,7 @@ def test_image_query_equals_brute_force(shapes, joint_run, joint_index):
         assert joint_index.search(image=pil, k=6, metric="both").euclidean == result.euclidean
 
 
-def test_build_resumes_from_finished_blocks(shapes, joint_run, joint_index, tmp_path,
-                                            monkeypatch):
+def test_build_resumes_from_finished_blocks(shapes, joint_run, joint_index, tmp_path, monkeypatch):
     work = tmp_path / "work"
     ManifoldIndex.build(shapes, joint_run, target_degree=4, work_dir=work)
     assert (work / "image-000000000.npy").is_file() and (work / "text.npy").is_file()
@@ -102,8 +107,9 @@ def test_add_from_a_run_equals_a_build_of_the_whole_collection(shapes, joint_run
     from textmanifold.collection import write_collection
 
     coll = read_collection(shapes)
-    part = write_collection(tmp_path / "part", name="part", items=coll.items[:15],
-                            image_root=coll.image_root)
+    part = write_collection(
+        tmp_path / "part", name="part", items=coll.items[:15], image_root=coll.image_root
+    )
     grown = ManifoldIndex.build(part, joint_run, threshold=0.8, align=False)
     assert grown.add(shapes) == 6 + 6 + 2  # images, their descriptions, text items
     assert grown.add(shapes) == 0  # already indexed: skipped
@@ -112,8 +118,9 @@ def test_add_from_a_run_equals_a_build_of_the_whole_collection(shapes, joint_run
     for query in ("img0018", "text:img0020", "txt0001", "img0002"):
         _same_hits(grown.search(id=query, metric="both"), whole.search(id=query, metric="both"))
     sentence = "there is a blue square at the top right."
-    _same_hits(grown.search(text=sentence, metric="both"),
-               whole.search(text=sentence, metric="both"))
+    _same_hits(
+        grown.search(text=sentence, metric="both"), whole.search(text=sentence, metric="both")
+    )
 
 
 def _same_hits(a, b):
@@ -137,8 +144,7 @@ def test_modify_needs_a_compose_run(joint_index):
 
 def test_composed_query_in_joint_equals_brute_force(shapes, tmp_path):
     out = tmp_path / "compose"
-    train_compose(shapes, out, method="tirg", in_joint=True, dim=8,
-                  settings=TrainSettings(**TINY))
+    train_compose(shapes, out, method="tirg", in_joint=True, dim=8, settings=TrainSettings(**TINY))
     index = ManifoldIndex.build(shapes, out, target_degree=4)
     assert index.manifest["model"]["kind"] == "compose"
     run = load_run(out)
@@ -156,12 +162,12 @@ def test_composed_query_in_joint_equals_brute_force(shapes, tmp_path):
     with torch.no_grad():
         tokens, lengths = run.vocab.encode([sentence])
         q_text = run.model.compose.g_text(run.model.side_text(tokens, lengths)).numpy()[0]
-    check(index.search(text=sentence, k=5, metric="both"), index,
-          *reference(index, q=q_text, k=5))
+    check(index.search(text=sentence, k=5, metric="both"), index, *reference(index, q=q_text, k=5))
 
 
-def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_index, tmp_path,
-                                                     capsys):
+def test_cli_build_and_search_by_image_and_sentence(
+    shapes, joint_run, joint_index, tmp_path, capsys
+):
     import json
 
     from textmanifold.cli import main
@@ -173,8 +179,9 @@ def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_ind
         return exit_info.value.code, out.out, out.err
 
     out = tmp_path / "idx"
-    code, stdout, _ = cli("index", "build", shapes, joint_run, "--out", out,
-                          "--target-degree", "4", "--no-progress")
+    code, stdout, _ = cli(
+        "index", "build", shapes, joint_run, "--out", out, "--target-degree", "4", "--no-progress"
+    )
     assert code == 0 and "21 images, 23 texts" in stdout
     sentence = "there is a red circle at the middle left."
     code, stdout, _ = cli("search", out, "--text", sentence, "--k", "4", "--json", "--paths")
@@ -185,17 +192,18 @@ def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_ind
     assert code == 0 and stdout.splitlines()[2].split()[1] == "img0007"
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png at all")
-    for args, match in ((("--image", bad), "unreadable image"),
-                        (("--image", tmp_path / "none.png"), "image file not found"),
-                        (("--id", "img0001", "--modify", "make it red"), "no compositor"),
-                        (("--text", ""), "text query is empty")):
+    for args, match in (
+        (("--image", bad), "unreadable image"),
+        (("--image", tmp_path / "none.png"), "image file not found"),
+        (("--id", "img0001", "--modify", "make it red"), "no compositor"),
+        (("--text", ""), "text query is empty"),
+    ):
         code, _, stderr = cli("search", out, *args)
         assert code == 2 and stderr.startswith("error: ") and match in stderr
         assert stderr.count("\n") == 1
 
 
-def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, monkeypatch,
-                                                 capsys):
+def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, monkeypatch, capsys):
     from textmanifold.cli import main
     from textmanifold.index import core
 
@@ -203,8 +211,17 @@ def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, mo
         raise KeyboardInterrupt
 
     out = tmp_path / "idx"
-    args = ["index", "build", str(shapes), str(joint_run), "--out", str(out),
-            "--target-degree", "4", "--no-progress"]
+    args = [
+        "index",
+        "build",
+        str(shapes),
+        str(joint_run),
+        "--out",
+        str(out),
+        "--target-degree",
+        "4",
+        "--no-progress",
+    ]
     with monkeypatch.context() as patch:
         patch.setattr(core, "build_graph", interrupted)
         with pytest.raises(SystemExit) as exit_info:

@@ -98,12 +98,13 @@ def test_out_of_sample_attachment_equals_rebuild(index):
         q = as_attached(index, q)
         rebuilt = great_circle_graph(np.concatenate([X, q[None, :]]), threshold=index.threshold)
         row = rebuilt.getrow(len(X))
-        got_v, got_w = query_edges(q, float(row_norms(q[None])[0]), X, index.norms, X @ q,
-                                   index.threshold)
+        got_v, got_w = query_edges(
+            q, float(row_norms(q[None])[0]), X, index.norms, X @ q, index.threshold
+        )
         np.testing.assert_array_equal(got_v, row.indices)
         np.testing.assert_array_equal(got_w, row.data)  # bit for bit
         # ... and the rest of the rebuilt graph is the index's graph
-        assert (rebuilt[:len(X), :len(X)] != index.graph).nnz == 0
+        assert (rebuilt[: len(X), : len(X)] != index.graph).nnz == 0
 
 
 def test_add_then_search_equals_build_of_the_union():
@@ -111,12 +112,17 @@ def test_add_then_search_equals_build_of_the_union():
     first, second = vertices(rng, 120, 40), vertices(rng, 50, 20, prefix="new-")
     grown = ManifoldIndex.from_arrays(first, threshold=THRESHOLD)
     before = {i: np.array(grown.vectors[grown.row(i)]) for i in grown.ids}
-    grown.add(image_embeddings=(second.image, second.image_ids),
-              text_embeddings=(second.text, second.text_ids))
-    union = Vertices(np.concatenate([first.image, second.image]),
-                     first.image_ids + second.image_ids,
-                     np.concatenate([first.text, second.text]),
-                     first.text_ids + second.text_ids, first.items + second.items)
+    grown.add(
+        image_embeddings=(second.image, second.image_ids),
+        text_embeddings=(second.text, second.text_ids),
+    )
+    union = Vertices(
+        np.concatenate([first.image, second.image]),
+        first.image_ids + second.image_ids,
+        np.concatenate([first.text, second.text]),
+        first.text_ids + second.text_ids,
+        first.items + second.items,
+    )
     scratch = ManifoldIndex.from_arrays(union, threshold=THRESHOLD)
     assert sorted(grown.ids) == sorted(scratch.ids)
     assert grown.manifest["counts"] == scratch.manifest["counts"]
@@ -129,13 +135,20 @@ def test_add_then_search_equals_build_of_the_union():
         q = unit_rows(np.random.default_rng(200 + seed), 1)[0]
         a, b = (ix.search(vector=q, k=10, metric="both") for ix in (grown, scratch))
         assert a == b
-    assert grown.search(id="new-img3", metric="both") == scratch.search(id="new-img3",
-                                                                        metric="both")
+    assert grown.search(id="new-img3", metric="both") == scratch.search(
+        id="new-img3", metric="both"
+    )
     # the same rows again are skipped: nothing changes
-    assert grown.add(image_embeddings=(second.image, second.image_ids),
-                     text_embeddings=(second.text, second.text_ids)) == 0
-    assert grown.search(id="new-img3", metric="both") == scratch.search(id="new-img3",
-                                                                        metric="both")
+    assert (
+        grown.add(
+            image_embeddings=(second.image, second.image_ids),
+            text_embeddings=(second.text, second.text_ids),
+        )
+        == 0
+    )
+    assert grown.search(id="new-img3", metric="both") == scratch.search(
+        id="new-img3", metric="both"
+    )
 
 
 def test_add_refuses_an_indexed_id_with_another_vector_unless_replace():
@@ -148,21 +161,23 @@ def test_add_refuses_an_indexed_id_with_another_vector_unless_replace():
         index.add(image_embeddings=(moved, ids))
     assert index.manifest["counts"]["vertices"] == 160  # refused: nothing changed
     with pytest.raises(InputError, match="dimension 5, the index 3"):
-        index.add(image_embeddings=(np.ones((1, 5), np.float32) / 5 ** 0.5, ids[:1]))
+        index.add(image_embeddings=(np.ones((1, 5), np.float32) / 5**0.5, ids[:1]))
     assert index.add(image_embeddings=(moved, ids), replace=True) == 2
     # a build from scratch with the two images moved: the same graph up to vertex order
     image = first.image.copy()
     image[:2] = moved
     scratch = ManifoldIndex.from_arrays(
         Vertices(image, first.image_ids, first.text, first.text_ids, first.items),
-        threshold=THRESHOLD)
+        threshold=THRESHOLD,
+    )
     assert sorted(index.ids) == sorted(scratch.ids)
     perm = np.array([scratch.row(i) for i in index.ids])
     assert (scratch.graph[perm][:, perm] != index.graph).nnz == 0
     np.testing.assert_allclose(index.vectors[index.row("img0")], moved[0], atol=1e-6)
     q = unit_rows(np.random.default_rng(14), 1)[0]
-    assert index.search(vector=q, k=10, metric="both") == \
-        scratch.search(vector=q, k=10, metric="both")
+    assert index.search(vector=q, k=10, metric="both") == scratch.search(
+        vector=q, k=10, metric="both"
+    )
 
 
 def test_save_and_mmap_load_give_identical_results(index, tmp_path):
@@ -209,8 +224,9 @@ def test_bounded_dijkstra_equals_full_dijkstra_on_random_graphs():
         src = int(rng.integers(n))
         full = dijkstra(graph, indices=src)
         for k in (1, 5, 40, 400):
-            got = bounded_dijkstra(graph.indptr, graph.indices, graph.data, [(src, 0.0)],
-                                   is_target, k)
+            got = bounded_dijkstra(
+                graph.indptr, graph.indices, graph.data, [(src, 0.0)], is_target, k
+            )
             targets = np.flatnonzero(is_target & np.isfinite(full))
             want = targets[np.lexsort((targets, full[targets]))][:k]
             assert [v for _, v in got.nearest] == want.tolist()

@@ -16,21 +16,44 @@ from textmanifold.loaders.ade20k import describe_objects, is_excluded, load_ade2
 
 # (file name, folder below the release dir, scene, objects as (level, wordnet, raw))
 IMAGES = [
-    ("ADE_train_00000001.jpg", "images/training/a/abbey", "abbey",
-     [(0, "tree", "tree"), (0, "building, edifice", "building"), (0, "tree", "trees"),
-      (1, "window", "window")]),
-    ("ADE_train_00000002.jpg", "images/training/b/bathroom", "bathroom",
-     [(0, "wall", "wall"), (0, "toilet, can, commode, crapper", "toilet"), (0, "wall", "wall"),
-      (0, "floor, flooring", "floor"), (0, "floor, flooring", "floor"),
-      (2, "knob", "knob")]),
-    ("ADE_train_00000003.jpg", "images/training/m/misc", "misc",
-     [(0, "person, individual", "person")]),
-    ("ADE_train_00000004.jpg", "images/training/o/outliers", "outliers",
-     [(0, "car, auto", "car")]),
-    ("ADE_train_00000005.jpg", "images/training/s/street", "street",
-     [(0, "person, individual, someone", "person"), (0, "car, auto, automobile", "car")]),
-    ("ADE_val_00000001.jpg", "images/validation/a/abbey", "abbey",
-     [(0, "sky", "sky")]),
+    (
+        "ADE_train_00000001.jpg",
+        "images/training/a/abbey",
+        "abbey",
+        [
+            (0, "tree", "tree"),
+            (0, "building, edifice", "building"),
+            (0, "tree", "trees"),
+            (1, "window", "window"),
+        ],
+    ),
+    (
+        "ADE_train_00000002.jpg",
+        "images/training/b/bathroom",
+        "bathroom",
+        [
+            (0, "wall", "wall"),
+            (0, "toilet, can, commode, crapper", "toilet"),
+            (0, "wall", "wall"),
+            (0, "floor, flooring", "floor"),
+            (0, "floor, flooring", "floor"),
+            (2, "knob", "knob"),
+        ],
+    ),
+    (
+        "ADE_train_00000003.jpg",
+        "images/training/m/misc",
+        "misc",
+        [(0, "person, individual", "person")],
+    ),
+    ("ADE_train_00000004.jpg", "images/training/o/outliers", "outliers", [(0, "car, auto", "car")]),
+    (
+        "ADE_train_00000005.jpg",
+        "images/training/s/street",
+        "street",
+        [(0, "person, individual, someone", "person"), (0, "car, auto, automobile", "car")],
+    ),
+    ("ADE_val_00000001.jpg", "images/validation/a/abbey", "abbey", [(0, "sky", "sky")]),
 ]
 # Worked out by hand: unique first WordNet terms, most instances first, ties alphabetical.
 EXPECTED = {
@@ -64,8 +87,10 @@ def make_2016(tmp_path: Path) -> Path:
         if scene in ("misc", "outliers"):  # excluded before their files are looked at
             continue
         write_image(image)
-        lines = [f"{n:03d} # {level} # 0 # {wordnet} # {raw} # \"\""
-                 for n, (level, wordnet, raw) in enumerate(objects, start=1)]
+        lines = [
+            f'{n:03d} # {level} # 0 # {wordnet} # {raw} # ""'
+            for n, (level, wordnet, raw) in enumerate(objects, start=1)
+        ]
         (image.parent / f"{image.stem}_atr.txt").write_text("\n".join(lines) + "\n")
     return root
 
@@ -87,11 +112,22 @@ def make_2021(tmp_path: Path) -> Path:
         if scene in ("misc", "outliers"):
             continue
         image = write_image(root / folder / filename)
-        entries = [{"id": n, "name": wordnet, "raw_name": raw, "occluded": "no",
-                    "parts": {"part_level": level, "ispartof": [] if level == 0 else 0}}
-                   for n, (level, wordnet, raw) in enumerate(objects)]
-        annotation = {"filename": filename, "folder": folder, "scene": ["x", scene],
-                      "object": entries}
+        entries = [
+            {
+                "id": n,
+                "name": wordnet,
+                "raw_name": raw,
+                "occluded": "no",
+                "parts": {"part_level": level, "ispartof": [] if level == 0 else 0},
+            }
+            for n, (level, wordnet, raw) in enumerate(objects)
+        ]
+        annotation = {
+            "filename": filename,
+            "folder": folder,
+            "scene": ["x", scene],
+            "object": entries,
+        }
         image.with_suffix(".json").write_text(json.dumps({"annotation": annotation}))
     return root
 
@@ -111,8 +147,13 @@ def test_both_releases_give_labels_texts_splits_and_filters(tmp_path, make, rele
     coll = round_trip(loaded, tmp_path / "out")
     assert coll.meta["image_root"] == str(root.resolve())
     first = coll.items[0]
-    assert coll.image_path(first) == root / "images" / (
-        "ADE/" if release == "2021" else "") / "training/a/abbey/ADE_train_00000001.jpg"
+    assert (
+        coll.image_path(first)
+        == root
+        / "images"
+        / ("ADE/" if release == "2021" else "")
+        / "training/a/abbey/ADE_train_00000001.jpg"
+    )
 
 
 @pytest.mark.parametrize("make", [make_2016, make_2021])
@@ -149,8 +190,11 @@ def test_describe_objects_orders_by_count_then_name():
 def test_missing_image_names_file_and_index_record(tmp_path):
     root = make_2016(tmp_path)
     (root / "images/training/s/street/ADE_train_00000005.jpg").unlink()
-    with pytest.raises(MissingFileError, match=r"street/ADE_train_00000005\.jpg: image file "
-                                               r"not found.*index_ade20k\.mat record 5"):
+    with pytest.raises(
+        MissingFileError,
+        match=r"street/ADE_train_00000005\.jpg: image file "
+        r"not found.*index_ade20k\.mat record 5",
+    ):
         load_ade20k(root, show_progress=False)
     loaded = load_ade20k(root, skip_missing_images=True, show_progress=False)
     assert loaded.config["counts"]["missing_image"] == 1
@@ -161,7 +205,7 @@ def test_malformed_atr_line_names_file_and_line(tmp_path):
     root = make_2016(tmp_path)
     atr = root / "images/training/b/bathroom/ADE_train_00000002_atr.txt"
     lines = atr.read_text().splitlines()
-    lines[2] = "003 # zero # 0 # wall # wall # \"\""
+    lines[2] = '003 # zero # 0 # wall # wall # ""'
     atr.write_text("\n".join(lines))
     with pytest.raises(DataFormatError, match=r"ADE_train_00000002_atr\.txt:3: part level"):
         load_ade20k(root, show_progress=False)
@@ -209,8 +253,23 @@ def test_cli(tmp_path, capsys):
 
     root = make_2016(tmp_path)
     out = tmp_path / "out"
-    assert cli("load", "ade20k", str(root), str(out), "--release", "2016", "--names", "raw",
-               "--split", "val", "--index", str(root / "index_ade20k.mat")) == 0
+    assert (
+        cli(
+            "load",
+            "ade20k",
+            str(root),
+            str(out),
+            "--release",
+            "2016",
+            "--names",
+            "raw",
+            "--split",
+            "val",
+            "--index",
+            str(root / "index_ade20k.mat"),
+        )
+        == 0
+    )
     assert "ade20k: wrote 1 images, 0 pairs" in capsys.readouterr().out
     coll = read_collection(out)
     assert [(it.id, it.text) for it in coll.items] == [("ADE_val_00000001", "sky")]
@@ -223,5 +282,8 @@ def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, release, how)
     root = make_2016(tmp_path) if release == "2016" else make_2021(tmp_path)
     image = next(p for p in sorted(root.rglob("*.jpg")) if "_seg" not in p.name)
     assert_refused_then_skipped(
-        lambda **kw: load_ade20k(root, show_progress=False, **kw), image, how,
-        lambda loaded: loaded.config["counts"]["missing_image"])
+        lambda **kw: load_ade20k(root, show_progress=False, **kw),
+        image,
+        how,
+        lambda loaded: loaded.config["counts"]["missing_image"],
+    )

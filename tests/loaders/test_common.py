@@ -13,8 +13,11 @@ def test_iter_csv_selects_columns_by_header_and_counts_lines(tmp_path):
     path = tmp_path / "t.csv"
     path.write_bytes('\ufeffB,A,C\n1,"x, y",3\n\n4,"two\nlines",6\n7,z,9\n'.encode())
     rows = list(iter_csv(path, ("A", "B"), show_progress=False))
-    assert rows == [(2, {"A": "x, y", "B": "1"}), (5, {"A": "two\nlines", "B": "4"}),
-                    (6, {"A": "z", "B": "7"})]
+    assert rows == [
+        (2, {"A": "x, y", "B": "1"}),
+        (5, {"A": "two\nlines", "B": "4"}),
+        (6, {"A": "z", "B": "7"}),
+    ]
 
 
 def test_iter_csv_optional_header(tmp_path):
@@ -23,19 +26,24 @@ def test_iter_csv_optional_header(tmp_path):
     without = tmp_path / "n.csv"
     without.write_text("/m/1,Cat\n/m/2,Dog\n")
     columns = ("LabelName", "DisplayName")
-    assert [r for _, r in iter_csv(with_header, columns, header="optional",
-                                   show_progress=False)] == [
-        {"LabelName": "/m/1", "DisplayName": "Cat"}]
-    assert [n for n, _ in iter_csv(without, columns, header="optional",
-                                   show_progress=False)] == [1, 2]
+    assert [
+        r for _, r in iter_csv(with_header, columns, header="optional", show_progress=False)
+    ] == [{"LabelName": "/m/1", "DisplayName": "Cat"}]
+    assert [n for n, _ in iter_csv(without, columns, header="optional", show_progress=False)] == [
+        1,
+        2,
+    ]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"A,B\n1,2\n3\n", r"t\.csv:3: expected at least 2 fields, got 1"),
-    (b"A,B\n1,\xff\n", r"t\.csv:2: not UTF-8 text"),
-    (b"A,C\n1,2\n", r"t\.csv:1: missing column 'B' \(header has A, C\)"),
-    (b"", r"t\.csv: empty file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"A,B\n1,2\n3\n", r"t\.csv:3: expected at least 2 fields, got 1"),
+        (b"A,B\n1,\xff\n", r"t\.csv:2: not UTF-8 text"),
+        (b"A,C\n1,2\n", r"t\.csv:1: missing column 'B' \(header has A, C\)"),
+        (b"", r"t\.csv: empty file"),
+    ],
+)
 def test_iter_csv_errors_name_file_and_line(tmp_path, content, message):
     path = tmp_path / "t.csv"
     path.write_bytes(content)

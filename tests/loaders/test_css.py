@@ -19,11 +19,15 @@ def _obj(y, x, color, shape, size):
 def css_data() -> dict:
     train = {
         "objects_img": [
-            [_obj(0.8, 0.8, "red", "circle", "large"),
-             _obj(0.2, 0.2, "blue", "rectangle", "small")],
+            [
+                _obj(0.8, 0.8, "red", "circle", "large"),
+                _obj(0.2, 0.2, "blue", "rectangle", "small"),
+            ],
             [_obj(0.5, 0.5, "gray", "triangle", "large")],
-            [_obj(0.5, 0.5, "gray", "triangle", "large"),
-             _obj(0.2, 0.8, "cyan", "circle", "small")],
+            [
+                _obj(0.5, 0.5, "gray", "triangle", "large"),
+                _obj(0.2, 0.8, "cyan", "circle", "small"),
+            ],
         ],
         "mods": [
             {"from": [1], "to": [2], "to_str": "add small cyan circle to top-right"},
@@ -32,10 +36,17 @@ def css_data() -> dict:
         "labels": [0, 1, 2],
     }
     test = {
-        "objects_img": [[_obj(0.2, 0.5, "green", "rectangle", "small")],
-                        [_obj(0.2, 0.5, "purple", "rectangle", "small")]],
-        "mods": [{"from": np.array([0]), "to": np.array([1]),
-                  "to_str": "make top-center green object purple"}],
+        "objects_img": [
+            [_obj(0.2, 0.5, "green", "rectangle", "small")],
+            [_obj(0.2, 0.5, "purple", "rectangle", "small")],
+        ],
+        "mods": [
+            {
+                "from": np.array([0]),
+                "to": np.array([1]),
+                "to_str": "make top-center green object purple",
+            }
+        ],
     }
     return {"train": train, "test": test}
 
@@ -53,12 +64,19 @@ def make_root(tmp_path: Path, data: dict | None = None) -> Path:
 def test_items_descriptions_and_pairs(tmp_path):
     loaded = load_css(make_root(tmp_path), show_progress=False)
     items = {it.id: it for it in loaded.items}
-    assert sorted(items) == ["css_test_000000", "css_test_000001", "css_train_000000",
-                             "css_train_000001", "css_train_000002"]
+    assert sorted(items) == [
+        "css_test_000000",
+        "css_test_000001",
+        "css_train_000000",
+        "css_train_000001",
+        "css_train_000002",
+    ]
     assert items["css_train_000000"].text == (
-        "small blue rectangle at top-left, large red circle at bottom-right")
+        "small blue rectangle at top-left, large red circle at bottom-right"
+    )
     assert items["css_train_000002"].text == (
-        "small cyan circle at top-right, large gray triangle at middle-center")
+        "small cyan circle at top-right, large gray triangle at middle-center"
+    )
     assert items["css_train_000001"].labels == ["1"]
     assert items["css_test_000000"].labels == []  # the test split has no labels
     assert items["css_test_000001"].path == "images/css_test_000001.png"
@@ -93,8 +111,9 @@ def test_mod_index_out_of_range_names_the_record(tmp_path):
     data = css_data()
     data["train"]["mods"][1]["to"] = [1, 7]
     root = make_root(tmp_path, data)
-    with pytest.raises(DataFormatError,
-                       match=r"\['train'\] mods\[1\]: image index 7 in 'to' is outside 0\.\.2"):
+    with pytest.raises(
+        DataFormatError, match=r"\['train'\] mods\[1\]: image index 7 in 'to' is outside 0\.\.2"
+    ):
         load_css(root, show_progress=False)
 
 
@@ -102,8 +121,7 @@ def test_object_without_a_key_names_image_and_object(tmp_path):
     data = css_data()
     del data["test"]["objects_img"][1][0]["color"]
     root = make_root(tmp_path, data)
-    with pytest.raises(DataFormatError,
-                       match=r"\['test'\] image 1 object 0: missing key 'color'"):
+    with pytest.raises(DataFormatError, match=r"\['test'\] image 1 object 0: missing key 'color'"):
         load_css(root, show_progress=False)
 
 
@@ -142,5 +160,8 @@ def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, how):
     root = make_root(tmp_path)
     image = root / "images" / "css_train_000001.png"
     assert_refused_then_skipped(
-        lambda **kw: load_css(root, show_progress=False, **kw), image, how,
-        lambda loaded: loaded.config["counts"]["pairs_missing_image"])
+        lambda **kw: load_css(root, show_progress=False, **kw),
+        image,
+        how,
+        lambda loaded: loaded.config["counts"]["pairs_missing_image"],
+    )

@@ -33,8 +33,13 @@ SPLITS = {
     ("shirt", "val"): ["S3"],
 }
 TAGS = {
-    ("dress", "train"): {"D1": [["floral", "maxi"], ["floral"]], "D2": [["red"], []],
-                         "D3": [["long", "sleeve"]], "D4": [], "D7": [["mini"]]},
+    ("dress", "train"): {
+        "D1": [["floral", "maxi"], ["floral"]],
+        "D2": [["red"], []],
+        "D3": [["long", "sleeve"]],
+        "D4": [],
+        "D7": [["mini"]],
+    },
     ("dress", "val"): {"D5": [["dark"]], "D6": [["plain", "cotton"]]},
     ("shirt", "train"): {"S1": [["collar"]], "S2": [["white", "cotton"]]},
     ("shirt", "val"): {"S3": [["striped"]]},
@@ -43,9 +48,11 @@ TAGS = {
 
 def make_root(tmp_path: Path) -> Path:
     root = tmp_path / "fashion-iq"
-    for folder, prefix, table in (("captions", "cap", CAPTIONS),
-                                  ("image_splits", "split", SPLITS),
-                                  ("tags", "asin2attr", TAGS)):
+    for folder, prefix, table in (
+        ("captions", "cap", CAPTIONS),
+        ("image_splits", "split", SPLITS),
+        ("tags", "asin2attr", TAGS),
+    ):
         (root / folder).mkdir(parents=True)
         for (cat, split), value in table.items():
             (root / folder / f"{prefix}.{cat}.{split}.json").write_text(json.dumps(value))
@@ -57,8 +64,7 @@ def make_root(tmp_path: Path) -> Path:
 
 
 def test_pairs_with_side_info_on_both_images(tmp_path):
-    loaded = load_fashioniq(make_root(tmp_path), categories="dress,shirt",
-                            show_progress=False)
+    loaded = load_fashioniq(make_root(tmp_path), categories="dress,shirt", show_progress=False)
     got = [(p.source, p.target, p.text, p.split) for p in loaded.pairs]
     assert got == [  # sorted by split, source, target
         ("D1", "D2", "is shorter and is red", "train"),
@@ -81,8 +87,13 @@ def test_pairs_with_side_info_on_both_images(tmp_path):
 
 
 def test_without_the_side_info_filter_and_one_category(tmp_path):
-    loaded = load_fashioniq(make_root(tmp_path), categories="dress", split="train",
-                            require_side_info=False, show_progress=False)
+    loaded = load_fashioniq(
+        make_root(tmp_path),
+        categories="dress",
+        split="train",
+        require_side_info=False,
+        show_progress=False,
+    )
     assert len(loaded.pairs) == 3
     assert {it.id for it in loaded.items} == set(SPLITS[("dress", "train")])
 
@@ -90,7 +101,8 @@ def test_without_the_side_info_filter_and_one_category(tmp_path):
 def test_test_split_has_images_but_no_pairs(tmp_path):
     root = make_root(tmp_path)
     (root / "captions" / "cap.dress.test.json").write_text(
-        json.dumps([{"candidate": "D8", "captions": ["is green", "is long"]}]))
+        json.dumps([{"candidate": "D8", "captions": ["is green", "is long"]}])
+    )
     (root / "image_splits" / "split.dress.test.json").write_text(json.dumps(["D8"]))
     (root / "tags" / "asin2attr.dress.test.json").write_text(json.dumps({"D8": [["green"]]}))
     write_image(root / "images" / "D8.jpg")
@@ -119,8 +131,9 @@ def test_malformed_record_names_file_and_record(tmp_path):
     path = root / "captions" / "cap.dress.train.json"
     records = CAPTIONS[("dress", "train")] + [{"target": "D1", "captions": ["x", "y"]}]
     path.write_text(json.dumps(records))
-    with pytest.raises(DataFormatError,
-                       match=r"cap\.dress\.train\.json record 3: missing string field 'candidate'"):
+    with pytest.raises(
+        DataFormatError, match=r"cap\.dress\.train\.json record 3: missing string field 'candidate'"
+    ):
         load_fashioniq(root, categories="dress", show_progress=False)
 
 
@@ -129,8 +142,7 @@ def test_missing_image_and_missing_tags_file(tmp_path):
     (root / "images" / "D6.jpg").unlink()
     with pytest.raises(MissingFileError, match=r"images/D6\.jpg: image file not found"):
         load_fashioniq(root, categories="dress", show_progress=False)
-    loaded = load_fashioniq(root, categories="dress", skip_missing_images=True,
-                            show_progress=False)
+    loaded = load_fashioniq(root, categories="dress", skip_missing_images=True, show_progress=False)
     assert loaded.config["counts"]["pairs_missing_image"] == 1
     assert "D6" not in {it.id for it in loaded.items}
     (root / "tags" / "asin2attr.shirt.val.json").unlink()
@@ -142,18 +154,32 @@ def test_output_is_byte_identical_across_runs(tmp_path):
     from textmanifold.loaders import load_dataset
 
     root = make_root(tmp_path)
-    first = load_dataset("fashioniq", root, tmp_path / "a", categories="dress,shirt",
-                          show_progress=False)
-    second = load_dataset("fashioniq", root, tmp_path / "b", categories="dress,shirt",
-                          show_progress=False)
+    first = load_dataset(
+        "fashioniq", root, tmp_path / "a", categories="dress,shirt", show_progress=False
+    )
+    second = load_dataset(
+        "fashioniq", root, tmp_path / "b", categories="dress,shirt", show_progress=False
+    )
     for name in ("collection.json", "items.jsonl", "pairs.jsonl"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
 def test_cli(tmp_path, capsys):
     root = make_root(tmp_path)
-    assert cli("load", "fashioniq", str(root), str(tmp_path / "out"), "--categories", "dress",
-               "--split", "train", "--no-require-side-info") == 0
+    assert (
+        cli(
+            "load",
+            "fashioniq",
+            str(root),
+            str(tmp_path / "out"),
+            "--categories",
+            "dress",
+            "--split",
+            "train",
+            "--no-require-side-info",
+        )
+        == 0
+    )
     assert "fashioniq: wrote 5 images, 3 pairs" in capsys.readouterr().out
 
 
@@ -163,4 +189,7 @@ def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, how):
     image = root / "images" / "D6.jpg"
     assert_refused_then_skipped(
         lambda **kw: load_fashioniq(root, categories="dress", show_progress=False, **kw),
-        image, how, lambda loaded: loaded.config["counts"]["pairs_missing_image"])
+        image,
+        how,
+        lambda loaded: loaded.config["counts"]["pairs_missing_image"],
+    )

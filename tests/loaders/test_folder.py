@@ -20,8 +20,8 @@ def make_folder(root):
     (root / "cats" / "tom.txt").write_text("a  grey cat\non a sofa\n")
     write_image(root / "cats" / "deep" / "felix.png", (0, 200, 0))
     write_image(root / "dogs" / "rex.webp", (0, 0, 200))
-    write_image(root / "dogs" / "rex.png", (0, 0, 100))   # same stem, other file
-    write_image(root / "top.gif", (90, 90, 90))           # no folder label, no caption
+    write_image(root / "dogs" / "rex.png", (0, 0, 100))  # same stem, other file
+    write_image(root / "top.gif", (90, 90, 90))  # no folder label, no caption
     damage(write_image(root / "dogs" / "broken.jpg"), "truncated")
     (root / "notes.md").write_text("not an image")
     outside = root.parent / "elsewhere.png"
@@ -31,10 +31,12 @@ def make_folder(root):
         "path,caption\n"
         "dogs/rex.webp,a blue dog\n"
         "dogs/rex.webp,a dog in the rain\n"
-        "cats/deep/felix.png,a green cat\n")
+        "cats/deep/felix.png,a green cat\n"
+    )
     (root.parent / "pairs.jsonl").write_text(
-        json.dumps({"source": "dogs/rex.webp", "target": "dogs/rex.png",
-                    "text": "make it darker"}) + "\n")
+        json.dumps({"source": "dogs/rex.webp", "target": "dogs/rex.png", "text": "make it darker"})
+        + "\n"
+    )
     return root
 
 
@@ -50,18 +52,26 @@ EXPECTED = [  # (id, modality, text, labels)
 
 def _load(tmp_path, **options):
     root = make_folder(tmp_path / "photos")
-    return load_folder(root, captions=tmp_path / "captions.csv", labels_from_folders=True,
-                       pairs=tmp_path / "pairs.jsonl", show_progress=False, **options)
+    return load_folder(
+        root,
+        captions=tmp_path / "captions.csv",
+        labels_from_folders=True,
+        pairs=tmp_path / "pairs.jsonl",
+        show_progress=False,
+        **options,
+    )
 
 
 def test_a_folder_gives_the_expected_items_labels_and_pairs(tmp_path):
     loaded = _load(tmp_path, skip_bad_images=True)
     got = [(it.id, it.modality, it.text, it.labels) for it in loaded.items]
     assert got == EXPECTED
-    assert [it.path for it in loaded.items if it.modality == "image"] == \
-        [e[0] for e in EXPECTED if e[1] == "image"]  # paths point at the user's files
-    assert [(p.source, p.target, p.text, p.split) for p in loaded.pairs] == \
-        [("dogs/rex.webp", "dogs/rex.png", "make it darker", "train")]
+    assert [it.path for it in loaded.items if it.modality == "image"] == [
+        e[0] for e in EXPECTED if e[1] == "image"
+    ]  # paths point at the user's files
+    assert [(p.source, p.target, p.text, p.split) for p in loaded.pairs] == [
+        ("dogs/rex.webp", "dogs/rex.png", "make it darker", "train")
+    ]
     counts = loaded.config["counts"]
     assert counts["bad_images_skipped"] == 1 and counts["links_outside_root"] == 1
     assert counts["captioned"] == 3 and counts["extra_captions"] == 1
@@ -70,21 +80,28 @@ def test_a_folder_gives_the_expected_items_labels_and_pairs(tmp_path):
 
 
 def test_a_corrupt_image_is_named_unless_skipped(tmp_path):
-    with pytest.raises(DataFormatError, match=r"dogs/broken\.jpg: unreadable image.*"
-                                              r"--skip-bad-images"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"dogs/broken\.jpg: unreadable image.*"
+        r"--skip-bad-images",
+    ):
         _load(tmp_path)
 
 
-@pytest.mark.parametrize("table, message", [
-    ("path,caption\nmissing.jpg,x\n", "captions.csv:2: no image 'missing.jpg'"),
-    ("file,caption\ncats/tom.jpg,x\n", "captions.csv:2: missing column 'path'"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("path,caption\nmissing.jpg,x\n", "captions.csv:2: no image 'missing.jpg'"),
+        ("file,caption\ncats/tom.jpg,x\n", "captions.csv:2: missing column 'path'"),
+    ],
+)
 def test_caption_tables_that_name_no_image_are_refused(tmp_path, table, message):
     root = make_folder(tmp_path / "photos")
     (tmp_path / "captions.csv").write_text(table)
     with pytest.raises(DataFormatError, match=message):
-        load_folder(root, captions=tmp_path / "captions.csv", skip_bad_images=True,
-                    show_progress=False)
+        load_folder(
+            root, captions=tmp_path / "captions.csv", skip_bad_images=True, show_progress=False
+        )
 
 
 def test_tsv_jsonl_and_parquet_captions_with_other_column_names(tmp_path):
@@ -95,21 +112,38 @@ def test_tsv_jsonl_and_parquet_captions_with_other_column_names(tmp_path):
     root = make_folder(tmp_path / "photos")
     rows = [("dogs/rex.png", "a dark dog"), ("top.gif", "a grey square")]
     (tmp_path / "c.tsv").write_text("file\ttext\n" + "".join(f"{a}\t{b}\n" for a, b in rows))
-    (tmp_path / "c.jsonl").write_text("".join(json.dumps({"file": a, "text": b}) + "\n"
-                                              for a, b in rows))
-    pq.write_table(pa.table({"file": [a for a, _ in rows], "text": [b for _, b in rows]}),
-                   tmp_path / "c.parquet")
+    (tmp_path / "c.jsonl").write_text(
+        "".join(json.dumps({"file": a, "text": b}) + "\n" for a, b in rows)
+    )
+    pq.write_table(
+        pa.table({"file": [a for a, _ in rows], "text": [b for _, b in rows]}),
+        tmp_path / "c.parquet",
+    )
     for name in ("c.tsv", "c.jsonl", "c.parquet"):
-        loaded = load_folder(root, captions=tmp_path / name, path_column="file",
-                             caption_column="text", skip_bad_images=True, show_progress=False)
+        loaded = load_folder(
+            root,
+            captions=tmp_path / name,
+            path_column="file",
+            caption_column="text",
+            skip_bad_images=True,
+            show_progress=False,
+        )
         texts = {it.id: it.text for it in loaded.items}
         assert texts["dogs/rex.png"] == "a dark dog" and texts["top.gif"] == "a grey square"
 
 
 def test_the_command_writes_a_collection_and_counts_what_it_skipped(tmp_path, capsys):
     root = make_folder(tmp_path / "photos")
-    args = ["load", "folder", root, tmp_path / "coll", "--captions", tmp_path / "captions.csv",
-            "--labels-from-folders", "--no-progress"]
+    args = [
+        "load",
+        "folder",
+        root,
+        tmp_path / "coll",
+        "--captions",
+        tmp_path / "captions.csv",
+        "--labels-from-folders",
+        "--no-progress",
+    ]
     assert "dogs/broken.jpg: unreadable image" in refused(args, capsys)
     assert not (tmp_path / "coll").exists()
     out, _ = succeeded([*args, "--skip-bad-images"], capsys)

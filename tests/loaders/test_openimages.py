@@ -12,14 +12,24 @@ from textmanifold.errors import DataFormatError, MissingFileError
 from textmanifold.loaders.openimages import load_openimages
 
 A, B, C, D, E = (f"{n:016x}" for n in (0xA1, 0xB2, 0xC3, 0xD4, 0xE5))
-CLASSES = [("/m/01", "Person"), ("/m/02", "Dog"), ("/m/03", "Car"), ("/m/04", "Tree"),
-           ("/m/05", "Building")]
+CLASSES = [
+    ("/m/01", "Person"),
+    ("/m/02", "Dog"),
+    ("/m/03", "Car"),
+    ("/m/04", "Tree"),
+    ("/m/05", "Building"),
+]
 LABELS = [  # ImageID, LabelName, Confidence
-    (A, "/m/01", 1), (A, "/m/02", 1), (A, "/m/03", 0),
-    (B, "/m/03", 1), (B, "/m/04", 1),
-    (C, "/m/04", 1), (C, "/m/05", 1),
+    (A, "/m/01", 1),
+    (A, "/m/02", 1),
+    (A, "/m/03", 0),
+    (B, "/m/03", 1),
+    (B, "/m/04", 1),
+    (C, "/m/04", 1),
+    (C, "/m/05", 1),
     (D, "/m/01", 0),
-    (E, "/m/02", 1), (E, "/m/01", 1),
+    (E, "/m/02", 1),
+    (E, "/m/01", 1),
 ]
 BOXES = [  # ImageID, LabelName, XMin, XMax, YMin, YMax
     (A, "/m/01", 0.1, 0.6, 0.2, 0.7),  # 0.25: the largest verified box
@@ -30,8 +40,12 @@ BOXES = [  # ImageID, LabelName, XMin, XMax, YMin, YMax
     (E, "/m/02", 0.0, 0.1, 0.0, 0.1),
     (E, "/m/01", 0.2, 0.8, 0.2, 0.8),
 ]
-NARRATIVES = [(A, "A man walks  his dog."), (A, "Second narrative."), (B, "A car by a tree."),
-              (E, "A person and a dog.")]
+NARRATIVES = [
+    (A, "A man walks  his dog."),
+    (A, "Second narrative."),
+    (B, "A car by a tree."),
+    (E, "A person and a dog."),
+]
 # C has no box: its most significant label falls back to its most frequent label overall
 # (Tree: 2 images, Building: 1).
 EXPECTED = {
@@ -54,19 +68,37 @@ def make_root(tmp_path: Path, *, v7: bool = False) -> Path:
     classes = "oidv7-class-descriptions.csv" if v7 else "oidv6-class-descriptions.csv"
     # V7's header line is unconfirmed: the V7 fixture has none, the V6 one has one.
     _csv(root / classes, None if v7 else "LabelName,DisplayName", CLASSES)
-    labels = ("oidv7-val-annotations-human-imagelabels.csv" if v7
-              else "validation-annotations-human-imagelabels.csv")
-    _csv(root / labels, "ImageID,Source,LabelName,Confidence",
-         [(i, "verification", m, c) for i, m, c in LABELS])
-    _csv(root / "validation-annotations-bbox.csv",
-         "ImageID,Source,LabelName,Confidence,XMin,XMax,YMin,YMax,IsOccluded,IsTruncated,"
-         "IsGroupOf,IsDepiction,IsInside",
-         [(i, "xclick", m, 1, *xy, 0, 0, 0, 0, 0) for i, m, *xy in BOXES])
-    records = [{"dataset_id": "open_images", "image_id": i, "annotator_id": 7, "caption": c,
-                "timed_caption": [], "traces": [], "voice_recording": "x.ogg"}
-               for i, c in NARRATIVES]
+    labels = (
+        "oidv7-val-annotations-human-imagelabels.csv"
+        if v7
+        else "validation-annotations-human-imagelabels.csv"
+    )
+    _csv(
+        root / labels,
+        "ImageID,Source,LabelName,Confidence",
+        [(i, "verification", m, c) for i, m, c in LABELS],
+    )
+    _csv(
+        root / "validation-annotations-bbox.csv",
+        "ImageID,Source,LabelName,Confidence,XMin,XMax,YMin,YMax,IsOccluded,IsTruncated,"
+        "IsGroupOf,IsDepiction,IsInside",
+        [(i, "xclick", m, 1, *xy, 0, 0, 0, 0, 0) for i, m, *xy in BOXES],
+    )
+    records = [
+        {
+            "dataset_id": "open_images",
+            "image_id": i,
+            "annotator_id": 7,
+            "caption": c,
+            "timed_caption": [],
+            "traces": [],
+            "voice_recording": "x.ogg",
+        }
+        for i, c in NARRATIVES
+    ]
     (root / "open_images_validation_localized_narratives.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in records))
+        "".join(json.dumps(r) + "\n" for r in records)
+    )
     for image in (A, B, C, D, E):
         write_image(root / "validation" / f"{image}.jpg")
     return root
@@ -124,8 +156,9 @@ def test_unknown_label_id_names_file_and_line(tmp_path):
     with open(path, "a") as handle:
         handle.write(f"{E},verification,/m/99,1\n")
     line = len(LABELS) + 2  # header + rows + the new one
-    with pytest.raises(DataFormatError,
-                       match=rf"imagelabels\.csv:{line}: unknown label id '/m/99'"):
+    with pytest.raises(
+        DataFormatError, match=rf"imagelabels\.csv:{line}: unknown label id '/m/99'"
+    ):
         load_openimages(root, show_progress=False)
 
 
@@ -156,8 +189,18 @@ def test_missing_image_names_the_file(tmp_path):
 def test_cli(tmp_path, capsys):
     root = make_root(tmp_path)
     labels = root / "validation-annotations-human-imagelabels.csv"
-    assert cli("load", "openimages", str(root), str(tmp_path / "out"), "--require-caption",
-               "--labels-csv", str(labels)) == 0
+    assert (
+        cli(
+            "load",
+            "openimages",
+            str(root),
+            str(tmp_path / "out"),
+            "--require-caption",
+            "--labels-csv",
+            str(labels),
+        )
+        == 0
+    )
     assert "openimages: wrote 3 images, 0 pairs" in capsys.readouterr().out
 
 
@@ -167,5 +210,8 @@ def test_a_damaged_image_is_named_or_skipped_and_counted(tmp_path, v7, how):
     root = make_root(tmp_path, v7=v7)
     image = root / "validation" / f"{C}.jpg"
     assert_refused_then_skipped(
-        lambda **kw: load_openimages(root, show_progress=False, **kw), image, how,
-        lambda loaded: 4 - len(loaded.items))
+        lambda **kw: load_openimages(root, show_progress=False, **kw),
+        image,
+        how,
+        lambda loaded: 4 - len(loaded.items),
+    )

@@ -129,7 +129,8 @@ def test_align_to_descriptions_pairs_each_image_with_its_description_row():
     np.testing.assert_allclose(aligned, expected, atol=1e-10)
     assert summary["paired_cosine_after"] == pytest.approx(1.0, abs=1e-10)
     assert summary["paired_cosine_before"] == pytest.approx(
-        np.mean(np.sum(image * rotated, axis=1)))
+        np.mean(np.sum(image * rotated, axis=1))
+    )
     with pytest.raises(InputError, match="description row"):
         align_to_descriptions(image, text, None)
 

@@ -27,13 +27,20 @@ def test_clone_round_trip(estimator):
 
 def test_get_set_params_and_repr():
     model = GeodesicKNNClassifier(n_neighbors=2, threshold=0.4)
-    assert model.get_params() == {"n_neighbors": 2, "threshold": 0.4, "target_degree": None,
-                                  "backend": "auto"}
+    assert model.get_params() == {
+        "n_neighbors": 2,
+        "threshold": 0.4,
+        "target_degree": None,
+        "backend": "auto",
+    }
     assert repr(model) == "GeodesicKNNClassifier(n_neighbors=2, threshold=0.4)"
     assert model.set_params(threshold=0.5) is model and model.threshold == 0.5
     assert repr(ICPAligner()) == "ICPAligner()"
-    with pytest.raises(InputError, match="has no parameter 'k'; its parameters are: "
-                                         "n_neighbors, threshold, target_degree, backend"):
+    with pytest.raises(
+        InputError,
+        match="has no parameter 'k'; its parameters are: "
+        "n_neighbors, threshold, target_degree, backend",
+    ):
         model.set_params(k=3)
 
 

@@ -169,9 +169,9 @@ def test_check_edge_rule_wants_exactly_one_and_names_them_as_told():
     check_edge_rule(0.3, None)
     check_edge_rule(None, 4)
     for given in ((None, None), (0.3, 4)):
-        with pytest.raises(InputError, match="^give exactly one of threshold and "
-                                             "target_degree$"):
+        with pytest.raises(InputError, match="^give exactly one of threshold and target_degree$"):
             check_edge_rule(*given)
-        with pytest.raises(InputError, match="^give exactly one of --threshold and "
-                                             "--target-degree$"):
+        with pytest.raises(
+            InputError, match="^give exactly one of --threshold and --target-degree$"
+        ):
             check_edge_rule(*given, names=("--threshold", "--target-degree"))

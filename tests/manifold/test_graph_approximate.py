@@ -117,8 +117,19 @@ def test_graph_build_cli_reports_backend_and_sampled_recall(planted, tmp_path, c
     X, threshold, exact, _ = planted
     np.save(tmp_path / "x.npy", X)
     with pytest.raises(SystemExit) as code:
-        main(["graph", "build", str(tmp_path / "x.npy"), "--out", str(tmp_path / "g.npz"),
-              "--threshold", repr(threshold), "--backend", "approximate"])
+        main(
+            [
+                "graph",
+                "build",
+                str(tmp_path / "x.npy"),
+                "--out",
+                str(tmp_path / "g.npz"),
+                "--threshold",
+                repr(threshold),
+                "--backend",
+                "approximate",
+            ]
+        )
     assert code.value.code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["backend"] == "approximate"

@@ -69,8 +69,7 @@ def test_sphere_tree_graphs_match_networkx(seed, rule):
     expected = reference_counts(graph, scene, is_image, reach, rule)
     assert expected.sum() > 0
     for batch_size in (1, 7, 64):
-        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size,
-                                    rule=rule)
+        result = count_smooth_paths(graph, scene, is_image, reach, batch_size=batch_size, rule=rule)
         assert result.per_source.tolist() == expected.tolist()
 
 
@@ -84,9 +83,16 @@ def test_both_directions_are_counted():
 
 def test_same_scene_images_and_isolated_vertices():
     # Two images of scene 0 joined through a text of scene 0: one merged scene, smooth.
-    graph = scipy.sparse.csr_matrix(np.array([
-        [0, 0.3, 0, 0], [0.3, 0, 0.4, 0], [0, 0.4, 0, 0], [0, 0, 0, 0],
-    ]))
+    graph = scipy.sparse.csr_matrix(
+        np.array(
+            [
+                [0, 0.3, 0, 0],
+                [0.3, 0, 0.4, 0],
+                [0, 0.4, 0, 0],
+                [0, 0, 0, 0],
+            ]
+        )
+    )
     args = (graph, [0, 0, 0, 1], [True, False, True, True], np.zeros((2, 2)))
     assert count_smooth_paths(*args, rule="merged").per_source.tolist() == [1, 0, 1, 0]
     assert count_smooth_paths(*args).per_source.tolist() == [0, 0, 0, 0]  # literal
@@ -115,10 +121,20 @@ def test_is_smooth_definition():
         (scipy.sparse.eye(2, format="csr"), [0], [True, True], np.eye(1), "vertex_scene"),
         (scipy.sparse.eye(2, format="csr"), [0, 0], [True], np.eye(1), "is_image"),
         (scipy.sparse.eye(2, format="csr"), [0, 5], [True, True], np.eye(2), r"\[0, 2\)"),
-        (scipy.sparse.eye(2, format="csr"), [0, 1], [True, True], np.triu(np.ones((2, 2))),
-         "symmetric"),
-        (-scipy.sparse.csr_matrix(np.ones((2, 2))), [0, 0], [True, True], np.eye(1),
-         "negative edge lengths"),
+        (
+            scipy.sparse.eye(2, format="csr"),
+            [0, 1],
+            [True, True],
+            np.triu(np.ones((2, 2))),
+            "symmetric",
+        ),
+        (
+            -scipy.sparse.csr_matrix(np.ones((2, 2))),
+            [0, 0],
+            [True, True],
+            np.eye(1),
+            "negative edge lengths",
+        ),
         ([[0, 1], [1, 0]], [0, 0], [True, True], np.eye(1), "sparse matrix or a 2-D array"),
         (scipy.sparse.eye(2, format="csr"), [0.5, 0.0], [True, True], np.eye(1), "integers"),
     ],

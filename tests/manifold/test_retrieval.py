@@ -26,7 +26,7 @@ def space():
 def brute_force(X, aux, labels, queries, k):
     """Every row a vertex; each query's k nearest labelled non-query rows by Dijkstra."""
     vertices = X if aux is None else np.vstack([X, aux])
-    dist = dijkstra(arc_graph(vertices, THRESHOLD), indices=queries)[:, :len(X)]
+    dist = dijkstra(arc_graph(vertices, THRESHOLD), indices=queries)[:, : len(X)]
     targets = [r for r, lab in enumerate(labels) if lab and r not in set(queries)]
     answers = []
     for row in dist:
@@ -43,8 +43,9 @@ def vote(labels, neighbours):
     for t in neighbours:
         counts.setdefault(frozenset(labels[t]), []).append(t)
     best = max(len(v) for v in counts.values())
-    return next(frozenset(labels[t]) for t in neighbours
-                if len(counts[frozenset(labels[t])]) == best)
+    return next(
+        frozenset(labels[t]) for t in neighbours if len(counts[frozenset(labels[t])]) == best
+    )
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -63,9 +64,10 @@ def test_default_queries_equal_brute_force(space, k, with_aux):
     for qi, answer in enumerate(answers):
         got = found.neighbours[qi][found.neighbours[qi] >= 0].tolist()
         assert got == [t for t, _ in answer]
-        np.testing.assert_allclose(found.distances[qi][:len(got)], [d for _, d in answer],
-                                   rtol=1e-6, atol=1e-9)
-        assert np.isinf(found.distances[qi][len(got):]).all()
+        np.testing.assert_allclose(
+            found.distances[qi][: len(got)], [d for _, d in answer], rtol=1e-6, atol=1e-9
+        )
+        assert np.isinf(found.distances[qi][len(got) :]).all()
         assert found.predictions[qi] == vote(labels, got)
         assert found.retrievable[qi] == bool(answer)
     assert found.retrievable.any()
@@ -98,12 +100,15 @@ def test_a_target_degree_chooses_the_threshold_over_all_vertices():
     assert found.threshold == threshold_for_degree(X, 4)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"queries": ["nope"], "threshold": 0.1}, "query id 'nope' is not a row of space.npy"),
-    ({"threshold": 0.1, "labels": [[]] * 6}, "need at least one labelled target and one query"),
-    ({"threshold": 0.1, "labels": [["a"]] * 6}, "need at least one labelled target"),
-    ({}, "give exactly one of threshold and target_degree"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"queries": ["nope"], "threshold": 0.1}, "query id 'nope' is not a row of space.npy"),
+        ({"threshold": 0.1, "labels": [[]] * 6}, "need at least one labelled target and one query"),
+        ({"threshold": 0.1, "labels": [["a"]] * 6}, "need at least one labelled target"),
+        ({}, "give exactly one of threshold and target_degree"),
+    ],
+)
 def test_refusals(kwargs, message):
     X = sphere_points(6, 3, seed=0).astype(np.float32)
     labels = kwargs.pop("labels", [["a"], [], ["b"], [], ["a"], []])

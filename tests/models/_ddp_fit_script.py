@@ -31,8 +31,12 @@ class Model(nn.Module):
         self.text = nn.Linear(5, 6)
 
     def loss(self, images, texts):
-        return info_nce(l2_normalize(self.image(images)), l2_normalize(self.text(texts)),
-                        rank=distributed.rank(), world_size=distributed.world_size())
+        return info_nce(
+            l2_normalize(self.image(images)),
+            l2_normalize(self.text(texts)),
+            rank=distributed.rank(),
+            world_size=distributed.world_size(),
+        )
 
 
 class Batches:
@@ -42,9 +46,16 @@ class Batches:
 
 if __name__ == "__main__":
     out, steps = Path(sys.argv[1]), int(sys.argv[2])
-    settings = TrainSettings(steps=steps, batch_size=8, lr=0.05, device="cpu",
-                             progress=False, checkpoint_every=2)
-    result = fit(Model(), lambda net, b: net.loss(b["images"], b["texts"]),
-                 BatchDataset(Batches(), len(IMAGES), 8, 0), settings, out, resume=True)
+    settings = TrainSettings(
+        steps=steps, batch_size=8, lr=0.05, device="cpu", progress=False, checkpoint_every=2
+    )
+    result = fit(
+        Model(),
+        lambda net, b: net.loss(b["images"], b["texts"]),
+        BatchDataset(Batches(), len(IMAGES), 8, 0),
+        settings,
+        out,
+        resume=True,
+    )
     if distributed.is_main():
         (out / "losses.json").write_text(json.dumps(result.losses))

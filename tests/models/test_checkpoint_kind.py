@@ -32,10 +32,12 @@ def test_the_class_is_recorded_and_the_same_class_loads(models, tmp_path):
 def test_a_checkpoint_of_the_other_kind_is_refused(models, tmp_path):
     joint, compose = models
     path = tmp_path / "last.pt"
-    _save_checkpoint(path, compose, torch.optim.SGD(compose.parameters(), lr=0.1), None, 1, 2,
-                     [])
-    with pytest.raises(DataFormatError, match=r"last.pt: holds a ComposeModel checkpoint but "
-                                              r"the run is a joint run \(JointModel\)"):
+    _save_checkpoint(path, compose, torch.optim.SGD(compose.parameters(), lr=0.1), None, 1, 2, [])
+    with pytest.raises(
+        DataFormatError,
+        match=r"last.pt: holds a ComposeModel checkpoint but "
+        r"the run is a joint run \(JointModel\)",
+    ):
         _load_weights(joint, load_checkpoint(path), path, "joint")
 
 

@@ -65,8 +65,9 @@ def test_relation_matches_an_explicit_loop_over_pairs():
                 obj = torch.cat([cells[b, row, col], torch.tensor([x, y])])
                 objects.append(_bn_eval(rel.norm_objects, obj))
         text = _bn_eval(rel.norm_text, phi[b])
-        pair_outputs = [rel.g_rest(rel.g_first(torch.cat([oi, oj, text])))
-                        for oi in objects for oj in objects]  # all n^2 ordered pairs
+        pair_outputs = [
+            rel.g_rest(rel.g_first(torch.cat([oi, oj, text]))) for oi in objects for oj in objects
+        ]  # all n^2 ordered pairs
         pooled = torch.stack(pair_outputs).mean(dim=0)
         expected.append(rel.f(pooled[None])[0])
     torch.testing.assert_close(out, torch.stack(expected), rtol=1e-5, atol=1e-5)
@@ -88,7 +89,8 @@ def _batch(vocab_size=9):
     gen = torch.Generator().manual_seed(3)
     return {
         "images": torch.randn(5, 3, 64, 64, generator=gen),
-        "sources": torch.tensor([0, 0, 1, 2]), "targets": torch.tensor([3, 4, 2, 1]),
+        "sources": torch.tensor([0, 0, 1, 2]),
+        "targets": torch.tensor([3, 4, 2, 1]),
         "query_tokens": torch.randint(2, vocab_size, (4, 3), generator=gen),
         "query_lengths": torch.tensor([3, 2, 1, 3]),
         "side_images": torch.tensor([0, 1, 2]),
@@ -123,8 +125,11 @@ def test_eq2_loss_and_gradients(method, in_joint):
     model.loss(**b, temperature=0.5).backward()
     trained = ["image.backbone.conv1.weight", "image.fc.weight", "query_text.lstm.weight_ih_l0"]
     if in_joint:
-        trained += ["side_text.lstm.weight_ih_l0", "compose.g_img.linear.weight",
-                    "compose.g_text.linear.weight"]
+        trained += [
+            "side_text.lstm.weight_ih_l0",
+            "compose.g_img.linear.weight",
+            "compose.g_text.linear.weight",
+        ]
     else:
         assert not hasattr(model, "side_text")
     for name in trained:
@@ -175,21 +180,30 @@ def subset(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("method", "in_joint"),
-                         [("tirg", False), ("tirg", True), ("relation", False),
-                          ("relation", True)])
+@pytest.mark.parametrize(
+    ("method", "in_joint"),
+    [("tirg", False), ("tirg", True), ("relation", False), ("relation", True)],
+)
 def test_composed_model_overfits_20_pairs(subset, tmp_path, method, in_joint):
     """R@1 = 1 on the training pairs (gallery: their 21 images, source excluded).
 
     The lr drops tenfold after 40 steps so that BatchNorm's running statistics, which
     evaluation uses, catch up with weights that moved fast while overfitting.
     """
-    settings = TrainSettings(steps=80, batch_size=20, lr=0.03, lr_step=40, temperature=0.1,
-                             image_size=64, device="cpu", progress=False)
-    result = train_compose(subset, tmp_path / "run", method=method, in_joint=in_joint, dim=32,
-                           settings=settings)
+    settings = TrainSettings(
+        steps=80,
+        batch_size=20,
+        lr=0.03,
+        lr_step=40,
+        temperature=0.1,
+        image_size=64,
+        device="cpu",
+        progress=False,
+    )
+    result = train_compose(
+        subset, tmp_path / "run", method=method, in_joint=in_joint, dim=32, settings=settings
+    )
     assert result.step == 80
-    recall = evaluate_compose_run(tmp_path / "run", split="train", device="cpu",
-                                  progress=False)
+    recall = evaluate_compose_run(tmp_path / "run", split="train", device="cpu", progress=False)
     assert (recall["queries"], recall["gallery"]) == (20, 21)
     assert recall["R@1"] == 1.0

@@ -27,14 +27,26 @@ SCRIPT = HERE / "_ddp_fit_script.py"
 
 def launch(*args: str, nproc: int = 2, module: bool = True) -> subprocess.CompletedProcess:
     """``torchrun --standalone --nproc_per_node N`` (or plain python when nproc is 0)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(HERE.parent),
-                                                        os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(SRC), str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+        "OMP_NUM_THREADS": "1",
+    }
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         env.pop(name, None)
-    runner = [sys.executable] if not nproc else [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={nproc}"]
+    runner = (
+        [sys.executable]
+        if not nproc
+        else [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+        ]
+    )
     command = [*runner, *(["-m", "textmanifold"] if module else []), *args]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -65,12 +77,37 @@ def test_torchrun_train_joint_cli(tmp_path):
     cache = tmp_path / "sentences"
     torch.set_num_threads(1)
     tiny = dict(batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False, seed=5)
-    single = train_joint(coll, tmp_path / "one", dim=8, text_cache=cache,
-                         settings=TrainSettings(steps=3, checkpoint_every=2, **tiny))
-    common = ["train", "joint", str(coll), "--out", str(tmp_path / "two"), "--dim", "8",
-              "--text-cache", str(cache), "--batch-size", "4", "--image-size", "32",
-              "--lr", "0.01", "--device", "cpu", "--seed", "5", "--checkpoint-every", "2",
-              "--no-progress"]
+    single = train_joint(
+        coll,
+        tmp_path / "one",
+        dim=8,
+        text_cache=cache,
+        settings=TrainSettings(steps=3, checkpoint_every=2, **tiny),
+    )
+    common = [
+        "train",
+        "joint",
+        str(coll),
+        "--out",
+        str(tmp_path / "two"),
+        "--dim",
+        "8",
+        "--text-cache",
+        str(cache),
+        "--batch-size",
+        "4",
+        "--image-size",
+        "32",
+        "--lr",
+        "0.01",
+        "--device",
+        "cpu",
+        "--seed",
+        "5",
+        "--checkpoint-every",
+        "2",
+        "--no-progress",
+    ]
     launch(*common, "--steps", "2")
     launch(*common, "--steps", "3", "--resume")
     log = io.read_json(tmp_path / "two" / "train_log.json")
@@ -84,9 +121,27 @@ def test_torchrun_train_joint_cli(tmp_path):
     run = load_run(tmp_path / "two")
     assert run.model.state_dict().keys() == load_run(tmp_path / "one").model.state_dict().keys()
     # train compose in Joint: ranks hold different numbers of side rows (distinct sources)
-    launch("train", "compose", str(coll), "--out", str(tmp_path / "compose"), "--method",
-           "tirg", "--in-joint", "--dim", "8", "--batch-size", "4", "--image-size", "32",
-           "--device", "cpu", "--steps", "2", "--no-progress")
+    launch(
+        "train",
+        "compose",
+        str(coll),
+        "--out",
+        str(tmp_path / "compose"),
+        "--method",
+        "tirg",
+        "--in-joint",
+        "--dim",
+        "8",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "32",
+        "--device",
+        "cpu",
+        "--steps",
+        "2",
+        "--no-progress",
+    )
     log = io.read_json(tmp_path / "compose" / "train_log.json")
     assert len(log["losses"]) == 2 and np.isfinite(log["losses"]).all()
     assert load_run(tmp_path / "compose").kind == "compose"
@@ -125,8 +180,12 @@ def test_a_rank_joins_for_its_training_device_and_only_rank_0_writes(tmp_path, m
     monkeypatch.setattr(distributed.dist, "barrier", lambda: None)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    config = {"kind": "joint", "model": {}, "data": {},
-              "train": {**TrainSettings(device="cpu").__dict__}}
+    config = {
+        "kind": "joint",
+        "model": {},
+        "data": {},
+        "train": {**TrainSettings(device="cpu").__dict__},
+    }
     runs._open_run(tmp_path / "run", config, resume=False)
     assert joined == [torch.device("cpu")]
     assert not (tmp_path / "run" / "run.json").exists()

@@ -112,8 +112,12 @@ def test_lstm_ignores_padding():
 
 # ----------------------------------------------------------------------------- sentences
 
-SENTENCES = ["a red cube left of a blue sphere", "two metal cylinders", "a red cube left of "
-             "a blue sphere", "nothing"]
+SENTENCES = [
+    "a red cube left of a blue sphere",
+    "two metal cylinders",
+    "a red cube left of a blue sphere",
+    "nothing",
+]
 
 
 def test_sentence_encoder_matches_the_bundled_model_and_caches(tmp_path, monkeypatch):

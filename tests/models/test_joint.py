@@ -54,8 +54,14 @@ def test_joint_model_shapes_norms_and_gradients():
     loss = model.loss(images, sentences)
     torch.testing.assert_close(loss, info_nce(psi, phi))
     loss.backward()
-    for name in ("f_img.backbone.conv1.weight", "f_img.fc.weight", "g_img.linear.weight",
-                 "f_text.layers.0.weight", "f_text.layers.2.weight", "g_text.linear.weight"):
+    for name in (
+        "f_img.backbone.conv1.weight",
+        "f_img.fc.weight",
+        "g_img.linear.weight",
+        "f_text.layers.0.weight",
+        "f_text.layers.2.weight",
+        "g_text.linear.weight",
+    ):
         grad = model.get_parameter(name).grad
         assert grad is not None and grad.abs().sum() > 0, name
 
@@ -70,13 +76,22 @@ def test_joint_model_overfits_20_pairs(subset, tmp_path):
     """Every image retrieves its own description first (R@1 = 1) after 40 CPU steps."""
     coll = read_collection(subset)
     n = len(coll.images())
-    settings = TrainSettings(steps=40, batch_size=n, lr=0.01, temperature=0.1,
-                             image_size=64, device="cpu", progress=False)
-    result = train_joint(subset, tmp_path / "run", dim=32, text_cache=tmp_path / "cache",
-                         settings=settings)
+    settings = TrainSettings(
+        steps=40,
+        batch_size=n,
+        lr=0.01,
+        temperature=0.1,
+        image_size=64,
+        device="cpu",
+        progress=False,
+    )
+    result = train_joint(
+        subset, tmp_path / "run", dim=32, text_cache=tmp_path / "cache", settings=settings
+    )
     assert result.step == 40 and result.losses[-1] < result.losses[0]
-    embed_joint_run(subset, tmp_path / "run", device="cpu", text_cache=tmp_path / "cache",
-                    progress=False)
+    embed_joint_run(
+        subset, tmp_path / "run", device="cpu", text_cache=tmp_path / "cache", progress=False
+    )
     images, image_ids = load_embedding(tmp_path / "run" / "embeddings" / "image.npy")
     texts, text_ids = load_embedding(tmp_path / "run" / "embeddings" / "text.npy")
     assert text_ids == ["text:" + i for i in image_ids]
@@ -91,8 +106,7 @@ def test_text_head_standardizes_with_training_statistics():
     model = JointModel(text_dim=4, dim=3, train_sentences=train)
     head = model.f_text
     standardized = (train - head.mean) / head.scale
-    torch.testing.assert_close(standardized[:, :3].mean(dim=0), torch.zeros(3),
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(standardized[:, :3].mean(dim=0), torch.zeros(3), atol=1e-5, rtol=0)
     torch.testing.assert_close(standardized[:, :3].std(dim=0), torch.ones(3))
     assert head.scale[3] == 1.0
     # the statistics are buffers: they travel in the state dict to a loaded model

@@ -34,10 +34,16 @@ def test_joint_term_sees_sources_and_targets(tmp_path):
     described = [it.id for it in coll.images("train") if it.text]
     sources = {p.source for p in coll.pairs_of("train")}
     assert len(described) == 21 and len(sources) < 21  # leaves are targets only
-    settings = TrainSettings(steps=4, batch_size=5, lr=0.01, image_size=32, device="cpu",
-                             progress=False, checkpoint_every=4)
-    train_compose(subset, tmp_path / "run", method="tirg", in_joint=True, dim=8,
-                  settings=settings)
+    settings = TrainSettings(
+        steps=4,
+        batch_size=5,
+        lr=0.01,
+        image_size=32,
+        device="cpu",
+        progress=False,
+        checkpoint_every=4,
+    )
+    train_compose(subset, tmp_path / "run", method="tirg", in_joint=True, dim=8, settings=settings)
     log = io.read_json(tmp_path / "run" / "train_log.json")
     # One epoch of the pool (21 // 5 = 4 batches): 4 x 5 distinct images of the 21.
     assert log["joint_term_pool"] == 21

@@ -37,23 +37,60 @@ TINY = dict(batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False, 
 
 # The run.json of a joint and a compose run of runs/demo (written before the records
 # existed), verbatim but for the collection: the on-disk format they must keep reading.
-_TRAIN = {"amp": True, "batch_size": 50, "channels_last": True, "checkpoint_every": 500,
-          "device": "auto", "eval_every": 50, "image_size": 64, "lr": 0.01, "lr_step": 0,
-          "min_delta": 0.005, "momentum": 0.9, "patience": 0, "precision": "float32",
-          "progress": True, "seed": 0, "steps": 250, "temperature": 1.0, "threads": 2,
-          "validation": 100, "weight_decay": 1e-06, "workers": 0}
-OLD_JOINT = {"collection": "/data/cci", "format": 1, "kind": "joint",
-             "data": {"examples": 1990, "fingerprint": "ab" * 32, "held_out": 100,
-                      "split": None},
-             "model": {"dim": 128, "text_dim": 384, "text_model": None, "weights": None},
-             "train": _TRAIN}
-OLD_COMPOSE = {"collection": "/data/cci", "format": 1, "kind": "compose",
-               "data": {"examples": 1900, "fingerprint": "cd" * 32, "held_out": 100,
-                        "joint_term_pool": 2000, "split": "train"},
-               "model": {"balanced_init": True, "dim": 128, "in_joint": True,
-                         "learn_scale": False, "method": "tirg", "relation_hidden": 256,
-                         "vocab_size": 63, "weights": None},
-               "train": _TRAIN}
+_TRAIN = {
+    "amp": True,
+    "batch_size": 50,
+    "channels_last": True,
+    "checkpoint_every": 500,
+    "device": "auto",
+    "eval_every": 50,
+    "image_size": 64,
+    "lr": 0.01,
+    "lr_step": 0,
+    "min_delta": 0.005,
+    "momentum": 0.9,
+    "patience": 0,
+    "precision": "float32",
+    "progress": True,
+    "seed": 0,
+    "steps": 250,
+    "temperature": 1.0,
+    "threads": 2,
+    "validation": 100,
+    "weight_decay": 1e-06,
+    "workers": 0,
+}
+OLD_JOINT = {
+    "collection": "/data/cci",
+    "format": 1,
+    "kind": "joint",
+    "data": {"examples": 1990, "fingerprint": "ab" * 32, "held_out": 100, "split": None},
+    "model": {"dim": 128, "text_dim": 384, "text_model": None, "weights": None},
+    "train": _TRAIN,
+}
+OLD_COMPOSE = {
+    "collection": "/data/cci",
+    "format": 1,
+    "kind": "compose",
+    "data": {
+        "examples": 1900,
+        "fingerprint": "cd" * 32,
+        "held_out": 100,
+        "joint_term_pool": 2000,
+        "split": "train",
+    },
+    "model": {
+        "balanced_init": True,
+        "dim": 128,
+        "in_joint": True,
+        "learn_scale": False,
+        "method": "tirg",
+        "relation_hidden": 256,
+        "vocab_size": 63,
+        "weights": None,
+    },
+    "train": _TRAIN,
+}
 
 
 # ----------------------------------------------------------------------------- json
@@ -92,42 +129,51 @@ def _with(raw: dict, section: str | None, key: str, value) -> dict:
     return raw
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    (_without(OLD_JOINT, "model", "text_dim"), "model.text_dim is missing"),
-    (_without(OLD_COMPOSE, "model", "vocab_size"), "model.vocab_size is missing"),
-    (_without(OLD_COMPOSE, "data", "fingerprint"), "data.fingerprint is missing"),
-    (_without(OLD_JOINT, None, "collection"), "collection is missing"),
-    (_without(OLD_JOINT, None, "train"), "train is missing"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (_without(OLD_JOINT, "model", "text_dim"), "model.text_dim is missing"),
+        (_without(OLD_COMPOSE, "model", "vocab_size"), "model.vocab_size is missing"),
+        (_without(OLD_COMPOSE, "data", "fingerprint"), "data.fingerprint is missing"),
+        (_without(OLD_JOINT, None, "collection"), "collection is missing"),
+        (_without(OLD_JOINT, None, "train"), "train is missing"),
+    ],
+)
 def test_a_missing_key_is_named(raw, message):
     with pytest.raises(DataFormatError, match=f"^runs/x/run.json: {message}$"):
         RunRecord.from_json(raw, "runs/x/run.json")
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    (_with(OLD_JOINT, "model", "dim", "128"), "model.dim must be an integer, not str '128'"),
-    (_with(OLD_JOINT, "model", "dim", 12.5), "model.dim must be an integer"),
-    (_with(OLD_COMPOSE, "model", "in_joint", 1), "model.in_joint must be true or false"),
-    (_with(OLD_COMPOSE, "model", "weights", 3), "model.weights must be a string or null"),
-    (_with(OLD_COMPOSE, "model", "method", "concat"), "model.method must be one of"),
-    (_with(OLD_JOINT, "data", "examples", True), "data.examples must be an integer"),
-    (_with(OLD_JOINT, "train", "lr", "fast"), "train.lr must be a number"),
-    (_with(OLD_JOINT, "train", "amp", "yes"), "train.amp must be true or false"),
-    (_with(OLD_JOINT, None, "model", [1]), "model must be an object"),
-    (_with(OLD_JOINT, "train", "speed", 1), "train.speed is not a known key"),
-    (_with(OLD_JOINT, "model", "method", "tirg"), "model.method is not a known key"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (_with(OLD_JOINT, "model", "dim", "128"), "model.dim must be an integer, not str '128'"),
+        (_with(OLD_JOINT, "model", "dim", 12.5), "model.dim must be an integer"),
+        (_with(OLD_COMPOSE, "model", "in_joint", 1), "model.in_joint must be true or false"),
+        (_with(OLD_COMPOSE, "model", "weights", 3), "model.weights must be a string or null"),
+        (_with(OLD_COMPOSE, "model", "method", "concat"), "model.method must be one of"),
+        (_with(OLD_JOINT, "data", "examples", True), "data.examples must be an integer"),
+        (_with(OLD_JOINT, "train", "lr", "fast"), "train.lr must be a number"),
+        (_with(OLD_JOINT, "train", "amp", "yes"), "train.amp must be true or false"),
+        (_with(OLD_JOINT, None, "model", [1]), "model must be an object"),
+        (_with(OLD_JOINT, "train", "speed", 1), "train.speed is not a known key"),
+        (_with(OLD_JOINT, "model", "method", "tirg"), "model.method is not a known key"),
+    ],
+)
 def test_a_key_of_the_wrong_type_is_named(raw, message):
     with pytest.raises(DataFormatError, match=f"^runs/x/run.json: {message}"):
         RunRecord.from_json(raw, "runs/x/run.json")
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ([], "not a textmanifold run of format 1"),
-    (_with(OLD_JOINT, None, "format", 2), "not a textmanifold run of format 1"),
-    (_with(OLD_JOINT, None, "format", True), "not a textmanifold run of format 1"),
-    (_with(OLD_JOINT, None, "kind", "gan"), "unknown run kind 'gan'"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([], "not a textmanifold run of format 1"),
+        (_with(OLD_JOINT, None, "format", 2), "not a textmanifold run of format 1"),
+        (_with(OLD_JOINT, None, "format", True), "not a textmanifold run of format 1"),
+        (_with(OLD_JOINT, None, "kind", "gan"), "unknown run kind 'gan'"),
+    ],
+)
 def test_not_a_run_keeps_its_message(raw, message):
     with pytest.raises(InputError, match=message):
         RunRecord.from_json(raw, "run.json")
@@ -183,17 +229,35 @@ def test_build_model_equals_the_positional_compose_model(method, in_joint):
     torch.manual_seed(5)
     old = ComposeModel(method, 9, 8, in_joint, None, 16, learn_scale=True, balanced_init=True)
     torch.manual_seed(5)
-    new = build_model(ComposeModelConfig(method=method, vocab_size=9, in_joint=in_joint,
-                                         dim=8, relation_hidden=16, learn_scale=True))
+    new = build_model(
+        ComposeModelConfig(
+            method=method,
+            vocab_size=9,
+            in_joint=in_joint,
+            dim=8,
+            relation_hidden=16,
+            learn_scale=True,
+        )
+    )
     _same_weights(old, new)
     # a load: the checkpoint replaces the start, which is not computed
     torch.manual_seed(5)
-    loaded = build_model(ComposeModelConfig(method=method, vocab_size=9, in_joint=in_joint,
-                                            dim=8, relation_hidden=16, learn_scale=True),
-                         initial_weights=False)
+    loaded = build_model(
+        ComposeModelConfig(
+            method=method,
+            vocab_size=9,
+            in_joint=in_joint,
+            dim=8,
+            relation_hidden=16,
+            learn_scale=True,
+        ),
+        initial_weights=False,
+    )
     torch.manual_seed(5)
-    _same_weights(loaded, ComposeModel(method, 9, 8, in_joint, None, 16, learn_scale=True,
-                                       balanced_init=False))
+    _same_weights(
+        loaded,
+        ComposeModel(method, 9, 8, in_joint, None, 16, learn_scale=True, balanced_init=False),
+    )
 
 
 def test_a_load_does_not_read_the_initial_backbone_weights(tmp_path):
@@ -228,8 +292,13 @@ def _trained(monkeypatch) -> list:
 
 def test_load_run_reproduces_a_joint_runs_embeddings(shapes, tmp_path, monkeypatch):
     built = _trained(monkeypatch)
-    runs.train_joint(shapes, tmp_path / "run", dim=8, text_cache=tmp_path / "cache",
-                     settings=TrainSettings(steps=3, **TINY))
+    runs.train_joint(
+        shapes,
+        tmp_path / "run",
+        dim=8,
+        text_cache=tmp_path / "cache",
+        settings=TrainSettings(steps=3, **TINY),
+    )
     monkeypatch.undo()
     trained = built[0].eval()
     run = runs.load_run(tmp_path / "run")
@@ -244,8 +313,9 @@ def test_load_run_reproduces_a_joint_runs_embeddings(shapes, tmp_path, monkeypat
         text_only = runs.load_run(tmp_path / "run", image_branch=False).model
         assert torch.equal(text_only.embed_texts(sentences), trained.embed_texts(sentences))
         expected = trained.embed_images(images).numpy()
-    embed_joint_run(shapes, tmp_path / "run", device="cpu", text_cache=tmp_path / "cache",
-                    progress=False)
+    embed_joint_run(
+        shapes, tmp_path / "run", device="cpu", text_cache=tmp_path / "cache", progress=False
+    )
     exported, ids = load_embedding(tmp_path / "run" / "embeddings" / "image.npy")
     assert ids == [it.id for it in coll.images()]
     np.testing.assert_allclose(exported, expected, atol=1e-6)
@@ -253,17 +323,30 @@ def test_load_run_reproduces_a_joint_runs_embeddings(shapes, tmp_path, monkeypat
 
 def test_load_run_reproduces_a_compose_runs_features(shapes, tmp_path, monkeypatch):
     built = _trained(monkeypatch)
-    runs.train_compose(shapes, tmp_path / "run", method="tirg", in_joint=True, dim=8,
-                       settings=TrainSettings(steps=3, **TINY))
+    runs.train_compose(
+        shapes,
+        tmp_path / "run",
+        method="tirg",
+        in_joint=True,
+        dim=8,
+        settings=TrainSettings(steps=3, **TINY),
+    )
     monkeypatch.undo()
     trained = built[0].eval()
     run = runs.load_run(tmp_path / "run")
-    assert run.record.model == ComposeModelConfig(method="tirg", vocab_size=len(run.vocab),
-                                                  in_joint=True, dim=8)
+    assert run.record.model == ComposeModelConfig(
+        method="tirg", vocab_size=len(run.vocab), in_joint=True, dim=8
+    )
     assert run.record.data.joint_term_pool == 21
     images = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(2))
-    tokens, lengths = run.vocab.encode(["make the red circle blue", "add a green square",
-                                        "move it", "turn the square into a circle"])
+    tokens, lengths = run.vocab.encode(
+        [
+            "make the red circle blue",
+            "add a green square",
+            "move it",
+            "turn the square into a circle",
+        ]
+    )
     with torch.no_grad():
         for model in (run.model, trained):
             assert model.training is False

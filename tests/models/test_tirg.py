@@ -26,12 +26,14 @@ def test_tirg_conv_shapes_and_formula():
     def block(seq):
         bn, c1, c2 = seq[0], seq[1], seq[3]
         y = (z - bn.running_mean[None, :, None, None]) / torch.sqrt(
-            bn.running_var[None, :, None, None] + bn.eps)
+            bn.running_var[None, :, None, None] + bn.eps
+        )
         y = y * bn.weight[None, :, None, None] + bn.bias[None, :, None, None]
-        return F.conv2d(F.relu(F.conv2d(y, c1.weight, c1.bias, padding=1)), c2.weight,
-                        c2.bias, padding=1)
+        return F.conv2d(
+            F.relu(F.conv2d(y, c1.weight, c1.bias, padding=1)), c2.weight, c2.bias, padding=1
+        )
 
-    expected = (1.0 * torch.sigmoid(block(conv.gate)) * x + 10.0 * block(conv.residual))
+    expected = 1.0 * torch.sigmoid(block(conv.gate)) * x + 10.0 * block(conv.residual)
     torch.testing.assert_close(out, expected.mean(dim=(2, 3)))
 
 
@@ -63,10 +65,14 @@ def test_compose_model_tirg_conv(in_joint):
     torch.testing.assert_close(composed.norm(dim=1), torch.ones(3))
     extra = {}
     if in_joint:
-        extra = {"side_images": torch.tensor([0, 1, 3]), "side_tokens": tokens,
-                 "side_lengths": lengths}
-    loss = model.loss(images, torch.tensor([0, 1, 2]), torch.tensor([1, 2, 3]), tokens,
-                      lengths, **extra)
+        extra = {
+            "side_images": torch.tensor([0, 1, 3]),
+            "side_tokens": tokens,
+            "side_lengths": lengths,
+        }
+    loss = model.loss(
+        images, torch.tensor([0, 1, 2]), torch.tensor([1, 2, 3]), tokens, lengths, **extra
+    )
     loss.backward()
     for name in ("compose.gate.1.weight", "compose.residual.3.weight", "image.fc.weight"):
         name = name.replace("compose.", "compose.compositor.") if in_joint else name
@@ -92,8 +98,7 @@ def test_balance_weights_equalises_the_two_terms(make):
         module.weights.copy_(torch.tensor([1.0, 0.0]))
         gated = module(psi, phi)
     residual = full - gated
-    assert gated.norm(dim=-1).mean() == pytest.approx(float(residual.norm(dim=-1).mean()),
-                                                      rel=1e-4)
+    assert gated.norm(dim=-1).mean() == pytest.approx(float(residual.norm(dim=-1).mean()), rel=1e-4)
     assert w < 10.0  # the authors' 10 over-weights the residual on unit vectors
 
 

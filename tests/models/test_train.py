@@ -71,16 +71,24 @@ def _states_equal(a: dict, b: dict) -> bool:
 
 def test_joint_resume_continues_with_exactly_the_same_losses(shapes, text_cache, tmp_path):
     def run(out, steps, resume=False):
-        return train_joint(shapes, out, dim=8, text_cache=text_cache, resume=resume,
-                           settings=TrainSettings(steps=steps, checkpoint_every=2, **TINY))
+        return train_joint(
+            shapes,
+            out,
+            dim=8,
+            text_cache=text_cache,
+            resume=resume,
+            settings=TrainSettings(steps=steps, checkpoint_every=2, **TINY),
+        )
 
     straight = run(tmp_path / "a", 6)
     run(tmp_path / "b", 3)
     assert load_checkpoint(checkpoint_path(tmp_path / "b"))["step"] == 3  # the last step
     resumed = run(tmp_path / "b", 6, resume=True)
     assert len(straight.losses) == 6 and resumed.losses == straight.losses  # bit for bit
-    assert _states_equal(load_checkpoint(checkpoint_path(tmp_path / "a"))["model"],
-                         load_checkpoint(checkpoint_path(tmp_path / "b"))["model"])
+    assert _states_equal(
+        load_checkpoint(checkpoint_path(tmp_path / "a"))["model"],
+        load_checkpoint(checkpoint_path(tmp_path / "b"))["model"],
+    )
     # asking again for 6 steps trains nothing and reports the same history
     again = run(tmp_path / "b", 6, resume=True)
     assert again.losses == straight.losses and np.isnan(again.images_per_second)
@@ -90,8 +98,16 @@ def test_joint_resume_continues_with_exactly_the_same_losses(shapes, text_cache,
 def test_compose_resume_in_joint_with_workers(shapes, tmp_path):
     def run(out, steps, resume=False, workers=0):
         settings = TrainSettings(steps=steps, checkpoint_every=3, workers=workers, **TINY)
-        return train_compose(shapes, out, method="relation", in_joint=True, dim=8,
-                             relation_hidden=16, settings=settings, resume=resume)
+        return train_compose(
+            shapes,
+            out,
+            method="relation",
+            in_joint=True,
+            dim=8,
+            relation_hidden=16,
+            settings=settings,
+            resume=resume,
+        )
 
     straight = run(tmp_path / "a", 6)
     run(tmp_path / "b", 4)  # checkpoints at steps 3 and 4
@@ -99,8 +115,10 @@ def test_compose_resume_in_joint_with_workers(shapes, tmp_path):
     assert (state["step"], state["samples_seen"], len(state["losses"])) == (4, 16, 4)
     resumed = run(tmp_path / "b", 6, resume=True, workers=1)  # workers change nothing
     assert resumed.losses == straight.losses
-    assert _states_equal(load_checkpoint(checkpoint_path(tmp_path / "a"))["model"],
-                         load_checkpoint(checkpoint_path(tmp_path / "b"))["model"])
+    assert _states_equal(
+        load_checkpoint(checkpoint_path(tmp_path / "a"))["model"],
+        load_checkpoint(checkpoint_path(tmp_path / "b"))["model"],
+    )
 
 
 def test_runs_are_never_overwritten_and_resume_checks_settings(shapes, tmp_path):
@@ -110,11 +128,11 @@ def test_runs_are_never_overwritten_and_resume_checks_settings(shapes, tmp_path)
         train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
     changed = TrainSettings(steps=2, **{**TINY, "lr": 0.1})
     with pytest.raises(InputError, match="lr=0.01, this call has 0.1"):
-        train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=changed,
-                      resume=True)
+        train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=changed, resume=True)
     with pytest.raises(InputError, match="its model"):
-        train_compose(shapes, tmp_path / "run", method="relation", dim=8, settings=settings,
-                      resume=True)
+        train_compose(
+            shapes, tmp_path / "run", method="relation", dim=8, settings=settings, resume=True
+        )
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not empty"):
@@ -129,8 +147,9 @@ def test_missing_image_is_named_before_training(shapes, tmp_path):
     shutil.copytree(shapes, copy)
     (copy / "images" / "img0007.png").unlink()
     with pytest.raises(MissingFileError, match="img0007.png: image file not found"):
-        train_compose(copy, tmp_path / "run", method="tirg", dim=8,
-                      settings=TrainSettings(steps=1, **TINY))
+        train_compose(
+            copy, tmp_path / "run", method="tirg", dim=8, settings=TrainSettings(steps=1, **TINY)
+        )
     assert not (tmp_path / "run").exists()
 
 
@@ -139,8 +158,13 @@ def test_unreadable_image_inside_a_worker_is_one_clear_error(shapes, tmp_path):
     shutil.copytree(shapes, copy)
     (copy / "images" / "img0003.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(TextManifoldError, match="img0003.png: unreadable image"):
-        train_compose(copy, tmp_path / "run", method="tirg", dim=8,
-                      settings=TrainSettings(steps=20, workers=1, **TINY))
+        train_compose(
+            copy,
+            tmp_path / "run",
+            method="tirg",
+            dim=8,
+            settings=TrainSettings(steps=20, workers=1, **TINY),
+        )
 
 
 def test_empty_split_and_small_data_and_text_model(shapes, text_cache, tmp_path):
@@ -150,20 +174,32 @@ def test_empty_split_and_small_data_and_text_model(shapes, text_cache, tmp_path)
     with pytest.raises(InputError, match="split 'test' of .* no image items with a desc"):
         train_joint(shapes, tmp_path / "b", split="test", settings=settings)
     with pytest.raises(InputError, match="batch size 50 is larger than the 20 pairs"):
-        train_compose(shapes, tmp_path / "c", method="tirg",
-                      settings=TrainSettings(steps=1, **{**TINY, "batch_size": 50}))
+        train_compose(
+            shapes,
+            tmp_path / "c",
+            method="tirg",
+            settings=TrainSettings(steps=1, **{**TINY, "batch_size": 50}),
+        )
     with pytest.raises(MissingFileError, match="nowhere: sentence-transformers model"):
-        train_joint(shapes, tmp_path / "d", text_model=str(tmp_path / "nowhere"),
-                    text_cache=text_cache, settings=settings)
+        train_joint(
+            shapes,
+            tmp_path / "d",
+            text_model=str(tmp_path / "nowhere"),
+            text_cache=text_cache,
+            settings=settings,
+        )
     with pytest.raises(InputError, match="method must be one of"):
         train_compose(shapes, tmp_path / "e", method="film", settings=settings)
 
 
 def test_bad_settings():
-    for field, value, message in [("steps", -1, "steps"), ("image_size", 16, "32 pixels"),
-                                  ("batch_size", 1, "needs negatives"),
-                                  ("lr", 0.0, "lr must be positive"),
-                                  ("checkpoint_every", 0, "checkpoint_every")]:
+    for field, value, message in [
+        ("steps", -1, "steps"),
+        ("image_size", 16, "32 pixels"),
+        ("batch_size", 1, "needs negatives"),
+        ("lr", 0.0, "lr must be positive"),
+        ("checkpoint_every", 0, "checkpoint_every"),
+    ]:
         with pytest.raises(InputError, match=message):
             TrainSettings(**{field: value}).validate()
 
@@ -173,13 +209,35 @@ def test_bad_settings():
 
 def test_cli_train_embed_and_the_pretrained_space(shapes, text_cache, tmp_path, capsys):
     run = tmp_path / "joint"
-    assert cli("train", "joint", str(shapes), "--out", str(run), "--steps", "2",
-               "--batch-size", "4", "--image-size", "32", "--dim", "8", "--device", "cpu",
-               "--seed", "3", "--text-cache", str(text_cache)) == 0
+    assert (
+        cli(
+            "train",
+            "joint",
+            str(shapes),
+            "--out",
+            str(run),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--image-size",
+            "32",
+            "--dim",
+            "8",
+            "--device",
+            "cpu",
+            "--seed",
+            "3",
+            "--text-cache",
+            str(text_cache),
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 2 and np.isfinite(summary["final_loss"])
-    assert cli("embed", str(shapes), str(run), "--device", "cpu",
-               "--text-cache", str(text_cache)) == 0
+    assert (
+        cli("embed", str(shapes), str(run), "--device", "cpu", "--text-cache", str(text_cache)) == 0
+    )
     coll = read_collection(shapes)
     image, image_ids = load_embedding(run / "embeddings" / "image.npy")
     text, text_ids = load_embedding(run / "embeddings" / "text.npy")
@@ -197,8 +255,9 @@ def test_cli_train_embed_and_the_pretrained_space(shapes, text_cache, tmp_path, 
     from textmanifold.models.data import load_image
 
     with torch.no_grad():
-        pooled = reference(torch.stack([load_image(coll.image_path(it), 32)
-                                        for it in coll.images()[:4]])).numpy()
+        pooled = reference(
+            torch.stack([load_image(coll.image_path(it), 32) for it in coll.images()[:4]])
+        ).numpy()
     expected = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
     np.testing.assert_allclose(pretrained[:4], expected, rtol=1e-4, atol=1e-5)
 
@@ -211,9 +270,29 @@ def test_cli_train_embed_and_the_pretrained_space(shapes, text_cache, tmp_path, 
 
 def test_cli_train_and_eval_compose(shapes, tmp_path, capsys):
     run = tmp_path / "tirg"
-    assert cli("train", "compose", str(shapes), "--out", str(run), "--method", "tirg",
-               "--in-joint", "--steps", "2", "--batch-size", "4", "--image-size", "32",
-               "--dim", "8", "--device", "cpu") == 0
+    assert (
+        cli(
+            "train",
+            "compose",
+            str(shapes),
+            "--out",
+            str(run),
+            "--method",
+            "tirg",
+            "--in-joint",
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--image-size",
+            "32",
+            "--dim",
+            "8",
+            "--device",
+            "cpu",
+        )
+        == 0
+    )
     capsys.readouterr()
     assert cli("eval", "compose", str(run), "--split", "train", "--device", "cpu") == 0
     result = json.loads(capsys.readouterr().out)
@@ -232,17 +311,20 @@ def test_gallery_is_the_split_plus_its_targets(tmp_path):
     from textmanifold.collection import Item, Pair, write_collection
     from textmanifold.models.embed import gallery_items
 
-    items = [Item(id=f"i{k}", modality="image", path=f"{k}.png", split=s)
-             for k, s in enumerate(["train", "train", "test", "test", "train", None])]
-    pairs = [Pair("i1", "i2", "a", "test"), Pair("i1", "i4", "b", "test"),
-             Pair("i0", "i1", "c", "train")]
-    coll = read_collection(write_collection(tmp_path / "c", name="c", items=items,
-                                            pairs=pairs))
+    items = [
+        Item(id=f"i{k}", modality="image", path=f"{k}.png", split=s)
+        for k, s in enumerate(["train", "train", "test", "test", "train", None])
+    ]
+    pairs = [
+        Pair("i1", "i2", "a", "test"),
+        Pair("i1", "i4", "b", "test"),
+        Pair("i0", "i1", "c", "train"),
+    ]
+    coll = read_collection(write_collection(tmp_path / "c", name="c", items=items, pairs=pairs))
     # CCI-like: the test images, plus i4 (a test target outside the split); the train
     # source i1 stays out
     assert [it.id for it in gallery_items(coll, "test")] == ["i2", "i3", "i4"]
     unsplit = [Item(id=it.id, modality="image", path=it.path) for it in items]
-    coll = read_collection(write_collection(tmp_path / "d", name="d", items=unsplit,
-                                            pairs=pairs))
+    coll = read_collection(write_collection(tmp_path / "d", name="d", items=unsplit, pairs=pairs))
     # images without splits: everything a test pair names, sources included
     assert [it.id for it in gallery_items(coll, "test")] == ["i1", "i2", "i4"]

@@ -34,13 +34,16 @@ def shapes(tmp_path_factory):
     return shapes_collection(tmp_path_factory.mktemp("shapes"), size=32, text_only=0)
 
 
-@pytest.mark.parametrize(("values", "patience", "expected"), [
-    ([0.1, 0.5, 0.51, 0.50], 2, True),    # 0.51 <= 0.5 + 0.02
-    ([0.1, 0.5, 0.53, 0.50], 2, False),   # 0.53 beats 0.5 by more than 0.02
-    ([0.1, 0.5], 2, False),               # too few measurements to tell
-    ([0.3, 0.2, 0.1], 2, True),           # falling: no improvement at all
-    ([0.1, 0.2, 0.3], 0, False),          # patience 0 never stops
-])
+@pytest.mark.parametrize(
+    ("values", "patience", "expected"),
+    [
+        ([0.1, 0.5, 0.51, 0.50], 2, True),  # 0.51 <= 0.5 + 0.02
+        ([0.1, 0.5, 0.53, 0.50], 2, False),  # 0.53 beats 0.5 by more than 0.02
+        ([0.1, 0.5], 2, False),  # too few measurements to tell
+        ([0.3, 0.2, 0.1], 2, True),  # falling: no improvement at all
+        ([0.1, 0.2, 0.3], 0, False),  # patience 0 never stops
+    ],
+)
 def test_plateau_rule_by_hand(values, patience, expected):
     assert plateau_reached(values, patience, 0.02) is expected
 
@@ -71,8 +74,11 @@ def _brute_force_r1(run_dir, collection, held: np.ndarray) -> float:
         for p in held:
             s, t = distinct.index(table.sources[p]), distinct.index(table.targets[p])
             tokens, lengths = run.vocab.encode([table.queries[p]])
-            q = run.model.composed(run.model.source_features(images[s:s + 1]), tokens,
-                                   lengths).numpy()[0].astype(np.float64)
+            q = (
+                run.model.composed(run.model.source_features(images[s : s + 1]), tokens, lengths)
+                .numpy()[0]
+                .astype(np.float64)
+            )
             scores = gallery @ q
             scores[s] = -np.inf
             hits += int(np.sum(scores >= scores[t]) == 1)
@@ -85,8 +91,7 @@ def test_learning_curve_matches_a_brute_force_recall(shapes, tmp_path):
     assert [p["step"] for p in result.curve] == [0, 2, 4, 6]
     assert all(np.isfinite(p["loss"]) and 0 <= p["R@1"] <= 1 for p in result.curve)
     _, held = held_out_rows(20, 8, 4)
-    assert result.curve[-1]["R@1"] == pytest.approx(_brute_force_r1(tmp_path / "run", shapes,
-                                                                    held))
+    assert result.curve[-1]["R@1"] == pytest.approx(_brute_force_r1(tmp_path / "run", shapes, held))
     config = json.loads((tmp_path / "run" / "run.json").read_text())
     assert config["data"]["held_out"] == 8 and config["data"]["examples"] == 12
     assert config["train"]["threads"] == 1
@@ -96,21 +101,30 @@ def test_learning_curve_matches_a_brute_force_recall(shapes, tmp_path):
 
 def test_early_stop_and_its_resume(shapes, tmp_path):
     # no measurement can beat the first by 1.0: the rule stops at the second one
-    settings = TrainSettings(steps=20, validation=8, eval_every=2, patience=1, min_delta=1.0,
-                             **TINY)
+    settings = TrainSettings(
+        steps=20, validation=8, eval_every=2, patience=1, min_delta=1.0, **TINY
+    )
     result = train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
     assert result.stopped_early and result.converged and result.step == 2
     assert load_checkpoint(checkpoint_path(tmp_path / "run"))["step"] == 2
-    again = train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings,
-                          resume=True)
+    again = train_compose(
+        shapes, tmp_path / "run", method="tirg", dim=8, settings=settings, resume=True
+    )
     assert again.step == 2 and again.curve == result.curve and again.stopped_early
 
 
 def test_resumed_curve_equals_an_uninterrupted_one(shapes, tmp_path):
     def run(out, steps, resume=False):
-        return train_compose(shapes, out, method="tirg", dim=8, resume=resume,
-                             settings=TrainSettings(steps=steps, validation=8, eval_every=2,
-                                                    checkpoint_every=2, **TINY))
+        return train_compose(
+            shapes,
+            out,
+            method="tirg",
+            dim=8,
+            resume=resume,
+            settings=TrainSettings(
+                steps=steps, validation=8, eval_every=2, checkpoint_every=2, **TINY
+            ),
+        )
 
     straight = run(tmp_path / "a", 6)
     run(tmp_path / "b", 4)

@@ -27,9 +27,16 @@ def compose_index_dir(tiny_index_dir, tmp_path_factory) -> Path:
 
     collection = tiny_index_dir.parent / "shapes"
     root = tmp_path_factory.mktemp("compose")
-    train_compose(collection, root / "run", method="tirg", in_joint=True, dim=8,
-                  settings=TrainSettings(steps=60, batch_size=4, image_size=32, lr=0.01,
-                                         device="cpu", progress=False))
+    train_compose(
+        collection,
+        root / "run",
+        method="tirg",
+        in_joint=True,
+        dim=8,
+        settings=TrainSettings(
+            steps=60, batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False
+        ),
+    )
     # 60 steps and degree 10: enough that composed queries reach the graph (paths to show)
     ManifoldIndex.build(collection, root / "run", target_degree=10).save(root / "index")
     return root / "index"

@@ -97,8 +97,13 @@ def test_items_and_their_images(client, tiny_index):
     record = client.get(f"/items/{image_id}")
     assert record.status_code == 200
     item = tiny_index.item(image_id)
-    assert record.json() == {"id": image_id, "kind": "image", "text": item["text"],
-                             "labels": item["labels"], "image_url": f"/items/{image_id}/image"}
+    assert record.json() == {
+        "id": image_id,
+        "kind": "image",
+        "text": item["text"],
+        "labels": item["labels"],
+        "image_url": f"/items/{image_id}/image",
+    }
     image = client.get(f"/items/{image_id}/image")
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert image.content == tiny_index.image_path(image_id).read_bytes()
@@ -135,30 +140,43 @@ def _png(width: int, height: int) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-@pytest.mark.parametrize("method, url, body, status, message", [
-    ("post", "/search", {"id": "no-such-image"}, 404, "unknown id 'no-such-image'"),
-    ("post", "/search", {"id": "../img0000"}, 404, "unknown id '../img0000'"),
-    ("get", "/items/..%2F..%2Fetc%2Fpasswd/image", None, 404, "unknown id '../../etc/passwd'"),
-    ("get", "/items/..%2Fimages%2Fimg0000.png", None, 404, "unknown id"),
-    ("get", "/path?from=../img0000&to=img0001", None, 404, "unknown id '../img0000'"),
-    ("post", "/search", {"image": "not base64!"}, 400, "image: not valid base64"),
-    ("post", "/search", {"image": base64.b64encode(b"GIF89a garbage").decode()}, 400,
-     "image: unreadable image"),
-    ("post", "/search", {"image": _png(9000, 8000)}, 400, "9000x8000 pixels is more than"),
-    ("post", "/search", {"image": _png(20000, 20000)}, 400, "image: more pixels than the"),
-    ("post", "/search", {"id": "img0000", "modify": "make it red"}, 400,
-     "is a joint run with no compositor"),
-    ("post", "/search", {"text": "a", "modify": "make it red"}, 422, "modify goes with"),
-    ("post", "/search", {"text": "a", "k": 0}, 422, "k: Input should be greater than"),
-    ("post", "/search", {"text": "a", "k": 1000}, 422, "k: Input should be less than"),
-    ("post", "/search", {"text": "a", "id": "img0000"}, 422, "exactly one of"),
-    ("post", "/search", {}, 422, "exactly one of"),
-    ("post", "/search", {"text": "   "}, 400, "text: the sentence is empty"),
-    ("post", "/search", {"text": "a", "metric": "cosine"}, 422, "metric"),
-    ("post", "/search", {"text": "a", "sql": 1}, 422, "sql"),
-    ("post", "/search", {"vector": [1.0, 0.0]}, 400, ""),
-    ("get", "/path?from=img0000", None, 422, "to: Field required"),
-])
+@pytest.mark.parametrize(
+    "method, url, body, status, message",
+    [
+        ("post", "/search", {"id": "no-such-image"}, 404, "unknown id 'no-such-image'"),
+        ("post", "/search", {"id": "../img0000"}, 404, "unknown id '../img0000'"),
+        ("get", "/items/..%2F..%2Fetc%2Fpasswd/image", None, 404, "unknown id '../../etc/passwd'"),
+        ("get", "/items/..%2Fimages%2Fimg0000.png", None, 404, "unknown id"),
+        ("get", "/path?from=../img0000&to=img0001", None, 404, "unknown id '../img0000'"),
+        ("post", "/search", {"image": "not base64!"}, 400, "image: not valid base64"),
+        (
+            "post",
+            "/search",
+            {"image": base64.b64encode(b"GIF89a garbage").decode()},
+            400,
+            "image: unreadable image",
+        ),
+        ("post", "/search", {"image": _png(9000, 8000)}, 400, "9000x8000 pixels is more than"),
+        ("post", "/search", {"image": _png(20000, 20000)}, 400, "image: more pixels than the"),
+        (
+            "post",
+            "/search",
+            {"id": "img0000", "modify": "make it red"},
+            400,
+            "is a joint run with no compositor",
+        ),
+        ("post", "/search", {"text": "a", "modify": "make it red"}, 422, "modify goes with"),
+        ("post", "/search", {"text": "a", "k": 0}, 422, "k: Input should be greater than"),
+        ("post", "/search", {"text": "a", "k": 1000}, 422, "k: Input should be less than"),
+        ("post", "/search", {"text": "a", "id": "img0000"}, 422, "exactly one of"),
+        ("post", "/search", {}, 422, "exactly one of"),
+        ("post", "/search", {"text": "   "}, 400, "text: the sentence is empty"),
+        ("post", "/search", {"text": "a", "metric": "cosine"}, 422, "metric"),
+        ("post", "/search", {"text": "a", "sql": 1}, 422, "sql"),
+        ("post", "/search", {"vector": [1.0, 0.0]}, 400, ""),
+        ("get", "/path?from=img0000", None, 422, "to: Field required"),
+    ],
+)
 def test_bad_requests_get_a_4xx_json_error(client, method, url, body, status, message):
     answer = getattr(client, method)(url, **({} if body is None else {"json": body}))
     assert answer.status_code == status, answer.text
@@ -183,8 +201,9 @@ def test_oversized_and_malformed_bodies(client, tiny_index):
 
     answer = client.post("/search", content=chunks(), headers={"content-type": "application/json"})
     assert answer.status_code == 413
-    answer = client.post("/search", content=b"{not json",
-                         headers={"content-type": "application/json"})
+    answer = client.post(
+        "/search", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 422 and "error" in answer.json()
 
 
@@ -200,10 +219,15 @@ def test_metrics_count_requests_in_prometheus_format(tiny_index):
     answer = client.get("/metrics")
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     families = {f.name: f for f in parser.text_string_to_metric_families(answer.text)}
-    requests = {(s.labels["method"], s.labels["route"], s.labels["status"]): s.value
-                for s in families["textmanifold_http_requests"].samples}
-    assert requests == {("POST", "/search", "200"): 3, ("POST", "/search", "404"): 1,
-                        ("GET", "/healthz", "200"): 1}
+    requests = {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for s in families["textmanifold_http_requests"].samples
+    }
+    assert requests == {
+        ("POST", "/search", "200"): 3,
+        ("POST", "/search", "404"): 1,
+        ("GET", "/healthz", "200"): 1,
+    }
     latency = families["textmanifold_http_request_duration_seconds"]
     assert latency.type == "histogram"
     by_name = {}
@@ -233,8 +257,14 @@ def test_an_unexpected_error_is_a_500_without_traceback(tiny_index_dir, monkeypa
 
 def test_the_api_is_documented_and_the_page_is_served(client):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/search", "/items/{item_id}", "/items/{item_id}/image",
-                                  "/path", "/healthz", "/metrics"}
+    assert set(spec["paths"]) == {
+        "/search",
+        "/items/{item_id}",
+        "/items/{item_id}/image",
+        "/path",
+        "/healthz",
+        "/metrics",
+    }
     assert "SearchRequest" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
     page = client.get("/")
@@ -247,11 +277,11 @@ def test_the_api_is_documented_and_the_page_is_served(client):
 def test_composed_search_equals_the_library(compose_index):
     client = TestClient(create_app(compose_index))
     modify = "make the red circle blue"
-    got = _search(client, compose_index, {"id": "img0002", "modify": modify},
-                  id="img0002", modify=modify)
+    got = _search(
+        client, compose_index, {"id": "img0002", "modify": modify}, id="img0002", modify=modify
+    )
     assert got["query"]["kind"] == "composed" and got["query"]["modify"] == modify
     assert "image" not in got["query"]  # the server's file path is not sent
     path = compose_index.image_path("img0002")
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-    _search(client, compose_index, {"image": encoded, "modify": modify},
-            image=path, modify=modify)
+    _search(client, compose_index, {"image": encoded, "modify": modify}, image=path, modify=modify)

@@ -35,7 +35,7 @@ def _browser_or_skip():
     except ImportError:
         webdriver, missing = None, [*missing, "selenium (pip install 'textmanifold[serve]')"]
     if missing:
-        message = (f"browser test needs {', '.join(missing)}; on Debian/Ubuntu: {INSTALL}")
+        message = f"browser test needs {', '.join(missing)}; on Debian/Ubuntu: {INSTALL}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -49,8 +49,14 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1280,1000", "--force-device-scale-factor=1"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT)
@@ -64,29 +70,39 @@ def _wait(driver, condition):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)
-                         ).until(condition)
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition
+    )
 
 
 def _ranking(driver, which: str) -> list[str]:
     """The ids of one ranking's cards, in order (read in one script: no stale elements)."""
     return driver.execute_script(
         "return Array.from(document.querySelectorAll(arguments[0]), c => c.dataset.id)",
-        f"#{which}-results .card")
+        f"#{which}-results .card",
+    )
 
 
 def _path_view(driver) -> list[tuple[str, str]]:
     """(kind, id) of every step the page shows, in order."""
-    return [tuple(x) for x in driver.execute_script(
-        "return Array.from(document.querySelectorAll('#path .step'),"
-        " s => [s.dataset.kind, s.dataset.id])")]
+    return [
+        tuple(x)
+        for x in driver.execute_script(
+            "return Array.from(document.querySelectorAll('#path .step'),"
+            " s => [s.dataset.kind, s.dataset.id])"
+        )
+    ]
 
 
 def _wait_for_path(driver, n_steps: int) -> list[tuple[str, str]]:
     from selenium.webdriver.common.by import By
 
-    _wait(driver, lambda d: d.find_element(By.ID, "path-view").is_displayed()
-          and len(_path_view(d)) == n_steps)
+    _wait(
+        driver,
+        lambda d: (
+            d.find_element(By.ID, "path-view").is_displayed() and len(_path_view(d)) == n_steps
+        ),
+    )
     return _path_view(driver)
 
 
@@ -108,16 +124,16 @@ def test_search_click_path_and_shareable_url(browser, live_server, tiny_index, t
     assert _ranking(browser, "geodesic") == [h.id for h in want.geodesic]  # side by side
     assert _ranking(browser, "euclidean") == [h.id for h in want.euclidean]
 
-    browser.find_element(By.CSS_SELECTOR,
-                         f'#geodesic-results .card[data-id="{chosen.id}"]').click()
+    browser.find_element(By.CSS_SELECTOR, f'#geodesic-results .card[data-id="{chosen.id}"]').click()
     shown = _wait_for_path(browser, len(chosen.path))
     assert shown == [(s.kind, s.id) for s in chosen.path]
     assert sum(k == "image" for k, _ in shown) == kinds.count("image")
     assert sum(k == "text" for k, _ in shown) == kinds.count("text")
     summary = browser.find_element(By.ID, "path-summary").text
     n_images, n_texts = kinds.count("image"), kinds.count("text")
-    assert (f"{n_images} image{'s' * (n_images != 1)} · "
-            f"{n_texts} sentence{'s' * (n_texts != 1)}") in summary
+    assert (
+        f"{n_images} image{'s' * (n_images != 1)} · {n_texts} sentence{'s' * (n_texts != 1)}"
+    ) in summary
     browser.save_screenshot(str(tmp_path / "serve_page.png"))
     if os.environ.get("TEXTMANIFOLD_SCREENSHOT"):  # to refresh docs/serve_page.png
         shutil.copyfile(tmp_path / "serve_page.png", os.environ["TEXTMANIFOLD_SCREENSHOT"])
@@ -149,12 +165,18 @@ def _cards(driver, which: str) -> list[dict]:
     return driver.execute_script(
         "return Array.from(document.querySelectorAll(arguments[0]), c => ({id: c.dataset.id,"
         " caption: (c.querySelector('.caption') || {}).textContent || null,"
-        " moved: c.dataset.moved === '1'}))", f"#{which}-results .card")
+        " moved: c.dataset.moved === '1'}))",
+        f"#{which}-results .card",
+    )
 
 
 def _hops(driver) -> list[float]:
-    return [float(x) for x in driver.execute_script(
-        "return Array.from(document.querySelectorAll('#path .hop'), h => h.dataset.angle)")]
+    return [
+        float(x)
+        for x in driver.execute_script(
+            "return Array.from(document.querySelectorAll('#path .hop'), h => h.dataset.angle)"
+        )
+    ]
 
 
 def _ready(driver, url):
@@ -207,8 +229,14 @@ def test_an_unreachable_result_list_says_why(browser, live_server, tiny_index):
     from selenium.webdriver.common.keys import Keys
 
     candidates = ["a red circle", "zebra", "purple", "the moon at night", "a cube"]
-    query, lost = next(((q, n) for q in candidates if (n := sum(
-        not h.reachable for h in tiny_index.search(text=q, k=10).geodesic))), (None, 0))
+    query, lost = next(
+        (
+            (q, n)
+            for q in candidates
+            if (n := sum(not h.reachable for h in tiny_index.search(text=q, k=10).geodesic))
+        ),
+        (None, 0),
+    )
     assert query is not None, "one of the sentences should leave results unreachable"
     _ready(browser, live_server)
     browser.find_element(By.ID, "query-text").send_keys(query + Keys.ENTER)
@@ -216,12 +244,14 @@ def test_an_unreachable_result_list_says_why(browser, live_server, tiny_index):
     note = browser.find_element(By.ID, "unreachable-note").text
     assert "no path within the threshold — shown by angle instead" in note
     assert ("None of the 10 results" in note) if lost == 10 else (f"{lost} result" in note)
-    assert _ranking(browser, "geodesic") == [h.id for h in
-                                              tiny_index.search(text=query, k=10).geodesic]
+    assert _ranking(browser, "geodesic") == [
+        h.id for h in tiny_index.search(text=query, k=10).geodesic
+    ]
 
 
-def test_a_composed_query_from_an_upload_and_from_a_result(browser, compose_index_dir,
-                                                           compose_index, tmp_path):
+def test_a_composed_query_from_an_upload_and_from_a_result(
+    browser, compose_index_dir, compose_index, tmp_path
+):
     from selenium.webdriver.common.by import By
 
     modify = "make the red circle blue"
@@ -230,27 +260,35 @@ def test_a_composed_query_from_an_upload_and_from_a_result(browser, compose_inde
         assert browser.find_element(By.ID, "modify-label").is_displayed()
         browser.find_element(By.ID, "query-modify").send_keys(modify)
         upload = compose_index.image_path("img0002")
-        want = compose_index.search(image=upload, modify=modify, k=10, metric="both",
-                                    return_paths=True)
+        want = compose_index.search(
+            image=upload, modify=modify, k=10, metric="both", return_paths=True
+        )
         browser.find_element(By.ID, "query-image").send_keys(str(upload))
         _wait(browser, lambda d: _ranking(d, "geodesic") == [h.id for h in want.geodesic])
         assert _ranking(browser, "euclidean") == [h.id for h in want.euclidean]
         assert parse_qs(urlparse(browser.current_url).query)["modify"] == [modify]
         assert "modified by" in browser.find_element(By.ID, "query-card").text
         chosen = max(want.geodesic, key=lambda h: len(h.path or []))
-        browser.find_element(By.CSS_SELECTOR,
-                             f'#geodesic-results .card[data-id="{chosen.id}"]').click()
+        browser.find_element(
+            By.CSS_SELECTOR, f'#geodesic-results .card[data-id="{chosen.id}"]'
+        ).click()
         if chosen.path:
-            assert _wait_for_path(browser, len(chosen.path)) == [(s.kind, s.id)
-                                                                 for s in chosen.path]
+            assert _wait_for_path(browser, len(chosen.path)) == [
+                (s.kind, s.id) for s in chosen.path
+            ]
         else:  # a composed query far from every vertex: the page says so
-            _wait(browser, lambda d: "no path within the threshold" in
-                  d.find_element(By.ID, "path-summary").text)
+            _wait(
+                browser,
+                lambda d: (
+                    "no path within the threshold" in d.find_element(By.ID, "path-summary").text
+                ),
+            )
         browser.set_window_size(1280, 1400)  # the query, both rankings and the path
         browser.save_screenshot(str(tmp_path / "composed.png"))
         if os.environ.get("TEXTMANIFOLD_SCREENSHOT_COMPOSED"):
-            shutil.copyfile(tmp_path / "composed.png",
-                            os.environ["TEXTMANIFOLD_SCREENSHOT_COMPOSED"])
+            shutil.copyfile(
+                tmp_path / "composed.png", os.environ["TEXTMANIFOLD_SCREENSHOT_COMPOSED"]
+            )
         # from the selected result, with the same modification: an id + modify query
         browser.find_element(By.ID, "search-from").click()
         from_id = compose_index.search(id=chosen.id, modify=modify, k=10, metric="both")
@@ -271,19 +309,22 @@ def test_errors_are_shown_in_the_error_style(browser, live_server):
     assert "error" in browser.find_element(By.ID, "status").get_attribute("class")
 
 
-@pytest.mark.parametrize("missing", [("CHROMIUM",), ("CHROMEDRIVER",),
-                                     ("CHROMIUM", "CHROMEDRIVER")])
+@pytest.mark.parametrize(
+    "missing", [("CHROMIUM",), ("CHROMEDRIVER",), ("CHROMIUM", "CHROMEDRIVER")]
+)
 def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch, missing):
     # Whatever this machine has: the other program is made present (this interpreter
     # stands in for it), the missing ones absent, so the message is known exactly.
     module = sys.modules[__name__]
     for name in ("CHROMIUM", "CHROMEDRIVER"):
-        monkeypatch.setattr(module, name, f"/nonexistent/{name.lower()}" if name in missing
-                            else sys.executable)
+        monkeypatch.setattr(
+            module, name, f"/nonexistent/{name.lower()}" if name in missing else sys.executable
+        )
     named = ", ".join(f"/nonexistent/{name.lower()}" for name in missing)
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception,
-                       match=f"browser test needs {named}(, selenium.*)?; on Debian/Ubuntu"):
+    with pytest.raises(
+        pytest.fail.Exception, match=f"browser test needs {named}(, selenium.*)?; on Debian/Ubuntu"
+    ):
         _browser_or_skip()
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):

@@ -28,13 +28,15 @@ def test_client_search_item_image_path(live_server, tiny_index):
     image_file = tiny_index.image_path(first)
     by_image = client.search(image=image_file, k=3, metric="geodesic")
     assert _ids(by_image["geodesic"]) == _ids(
-        tiny_index.search(image=image_file, k=3, metric="geodesic").geodesic)
+        tiny_index.search(image=image_file, k=3, metric="geodesic").geodesic
+    )
     assert client.search(image=image_file.read_bytes(), k=3, metric="geodesic") == by_image
     assert client.item(first)["text"] == tiny_index.item(first)["text"]
     assert client.image(first) == image_file.read_bytes()
     other = want.geodesic[-1].id
     assert [s["id"] for s in client.path(first, other)["steps"]] == [
-        s.id for s in tiny_index.path_between(first, other)]
+        s.id for s in tiny_index.path_between(first, other)
+    ]
 
 
 def test_client_errors_are_one_line(live_server):
@@ -54,10 +56,12 @@ def test_serve_cli_refuses_bad_input(tmp_path, tiny_index_dir, capsys):
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = str(taken.getsockname()[1])
-    cases = [([str(tmp_path / "missing")], "index directory not found"),
-             ([str(tmp_path), "--port", "70000"], "--port: 70000"),
-             ([str(tmp_path), "--blas-threads", "0"], "--blas-threads must be a positive"),
-             ([str(tiny_index_dir), "--port", port], f"cannot listen on 127.0.0.1:{port}")]
+    cases = [
+        ([str(tmp_path / "missing")], "index directory not found"),
+        ([str(tmp_path), "--port", "70000"], "--port: 70000"),
+        ([str(tmp_path), "--blas-threads", "0"], "--blas-threads must be a positive"),
+        ([str(tiny_index_dir), "--port", port], f"cannot listen on 127.0.0.1:{port}"),
+    ]
     with taken:
         _refused(cases, capsys)
 

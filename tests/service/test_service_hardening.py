@@ -44,8 +44,16 @@ def _status_line(sock: socket.socket) -> bytes:
 def strict_server(tiny_index_dir, tmp_path_factory):
     """A server with a 1 s header and body bound and room for 3 connections."""
     log = tmp_path_factory.mktemp("strict") / "serve.log"
-    with serving(tiny_index_dir, log, "--header-timeout", "1", "--body-timeout", "1",
-                 "--max-connections", "3") as url:
+    with serving(
+        tiny_index_dir,
+        log,
+        "--header-timeout",
+        "1",
+        "--body-timeout",
+        "1",
+        "--max-connections",
+        "3",
+    ) as url:
         yield url
 
 
@@ -72,8 +80,10 @@ def test_a_kept_alive_connection_has_the_same_header_bound(strict_server):
 
 def test_a_body_shorter_than_its_length_gets_408(strict_server):
     sock = _connect(strict_server)
-    sock.sendall(b"POST /search HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 100\r\n\r\n{\"text\"")
+    sock.sendall(
+        b"POST /search HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"text"'
+    )
     start = time.monotonic()
     assert _status_line(sock) == b"HTTP/1.1 408 Request Timeout"
     assert 0.8 < time.monotonic() - start < 5
@@ -93,8 +103,9 @@ def test_connections_beyond_the_bound_get_503_and_the_bound_frees_up(strict_serv
 
 def test_an_aborted_upload_is_not_counted_as_a_server_error(tiny_index):
     app = create_app(tiny_index)
-    messages = iter([{"type": "http.request", "body": b'{"te', "more_body": True},
-                     {"type": "http.disconnect"}])
+    messages = iter(
+        [{"type": "http.request", "body": b'{"te', "more_body": True}, {"type": "http.disconnect"}]
+    )
     sent = []
 
     async def receive():
@@ -103,11 +114,20 @@ def test_an_aborted_upload_is_not_counted_as_a_server_error(tiny_index):
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "path": "/search", "raw_path": b"/search", "query_string": b"",
-             "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", b"100")], "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 2), "scheme": "http", "root_path": ""}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/search",
+        "raw_path": b"/search",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "scheme": "http",
+        "root_path": "",
+    }
     asyncio.run(app(scope, receive, send))
     assert sent == []  # nobody left to answer
     metrics = TestClient(app).get("/metrics").text
@@ -121,10 +141,15 @@ def test_an_aborted_upload_is_not_counted_as_a_server_error(tiny_index):
 def test_an_api_key_guards_every_endpoint_but_healthz(tiny_index):
     client = TestClient(create_app(tiny_index, api_key=KEY))
     assert client.get("/healthz").status_code == 200
-    for method, url, body in [("post", "/search", {"id": "img0000"}), ("get", "/", None),
-                              ("get", "/items/img0000", None), ("get", "/metrics", None),
-                              ("get", "/path?from=img0000&to=img0001", None),
-                              ("get", "/openapi.json", None), ("get", "/static/app.js", None)]:
+    for method, url, body in [
+        ("post", "/search", {"id": "img0000"}),
+        ("get", "/", None),
+        ("get", "/items/img0000", None),
+        ("get", "/metrics", None),
+        ("get", "/path?from=img0000&to=img0001", None),
+        ("get", "/openapi.json", None),
+        ("get", "/static/app.js", None),
+    ]:
         kwargs = {"json": body} if body else {}
         answer = getattr(client, method)(url, **kwargs)
         assert answer.status_code == 401, url
@@ -132,8 +157,7 @@ def test_an_api_key_guards_every_endpoint_but_healthz(tiny_index):
         assert "needs its API key" in answer.json()["error"]
         wrong = getattr(client, method)(url, headers={"Authorization": "Bearer nope"}, **kwargs)
         assert wrong.status_code == 401
-        right = getattr(client, method)(url, headers={"Authorization": f"Bearer {KEY}"},
-                                        **kwargs)
+        right = getattr(client, method)(url, headers={"Authorization": f"Bearer {KEY}"}, **kwargs)
         assert right.status_code == 200, (url, right.text)
 
 
@@ -147,8 +171,9 @@ def test_the_page_link_with_the_key_sets_a_cookie_that_opens_the_rest(tiny_index
     assert client.get("/items/img0000/image").status_code == 200  # the cookie is sent
 
 
-def test_serve_refuses_a_weak_api_key_and_reads_the_environment(tiny_index_dir, tmp_path,
-                                                                capsys, monkeypatch):
+def test_serve_refuses_a_weak_api_key_and_reads_the_environment(
+    tiny_index_dir, tmp_path, capsys, monkeypatch
+):
     err = refused(["serve", tiny_index_dir, "--api-key", "short"], capsys)
     assert "the API key must be at least 16 characters" in err
     monkeypatch.setenv(API_KEY_ENV, "bad key with spaces!")
@@ -175,15 +200,18 @@ def test_error_answers_never_name_a_server_file(tiny_index, tiny_index_dir, tmp_
     (copy / "manifest.json").write_text(json.dumps(manifest))
     for index in (tiny_index, ManifoldIndex.load(copy)):
         client = TestClient(create_app(index), raise_server_exceptions=False)
-        answers = [client.post("/search", json={"id": "img0000", "modify": "x"}),
-                   client.post("/search", json={"text": "a red circle"})]
+        answers = [
+            client.post("/search", json={"id": "img0000", "modify": "x"}),
+            client.post("/search", json={"text": "a red circle"}),
+        ]
         for answer in answers:
             if answer.status_code >= 400:
                 text = answer.text
                 assert manifest["model"]["run"] not in text and str(copy) not in text
                 assert str(tiny_index_dir) not in text and manifest["collection"] not in text
     changed = TestClient(create_app(ManifoldIndex.load(copy))).post(
-        "/search", json={"text": "a red circle"})
+        "/search", json={"text": "a red circle"}
+    )
     assert changed.status_code == 400
     assert changed.json()["error"].startswith("<server path>: the run changed")
 
@@ -205,18 +233,30 @@ def test_generated_requests_get_no_server_error_and_fit_the_schema(tiny_index):
 
     schema = _schema(tiny_index)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/search", "/items/{item_id}", "/path",
-                                              "/healthz", "/metrics"}
+    assert {op.path for op in operations} >= {
+        "/search",
+        "/items/{item_id}",
+        "/path",
+        "/healthz",
+        "/metrics",
+    }
     calls = []
     for operation in operations:
-        @settings(max_examples=60, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=60,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(operation.as_strategy())
         def run(case):
             response = case.call()
             assert response.status_code < 500, (case.method, case.path, response.text)
-            case.validate_response(response, checks=[checks.not_a_server_error,
-                                                     checks.response_schema_conformance])
+            case.validate_response(
+                response, checks=[checks.not_a_server_error, checks.response_schema_conformance]
+            )
             calls.append(response.status_code)
 
         run()

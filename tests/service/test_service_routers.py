@@ -25,8 +25,9 @@ def served():
 @pytest.fixture(scope="module")
 def small():
     """A hand-built index of 25 images and 8 sentences on the 2-sphere, ids ``s...``."""
-    return ManifoldIndex.from_arrays(vertices(np.random.default_rng(1), 25, 8, prefix="s"),
-                                     threshold=0.7)
+    return ManifoldIndex.from_arrays(
+        vertices(np.random.default_rng(1), 25, 8, prefix="s"), threshold=0.7
+    )
 
 
 def test_the_index_dependency_is_overridden_and_answers_like_brute_force(served, small):
@@ -45,18 +46,17 @@ def test_the_index_dependency_is_overridden_and_answers_like_brute_force(served,
         for hit in got["geodesic"]:
             d = dist[small.row(hit["id"])]
             assert hit["reachable"] == math.isfinite(d)
-            assert hit["geodesic"] == (pytest.approx(d, rel=1e-9) if math.isfinite(d)
-                                       else None)
+            assert hit["geodesic"] == (pytest.approx(d, rel=1e-9) if math.isfinite(d) else None)
             assert hit["euclidean"] == pytest.approx(angle[small.row(hit["id"])], abs=1e-6)
             if hit["reachable"]:
                 assert [hit["path"][0]["id"], hit["path"][-1]["id"]] == [item_id, hit["id"]]
     q = unit_rows(np.random.default_rng(7), 1)[0]
-    got = client.post("/search", json={"vector": q.tolist(), "k": 5,
-                                       "metric": "euclidean"}).json()
+    got = client.post("/search", json={"vector": q.tolist(), "k": 5, "metric": "euclidean"}).json()
     images = np.flatnonzero(small.is_image)
     X = np.asarray(small.vectors, dtype=np.float64)[images]
-    by_angle = images[np.argsort(np.arccos(np.clip(X @ q / np.linalg.norm(X, axis=1), -1, 1)),
-                                 kind="stable")][:5]
+    by_angle = images[
+        np.argsort(np.arccos(np.clip(X @ q / np.linalg.norm(X, axis=1), -1, 1)), kind="stable")
+    ][:5]
     assert [h["id"] for h in got["euclidean"]] == [small.ids[r] for r in by_angle]
     assert got["geodesic"] == []
     # the items and path routes read the same dependency
@@ -76,9 +76,13 @@ def test_every_router_but_health_checks_the_key_itself(small):
     app.dependency_overrides[get_settings] = lambda: ServiceSettings(api_key=KEY)
     client = TestClient(app)
     assert client.get("/healthz").status_code == 200
-    for method, url, body in [("post", "/search", {"id": "simg0"}), ("get", "/", None),
-                              ("get", "/items/simg0", None), ("get", "/metrics", None),
-                              ("get", "/path?from=simg0&to=simg1", None)]:
+    for method, url, body in [
+        ("post", "/search", {"id": "simg0"}),
+        ("get", "/", None),
+        ("get", "/items/simg0", None),
+        ("get", "/metrics", None),
+        ("get", "/path?from=simg0&to=simg1", None),
+    ]:
         kwargs = {"json": body} if body else {}
         answer = getattr(client, method)(url, **kwargs)
         assert answer.status_code == 401, url
@@ -87,8 +91,7 @@ def test_every_router_but_health_checks_the_key_itself(small):
         client.cookies.set("textmanifold_key", KEY)
         assert getattr(client, method)(url, **kwargs).status_code == 200, url
         client.cookies.clear()
-        right = getattr(client, method)(url, headers={"Authorization": f"Bearer {KEY}"},
-                                        **kwargs)
+        right = getattr(client, method)(url, headers={"Authorization": f"Bearer {KEY}"}, **kwargs)
         assert right.status_code == 200, url
 
 

@@ -23,8 +23,9 @@ def _worker_processes(log: Path) -> set[str]:
 
 def test_two_workers_answer_like_the_library(tiny_index_dir, tiny_index, tmp_path):
     log = tmp_path / "serve.log"
-    queries = [i for i, image in zip(tiny_index.ids, tiny_index.is_image, strict=True)
-               if image][:12]
+    queries = [i for i, image in zip(tiny_index.ids, tiny_index.is_image, strict=True) if image][
+        :12
+    ]
     answers, failures = {}, []
 
     def ask(url: str, part: list[str]) -> None:

@@ -98,7 +98,8 @@ def test_resume_keeps_valid_images_and_replaces_a_truncated_one(tmp_path):
     kept_stat = kept.stat()
     generate_cci(root, resume=True, **SMALL)
     assert kept.stat().st_mtime_ns == kept_stat.st_mtime_ns and kept.stat().st_ino == (
-        kept_stat.st_ino)  # not rewritten
+        kept_stat.st_ino
+    )  # not rewritten
     assert _files(root) == expected
 
 
@@ -116,12 +117,15 @@ def test_force_overwrites(tmp_path):
     assert json.loads((root / "collection.json").read_text())["config"]["seed"] == 5
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"depth": 0}, "depth must be an integer >= 1"),
-    ({"branching": 10**6}, "branching 1000000 is larger than the"),
-    ({"size": (16, 12)}, "too small"),
-    ({"workers": 0}, "workers"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"depth": 0}, "depth must be an integer >= 1"),
+        ({"branching": 10**6}, "branching 1000000 is larger than the"),
+        ({"size": (16, 12)}, "too small"),
+        ({"workers": 0}, "workers"),
+    ],
+)
 def test_bad_arguments(tmp_path, kwargs, message):
     with pytest.raises(InputError, match=message):
         generate_cci(tmp_path / "cci", **{**SMALL, **kwargs})
@@ -129,6 +133,7 @@ def test_bad_arguments(tmp_path, kwargs, message):
 
 
 # ----------------------------------------------------------------------------- CLI
+
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
     try:
@@ -142,8 +147,9 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
 
 def test_cli_depth_two_gives_111_images_110_pairs(tmp_path, capsys):
     out = tmp_path / "cci"
-    code, stdout, _ = _run(capsys, "cci", "generate", str(out), "--depth", "2", "--size",
-                           "48x36", "--workers", "1")
+    code, stdout, _ = _run(
+        capsys, "cci", "generate", str(out), "--depth", "2", "--size", "48x36", "--workers", "1"
+    )
     assert code == 0
     coll = read_collection(out)
     assert len(coll.images()) == 111 and len(coll.pairs) == 110
@@ -179,15 +185,19 @@ def test_cli_depth_two_gives_111_images_110_pairs(tmp_path, capsys):
     assert code == 2 and "pairs.jsonl:7" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--depth", "0"], "depth"),
-    (["--branching", "100000"], "branching 100000"),
-    (["--size", "20x15"], "too small"),
-    (["--size", "big"], "--size must be WIDTHxHEIGHT"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--depth", "0"], "depth"),
+        (["--branching", "100000"], "branching 100000"),
+        (["--size", "20x15"], "too small"),
+        (["--size", "big"], "--size must be WIDTHxHEIGHT"),
+    ],
+)
 def test_cli_bad_input_is_one_line(tmp_path, capsys, args, message):
-    code, _, err = _run(capsys, "cci", "generate", str(tmp_path / "o"), "--size", "64x48",
-                        "--workers", "1", *args)
+    code, _, err = _run(
+        capsys, "cci", "generate", str(tmp_path / "o"), "--size", "64x48", "--workers", "1", *args
+    )
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 

@@ -30,8 +30,7 @@ def _brute_reachable(a: Scene, b: Scene) -> bool:
         return sorted(diffs)[-1:] == [1] and sum(diffs) == 1
     small, big = (ra, rb) if len(ra) < len(rb) else (rb, ra)
     extra = big.keys() - small.keys()
-    return (len(big) == len(small) + 1 and len(extra) == 1
-            and all(big[k] == small[k] for k in small))
+    return len(big) == len(small) + 1 and len(extra) == 1 and all(big[k] == small[k] for k in small)
 
 
 def _cli(capsys, *argv) -> tuple[int, str]:
@@ -45,9 +44,23 @@ def _cli(capsys, *argv) -> tuple[int, str]:
 
 def test_clevr_change_repeat_scenes_mean_neighbours_matches_brute_force(tmp_path, capsys):
     out = tmp_path / "cci"
-    code, _ = _cli(capsys, "cci", "generate", str(out), "--depth", "2", "--branching", "4",
-                   "--size", "64x48", "--repeat-scenes", "--changes", "clevr-change",
-                   "--seed", "3")
+    code, _ = _cli(
+        capsys,
+        "cci",
+        "generate",
+        str(out),
+        "--depth",
+        "2",
+        "--branching",
+        "4",
+        "--size",
+        "64x48",
+        "--repeat-scenes",
+        "--changes",
+        "clevr-change",
+        "--seed",
+        "3",
+    )
     assert code == 0
     coll = read_collection(out)
     assert validate_collection(out) == []
@@ -71,8 +84,15 @@ def test_clevr_change_repeat_scenes_mean_neighbours_matches_brute_force(tmp_path
 
 
 def test_train_branches_add_training_pairs_only(tmp_path):
-    root = generate_cci(tmp_path / "cci", depth=2, branching=3, size=(64, 48), seed=0,
-                        train_branches=5, progress=False)
+    root = generate_cci(
+        tmp_path / "cci",
+        depth=2,
+        branching=3,
+        size=(64, 48),
+        seed=0,
+        train_branches=5,
+        progress=False,
+    )
     coll = read_collection(root)
     assert len(coll.images()) == 13 + 5
     assert len(coll.pairs_of("train")) == 3 + 5 and len(coll.pairs_of("test")) == 9
@@ -83,10 +103,15 @@ def test_train_branches_add_training_pairs_only(tmp_path):
 
 
 def test_default_config_record_unchanged(tmp_path):
-    root = generate_cci(tmp_path / "cci", depth=1, branching=2, size=(64, 48),
-                        progress=False)
+    root = generate_cci(tmp_path / "cci", depth=1, branching=2, size=(64, 48), progress=False)
     assert set(read_collection(root).meta["config"]) == {
-        "generator", "depth", "branching", "size", "seed", "text_only_scenes"}
+        "generator",
+        "depth",
+        "branching",
+        "size",
+        "seed",
+        "text_only_scenes",
+    }
 
 
 def test_content_scene_index_maps_repeats_to_their_first_scene():

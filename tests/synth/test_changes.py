@@ -38,16 +38,24 @@ from textmanifold.synth.scene import (
 from textmanifold.synth.spacing import free_mask, layout_ok
 
 W, H = 80, 60
-WORDS = {**{c: ("color", c) for c in COLORS}, **{s: ("size", s) for s in SIZES},
-         **{m: ("material", m) for m in MATERIALS}, **{s: ("shape", s) for s in SHAPES}}
+WORDS = {
+    **{c: ("color", c) for c in COLORS},
+    **{s: ("size", s) for s in SIZES},
+    **{m: ("material", m) for m in MATERIALS},
+    **{s: ("shape", s) for s in SHAPES},
+}
 WORDS.update({"object": None, "thing": None})
-SUPERLATIVE = {"leftmost": "left", "rightmost": "right", "frontmost": "front",
-               "rearmost": "behind"}
-RELATION = [("left of", "left"), ("right of", "right"), ("in front of", "front"),
-            ("behind", "behind")]
+SUPERLATIVE = {"leftmost": "left", "rightmost": "right", "frontmost": "front", "rearmost": "behind"}
+RELATION = [
+    ("left of", "left"),
+    ("right of", "right"),
+    ("in front of", "front"),
+    ("behind", "behind"),
+]
 
 
 # ----------------------------------------------------------------------------- reader
+
 
 def read_phrase(scene: Scene, phrase: str) -> list[Object]:
     """The objects a noun phrase ("red cube that is left of the sphere") describes."""
@@ -58,8 +66,9 @@ def read_phrase(scene: Scene, phrase: str) -> list[Object]:
             anchors = read_phrase(scene, anchor_phrase)
             assert len(anchors) == 1, f"anchor {anchor_phrase!r} is ambiguous"
             a, d = anchors[0], dirs[relation]
-            return [o for o in read_phrase(scene, head)
-                    if (o.x - a.x) * d[0] + (o.y - a.y) * d[1] > 0]
+            return [
+                o for o in read_phrase(scene, head) if (o.x - a.x) * d[0] + (o.y - a.y) * d[1] > 0
+            ]
     words = phrase.split()
     superlative = SUPERLATIVE.get(words[0])
     if superlative:
@@ -81,16 +90,20 @@ def parse_instruction(kind: str, text: str) -> dict[str, str]:
     simple = f"(?:(?:{words}) )*(?:{words})"
     relations = "|".join(words for words, _ in RELATION)
     ref = f"{simple}(?: that is (?:{relations}) the {simple})?"
-    fields = {"ref": ref, "anchor": ref, "new": vocabulary,
-              "new_material": "metallic|shiny metal|metal|rubber|matte rubber",
-              "new_object": r"\w+ \w+ \w+ \w+",
-              "where": "|".join(["to the left of", "to the right of", "left of", "right of",
-                                 "in front of", "behind"])}
+    fields = {
+        "ref": ref,
+        "anchor": ref,
+        "new": vocabulary,
+        "new_material": "metallic|shiny metal|metal|rubber|matte rubber",
+        "new_object": r"\w+ \w+ \w+ \w+",
+        "where": "|".join(
+            ["to the left of", "to the right of", "left of", "right of", "in front of", "behind"]
+        ),
+    }
     for template in TEMPLATES[kind]:
         pattern = re.escape(template)
         for name, alternatives in fields.items():
-            pattern = pattern.replace(re.escape("{" + name + "}"),
-                                      f"(?P<{name}>{alternatives})")
+            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{alternatives})")
         match = re.fullmatch(pattern, text)
         if match:
             return match.groupdict()
@@ -99,16 +112,20 @@ def parse_instruction(kind: str, text: str) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- changes
 
+
 def _records(scene):
-    return {o.id: (o.color, o.shape, o.material, o.size, o.x, o.y, o.rotation)
-            for o in scene.objects}
+    return {
+        o.id: (o.color, o.shape, o.material, o.size, o.x, o.y, o.rotation) for o in scene.objects
+    }
 
 
 def _scene_with_twins() -> Scene:
-    objects = (Object(0, "cube", "red", "rubber", "small", -2.0, 1.0),
-               Object(1, "cube", "red", "rubber", "small", 1.5, -1.5),
-               Object(2, "sphere", "blue", "metal", "large", 0.5, 2.0),
-               Object(3, "cylinder", "gray", "rubber", "large", -1.0, -1.8))
+    objects = (
+        Object(0, "cube", "red", "rubber", "small", -2.0, 1.0),
+        Object(1, "cube", "red", "rubber", "small", 1.5, -1.5),
+        Object(2, "sphere", "blue", "metal", "large", 0.5, 2.0),
+        Object(3, "cylinder", "gray", "rubber", "large", -1.0, -1.8),
+    )
     scene = Scene(objects)
     assert layout_ok(scene) and is_visible(scene, W, H)
     return scene
@@ -165,13 +182,15 @@ def test_each_change_does_exactly_what_it_says(kind, scene_index):
             assert [o.id for o in read_phrase(scene, fields["ref"])] == [spec.object_id]
         # CLEVR spacing under both cameras, and visibility, checked with scene.is_free
         for camera_scene in (child.scene, child.scene.with_camera(scene.camera)):
-            assert all(is_free(camera_scene, o.x, o.y, o.radius, o.id)
-                       for o in camera_scene.objects)
+            assert all(
+                is_free(camera_scene, o.x, o.y, o.radius, o.id) for o in camera_scene.objects
+            )
         assert is_visible(child.scene, W, H)
     assert checked > 0 or kind == "drop" and len(scene.objects) <= 2
 
 
 # ----------------------------------------------------------------------------- references
+
 
 def test_references_are_unique_and_use_the_fewest_attributes():
     scenes = [random_scene(np.random.default_rng(s), 5, 9) for s in range(12)]
@@ -184,15 +203,18 @@ def test_references_are_unique_and_use_the_fewest_attributes():
             assert ref is not None
             assert [o.id for o in read_phrase(scene, ref.text("thing"))] == [obj.id]
             unique_sizes = [
-                k for k in range(1, 5) for names in itertools.combinations(
-                    ("shape", "color", "size", "material"), k)
-                if sum(all(getattr(o, n) == getattr(obj, n) for n in names)
-                       for o in scene.objects) == 1]
+                k
+                for k in range(1, 5)
+                for names in itertools.combinations(("shape", "color", "size", "material"), k)
+                if sum(all(getattr(o, n) == getattr(obj, n) for n in names) for o in scene.objects)
+                == 1
+            ]
             if unique_sizes:
                 assert ref.relation is None and ref.superlative is None
                 assert len(ref.attributes) == min(unique_sizes)
-            tiers.add("attributes" if unique_sizes else
-                      "relation" if ref.relation else "superlative")
+            tiers.add(
+                "attributes" if unique_sizes else "relation" if ref.relation else "superlative"
+            )
     assert {"attributes", "relation"} <= tiers
 
 
@@ -208,7 +230,8 @@ def test_twins_without_a_unique_anchor_get_a_superlative():
     rng = np.random.default_rng(0)
     scene = Scene(())
     for object_id, (shape, color) in enumerate(
-            [("cube", "red"), ("cube", "red"), ("sphere", "blue"), ("sphere", "blue")]):
+        [("cube", "red"), ("cube", "red"), ("sphere", "blue"), ("sphere", "blue")]
+    ):
         x, y = free_position(rng, scene, SIZES["small"])
         scene = scene.add_object(Object(object_id, shape, color, "rubber", "small", x, y))
     for obj in scene.objects:
@@ -218,6 +241,7 @@ def test_twins_without_a_unique_anchor_get_a_superlative():
 
 
 # ----------------------------------------------------------------------------- sampling
+
 
 def test_count_matches_enumeration_and_changes_are_distinct():
     for scene in SCENES:
@@ -245,15 +269,25 @@ def test_too_many_changes_is_an_input_error():
 def test_a_change_that_breaks_spacing_is_refused():
     dirs = Scene(()).camera.ground_directions()
     spot = dirs["right"] + dirs["behind"]  # 1.41 apart, 1.0 along each direction
-    scene = Scene((Object(0, "cube", "red", "rubber", "small", 0.0, 0.0),
-                   Object(1, "sphere", "blue", "metal", "large", spot[0], spot[1])))
+    scene = Scene(
+        (
+            Object(0, "cube", "red", "rubber", "small", 0.0, 0.0),
+            Object(1, "sphere", "blue", "metal", "large", spot[0], spot[1]),
+        )
+    )
     assert layout_ok(scene)
     grow = ChangeSpec("size", 0, "large")  # footprints would leave 0.01 < MIN_GAP
     assert apply_change(np.random.default_rng(0), scene, grow, W, H) is None
     for child in sample_changes(np.random.default_rng(0), scene, 20, W, H):
-        assert child.change.to_record() != {"type": "size", "object": 0, "attribute": "size",
-                                            "old": "small", "new": "large", "anchor": None,
-                                            "relation": None}
+        assert child.change.to_record() != {
+            "type": "size",
+            "object": 0,
+            "attribute": "size",
+            "old": "small",
+            "new": "large",
+            "anchor": None,
+            "relation": None,
+        }
 
 
 def test_free_mask_agrees_with_is_free():
@@ -264,17 +298,23 @@ def test_free_mask_agrees_with_is_free():
         xs, ys = rng.uniform(-3.2, 3.2, size=(2, 300))
         for radius in SIZES.values():
             got = free_mask(scene, xs, ys, radius, dirs)
-            expected = [is_free(scene, float(x), float(y), radius)
-                        for x, y in zip(xs, ys, strict=True)]
+            expected = [
+                is_free(scene, float(x), float(y), radius) for x, y in zip(xs, ys, strict=True)
+            ]
             np.testing.assert_array_equal(got, expected)
             free.extend(got)
         moved = scene.objects[0]
         got = free_mask(scene, xs, ys, moved.radius, dirs, ignore_id=moved.id)
         np.testing.assert_array_equal(
-            got, [is_free(scene, float(x), float(y), moved.radius, moved.id)
-                  for x, y in zip(xs, ys, strict=True)])
-        assert layout_ok(scene) == all(is_free(scene, o.x, o.y, o.radius, o.id)
-                                       for o in scene.objects)
+            got,
+            [
+                is_free(scene, float(x), float(y), moved.radius, moved.id)
+                for x, y in zip(xs, ys, strict=True)
+            ],
+        )
+        assert layout_ok(scene) == all(
+            is_free(scene, o.x, o.y, o.radius, o.id) for o in scene.objects
+        )
     assert 0 < sum(free) < len(free)  # both answers occur
     verdicts = []
     for k in range(40):  # layouts with one object dropped somewhere at random
@@ -283,6 +323,5 @@ def test_free_mask_agrees_with_is_free():
         x, y = rng.uniform(-3, 3, size=2)
         moved = scene.replace_object(obj.with_changes(x=float(x), y=float(y)))
         verdicts.append(layout_ok(moved))
-        assert verdicts[-1] == all(is_free(moved, o.x, o.y, o.radius, o.id)
-                                   for o in moved.objects)
+        assert verdicts[-1] == all(is_free(moved, o.x, o.y, o.radius, o.id) for o in moved.objects)
     assert 0 < sum(verdicts) < len(verdicts)

@@ -20,8 +20,15 @@ from textmanifold.synth.classes import (
 from textmanifold.synth.describe import describe_scene
 from textmanifold.synth.scene import ATTRIBUTES, Scene, random_scene
 
-TINY = ClassesConfig(n_classes=3, images_per_class=2, texts_per_class=3, classes_per_theme=2,
-                     width=64, height=48, seed=3)
+TINY = ClassesConfig(
+    n_classes=3,
+    images_per_class=2,
+    texts_per_class=3,
+    classes_per_theme=2,
+    width=64,
+    height=48,
+    seed=3,
+)
 
 
 def brute_force_distance(a: Scene, b: Scene) -> int:
@@ -31,8 +38,11 @@ def brute_force_distance(a: Scene, b: Scene) -> int:
     for size in range(len(small) + 1):
         for chosen in itertools.combinations(small, size):
             for partners in itertools.permutations(large, size):
-                cost = sum(getattr(x, k) != getattr(y, k)
-                           for x, y in zip(chosen, partners, strict=True) for k in ATTRIBUTES)
+                cost = sum(
+                    getattr(x, k) != getattr(y, k)
+                    for x, y in zip(chosen, partners, strict=True)
+                    for k in ATTRIBUTES
+                )
                 best = min(best, cost + (len(small) - size) + (len(large) - size))
     return best
 
@@ -58,8 +68,15 @@ def test_edit_distance_of_hand_made_scenes():
 
 
 def test_members_are_closer_to_their_own_prototype():
-    config = ClassesConfig(n_classes=6, images_per_class=4, texts_per_class=6,
-                           classes_per_theme=3, width=64, height=48, seed=1)
+    config = ClassesConfig(
+        n_classes=6,
+        images_per_class=4,
+        texts_per_class=6,
+        classes_per_theme=3,
+        width=64,
+        height=48,
+        seed=1,
+    )
     scenes = category_scenes(config)
     assert len(scenes.prototypes) == 6
     own, other = [], []
@@ -90,8 +107,11 @@ def test_counts_labels_and_descriptions(tmp_path):
 
 
 def _files(root):
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
@@ -105,8 +125,21 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
 
 def test_cli_generate_resume_and_errors(tmp_path):
     out = tmp_path / "cats"
-    args = ["classes", "generate", str(out), "--classes", "2", "--images-per-class", "2",
-            "--texts-per-class", "1", "--size", "64x48", "--seed", "5"]
+    args = [
+        "classes",
+        "generate",
+        str(out),
+        "--classes",
+        "2",
+        "--images-per-class",
+        "2",
+        "--texts-per-class",
+        "1",
+        "--size",
+        "64x48",
+        "--seed",
+        "5",
+    ]
     runner = CliRunner()
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -129,12 +162,15 @@ def test_cli_generate_resume_and_errors(tmp_path):
     assert "--size must be WIDTHxHEIGHT" in str(result.exception) + result.output
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("n_classes", 0, "n_classes must be a positive integer, got 0"),
-    ("images_per_class", 1.5, "images_per_class must be a positive integer, got 1.5"),
-    ("member_edits", (2, 1), "member_edits"),
-    ("width", 20, "too small"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("n_classes", 0, "n_classes must be a positive integer, got 0"),
+        ("images_per_class", 1.5, "images_per_class must be a positive integer, got 1.5"),
+        ("member_edits", (2, 1), "member_edits"),
+        ("width", 20, "too small"),
+    ],
+)
 def test_bad_config(tmp_path, field, value, message):
     config = ClassesConfig(**{**TINY.__dict__, field: value})
     with pytest.raises(Exception, match=message):

@@ -25,7 +25,8 @@ def test_hand_made_scene():
     assert describe_scene(Scene(objects)) == (
         "a small yellow metal cube at the front left, a large gray metal cube at the back left, "
         "a small red rubber sphere in the middle and a small cyan rubber cylinder at the front "
-        "right")
+        "right"
+    )
     assert describe_scene(Scene(objects[1:2])) == "a small red rubber sphere in the middle"
     assert describe_scene(Scene(())) == "an empty scene"
 
@@ -36,9 +37,10 @@ def test_dicts_describe_like_scenes():
         scene = scene.with_camera(scene.camera.jittered(np.random.default_rng(seed), 5.0))
         record = scene.to_clevr_json(0, "x.png", 320, 240)
         assert describe_scene(record) == describe_scene(scene)
-        without_ids = {"objects": [{k: v for k, v in o.items() if k != "id"}
-                                   for o in record["objects"]],
-                       "directions": record["directions"]}
+        without_ids = {
+            "objects": [{k: v for k, v in o.items() if k != "id"} for o in record["objects"]],
+            "directions": record["directions"],
+        }
         assert describe_scene(without_ids) == describe_scene(scene)
         camera_only = {"objects": record["objects"], "camera": record["camera"]}
         assert describe_scene(camera_only) == describe_scene(scene)

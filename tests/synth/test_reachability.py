@@ -25,13 +25,17 @@ def brute_force(scenes) -> np.ndarray:
         a, b = _objects(scenes[i]), _objects(scenes[j])
         if a.keys() == b.keys():
             differing = [(a[k], b[k]) for k in a if a[k] != b[k]]
-            one_attribute = len(differing) == 1 and sum(
-                x != y for x, y in zip(*differing[0], strict=True)) == 1
+            one_attribute = (
+                len(differing) == 1 and sum(x != y for x, y in zip(*differing[0], strict=True)) == 1
+            )
             out[i, j] = one_attribute
         else:
             small, big = (a, b) if len(a) < len(b) else (b, a)
-            out[i, j] = (len(big) == len(small) + 1 and small.keys() <= big.keys()
-                         and all(small[k] == big[k] for k in small))
+            out[i, j] = (
+                len(big) == len(small) + 1
+                and small.keys() <= big.keys()
+                and all(small[k] == big[k] for k in small)
+            )
         out[j, i] = out[i, j]
     return out
 
@@ -73,8 +77,13 @@ def _mutate(rng, scene):
     for _ in range(int(rng.integers(1, 4))):
         obj = scene.objects[int(rng.integers(len(scene.objects)))]
         field = ("color", "shape", "material", "size", "x")[int(rng.integers(5))]
-        value = {"color": list(COLORS), "shape": SHAPES, "material": MATERIALS,
-                 "size": list(SIZES), "x": [obj.x, obj.x + 0.5]}[field]
+        value = {
+            "color": list(COLORS),
+            "shape": SHAPES,
+            "material": MATERIALS,
+            "size": list(SIZES),
+            "x": [obj.x, obj.x + 0.5],
+        }[field]
         scene = scene.replace_object(obj.with_changes(**{field: value[int(rng.integers(2))]}))
     return scene
 
@@ -94,31 +103,45 @@ def test_random_scene_sets_with_adds_drops_and_duplicates_equal_brute_force(seed
 def test_hand_example_and_duplicates():
     base = random_scene(np.random.default_rng(3), 3, 3)
     first = base.objects[0]
-    recoloured = base.replace_object(first.with_changes(
-        color="red" if first.color != "red" else "blue"))
+    recoloured = base.replace_object(
+        first.with_changes(color="red" if first.color != "red" else "blue")
+    )
     dropped = base.drop_object(first.id)
-    twice = recoloured.replace_object(recoloured.objects[1].with_changes(
-        material="metal" if recoloured.objects[1].material == "rubber" else "rubber"))
+    twice = recoloured.replace_object(
+        recoloured.objects[1].with_changes(
+            material="metal" if recoloured.objects[1].material == "rubber" else "rubber"
+        )
+    )
     duplicate = base.with_camera(Camera(azimuth=-30.0))
     got = reachable_pairs([base, recoloured, dropped, twice, duplicate]).toarray()
-    expected = np.array([
-        [0, 1, 1, 0, 0],   # base: one colour away, one object more than `dropped`
-        [1, 0, 1, 1, 1],   # recoloured minus its first object is `dropped`
-        [1, 1, 0, 0, 1],
-        [0, 1, 0, 0, 0],   # two attributes from base
-        [0, 1, 1, 0, 0],   # identical to base: not its neighbour, shares its neighbours
-    ], dtype=bool)
+    expected = np.array(
+        [
+            [0, 1, 1, 0, 0],  # base: one colour away, one object more than `dropped`
+            [1, 0, 1, 1, 1],  # recoloured minus its first object is `dropped`
+            [1, 1, 0, 0, 1],
+            [0, 1, 0, 0, 0],  # two attributes from base
+            [0, 1, 1, 0, 0],  # identical to base: not its neighbour, shares its neighbours
+        ],
+        dtype=bool,
+    )
     np.testing.assert_array_equal(got, expected)
 
 
 def test_clevr_dicts_give_the_same_relation_and_ids_default_to_position():
     scenes, _ = _tree(2, branching=3)
     dicts = [s.to_clevr_json(i, f"{i}.png", W, H) for i, s in enumerate(scenes)]
-    np.testing.assert_array_equal(reachable_pairs(dicts).toarray(),
-                                  reachable_pairs(scenes).toarray())
-    without_ids = [{"objects": [{k: v for k, v in o.items() if k != "id"}
-                                for o in sorted(d["objects"], key=lambda o: o["id"])]}
-                   for d in dicts[:1]]
+    np.testing.assert_array_equal(
+        reachable_pairs(dicts).toarray(), reachable_pairs(scenes).toarray()
+    )
+    without_ids = [
+        {
+            "objects": [
+                {k: v for k, v in o.items() if k != "id"}
+                for o in sorted(d["objects"], key=lambda o: o["id"])
+            ]
+        }
+        for d in dicts[:1]
+    ]
     assert reachable_pairs(without_ids).shape == (1, 1)
     with pytest.raises(DataFormatError, match="scene 0"):
         reachable_pairs([{"objects": [{"color": "red"}]}])
@@ -131,5 +154,6 @@ def test_mean_neighbours():
     assert mean_neighbours(reach) == pytest.approx(dense.sum(axis=1).mean())
     subset = [0, 1, 2]
     assert mean_neighbours(reach, subset) == pytest.approx(
-        dense[np.ix_(subset, subset)].sum(axis=1).mean())
+        dense[np.ix_(subset, subset)].sum(axis=1).mean()
+    )
     assert mean_neighbours(reachable_pairs([])) == 0.0

@@ -49,13 +49,22 @@ def luma(pixels) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- colours
 
+
 @pytest.mark.parametrize("material", ["rubber", "metal"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_pixel_at_object_centre_has_the_object_colour(shape, material):
     for k, colour in enumerate(COLORS):
         for size in SIZES:
-            obj = Object(0, shape, colour, material, size, x=-1.0 + 0.3 * k, y=0.5 - 0.2 * k,
-                         rotation=37.0 * k)
+            obj = Object(
+                0,
+                shape,
+                colour,
+                material,
+                size,
+                x=-1.0 + 0.3 * k,
+                y=0.5 - 0.2 * k,
+                rotation=37.0 * k,
+            )
             scene = Scene((obj,))
             image = render(scene, W, H)
             row, col = pixel_of(scene, centre(obj))
@@ -87,6 +96,7 @@ def test_median_colour_of_each_clearly_seen_object_is_its_colour():
 
 # ----------------------------------------------------------------------------- materials
 
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_metal_has_a_brighter_highlight_than_rubber(shape):
     for colour in COLORS:
@@ -111,6 +121,7 @@ def test_rubber_is_matte_metal_is_not():
 
 # ----------------------------------------------------------------------------- masks
 
+
 def _centroid(mask, object_id):
     rows, cols = np.nonzero(mask == object_id)
     return rows.mean(), cols.mean()
@@ -122,13 +133,19 @@ def test_moving_an_object_moves_its_mask(shape):
     directions = camera.ground_directions()
     base = Object(7, shape, "red", "rubber", "large", 0.0, 0.0, rotation=10.0)
     row0, col0 = _centroid(object_masks(Scene((base,)), W, H), 7)
-    for name, d_row, d_col in (("right", 0, 1), ("left", 0, -1),
-                               ("behind", -1, 0), ("front", 1, 0)):
+    for name, d_row, d_col in (
+        ("right", 0, 1),
+        ("left", 0, -1),
+        ("behind", -1, 0),
+        ("front", 1, 0),
+    ):
         step = 1.5 * directions[name]
         moved = base.with_changes(x=base.x + step[0], y=base.y + step[1])
         row, col = _centroid(object_masks(Scene((moved,)), W, H), 7)
-        expected = (camera.project(centre(moved)[None], W, H)[0]
-                    - camera.project(centre(base)[None], W, H)[0])
+        expected = (
+            camera.project(centre(moved)[None], W, H)[0]
+            - camera.project(centre(base)[None], W, H)[0]
+        )
         if d_col:
             assert np.sign(col - col0) == d_col and abs(col - col0) > 20, name
         if d_row:
@@ -138,8 +155,12 @@ def test_moving_an_object_moves_its_mask(shape):
 
 
 def test_mask_holds_object_ids_not_positions():
-    scene = Scene((Object(5, "sphere", "red", "rubber", "large", -1.5, 0.0),
-                   Object(9, "cube", "blue", "metal", "large", 1.5, 0.0)))
+    scene = Scene(
+        (
+            Object(5, "sphere", "red", "rubber", "large", -1.5, 0.0),
+            Object(9, "cube", "blue", "metal", "large", 1.5, 0.0),
+        )
+    )
     mask = object_masks(scene, W, H)
     assert mask.dtype == np.int32 and mask.shape == (H, W)
     assert set(np.unique(mask)) == {-1, 5, 9}
@@ -166,6 +187,7 @@ def test_nearer_object_hides_farther_one(near_shape):
 
 # ----------------------------------------------------------------------------- reference
 
+
 def _sdf(obj: Object, p: np.ndarray) -> float:
     c = centre(obj)
     q = p - c
@@ -175,8 +197,13 @@ def _sdf(obj: Object, p: np.ndarray) -> float:
         d = np.array([math.hypot(q[0], q[1]) - obj.radius, abs(q[2]) - obj.radius])
     else:
         a = math.radians(obj.rotation)
-        local = np.array([math.cos(a) * q[0] + math.sin(a) * q[1],
-                          -math.sin(a) * q[0] + math.cos(a) * q[1], q[2]])
+        local = np.array(
+            [
+                math.cos(a) * q[0] + math.sin(a) * q[1],
+                -math.sin(a) * q[0] + math.cos(a) * q[1],
+                q[2],
+            ]
+        )
         d = np.abs(local) - obj.radius / math.sqrt(2)
     return float(np.linalg.norm(np.maximum(d, 0)) + min(d.max(), 0.0))
 
@@ -190,8 +217,9 @@ def _trace(scene: Scene, row: int, col: int, width: int, height: int):
     d /= np.linalg.norm(d)
     origin = scene.camera.location
     # The reference ray really passes through this pixel centre.
-    assert np.allclose(scene.camera.project((origin + 5 * d)[None], width, height)[0, :2],
-                       [col + 0.5, row + 0.5])
+    assert np.allclose(
+        scene.camera.project((origin + 5 * d)[None], width, height)[0, :2], [col + 0.5, row + 0.5]
+    )
     t, closest = 0.0, np.full(len(scene.objects), np.inf)
     for _ in range(5000):
         p = origin + t * d
@@ -217,8 +245,12 @@ def test_mask_matches_a_sphere_tracing_reference(seed):
     pixels = [tuple(p) for p in rng.integers(0, [height, width], size=(60, 2))]
     for obj in scene.objects:  # pixels around every object, edges included
         r, c = pixel_of(scene, centre(obj), width, height)
-        pixels += [(r + dr, c + dc) for dr in (-9, -4, 0, 4, 9) for dc in (-9, -4, 0, 4, 9)
-                   if 0 <= r + dr < height and 0 <= c + dc < width]
+        pixels += [
+            (r + dr, c + dc)
+            for dr in (-9, -4, 0, 4, 9)
+            for dc in (-9, -4, 0, 4, 9)
+            if 0 <= r + dr < height and 0 <= c + dc < width
+        ]
     compared = 0
     for r, c in pixels:
         expected = _trace(scene, r, c, width, height)
@@ -231,10 +263,14 @@ def test_mask_matches_a_sphere_tracing_reference(seed):
 
 def test_sphere_mask_matches_scalar_ray_sphere_reference():
     """Brute force for spheres alone: nearest root of |o + t d - c| = r per pixel."""
-    scene = Scene(tuple(Object(i, "sphere", "gray", "rubber", size, x, y)
-                        for i, (size, x, y) in enumerate([("large", 0.0, 0.0),
-                                                          ("small", 1.2, -1.6),
-                                                          ("large", -1.5, 1.7)])))
+    scene = Scene(
+        tuple(
+            Object(i, "sphere", "gray", "rubber", size, x, y)
+            for i, (size, x, y) in enumerate(
+                [("large", 0.0, 0.0), ("small", 1.2, -1.6), ("large", -1.5, 1.7)]
+            )
+        )
+    )
     width, height = 120, 90
     mask = object_masks(scene, width, height)
     forward, right, up = scene.camera.basis()
@@ -247,7 +283,7 @@ def test_sphere_mask_matches_scalar_ray_sphere_reference():
             best, best_t, margin = -1, np.inf, np.inf
             for obj in scene.objects:
                 oc = origin - centre(obj)
-                b, cc = float(oc @ d), float(oc @ oc) - obj.radius ** 2
+                b, cc = float(oc @ d), float(oc @ oc) - obj.radius**2
                 margin = min(margin, abs(b * b - cc))
                 if b * b - cc >= 0 and (t := -b - math.sqrt(b * b - cc)) < best_t:
                     best, best_t = obj.id, t
@@ -257,18 +293,21 @@ def test_sphere_mask_matches_scalar_ray_sphere_reference():
 
 # ----------------------------------------------------------------------------- shadows
 
+
 def test_shadow_darkens_ground_and_objects():
     # Look from the side so the shadow (thrown away from the key light) is not hidden.
     light = KEY_LIGHT.astype(float)
     camera = Camera(azimuth=math.degrees(math.atan2(light[1], light[0])) + 90.0)
     caster = Object(0, "cylinder", "gray", "rubber", "large", 0.0, 0.0)
     top = np.array([0.0, 0.0, 2 * caster.radius * 0.6])
-    shaded = top - top[2] / light[2] * light          # ground point behind the caster
-    lit = -shaded * np.array([1, 1, 0])              # its mirror in front of the caster
+    shaded = top - top[2] / light[2] * light  # ground point behind the caster
+    lit = -shaded * np.array([1, 1, 0])  # its mirror in front of the caster
     image, mask = render_with_mask(Scene((caster,), camera=camera), W, H)
     empty = render(Scene((), camera=camera), W, H)
-    (rs, cs), (rl, cl) = pixel_of(Scene((), camera=camera), shaded), pixel_of(
-        Scene((), camera=camera), lit)
+    (rs, cs), (rl, cl) = (
+        pixel_of(Scene((), camera=camera), shaded),
+        pixel_of(Scene((), camera=camera), lit),
+    )
     assert mask[rs, cs] == -1 and mask[rl, cl] == -1  # both really show the ground
     assert luma(image[rs, cs]) < 0.8 * luma(image[rl, cl])
     assert luma(empty[rs, cs]) == luma(empty[rl, cl])  # without the caster: same light
@@ -283,6 +322,7 @@ def test_shadow_darkens_ground_and_objects():
 
 
 # ----------------------------------------------------------------------------- contract
+
 
 def test_same_scene_gives_same_bytes_and_right_format():
     scene = random_scene(np.random.default_rng(3), 6, 8)

@@ -17,16 +17,18 @@ def test_neighbour_examples_follow_shortest_paths():
     labels = list(rng.integers(0, 3, size=80))
     examples = neighbour_examples(graph, targets, queries, X, labels, max_examples=50)
     G = nx.from_scipy_sparse_array(graph)
-    reachable = [q for q in queries
-                 if any(nx.has_path(G, int(q), int(t)) for t in targets)]
+    reachable = [q for q in queries if any(nx.has_path(G, int(q), int(t)) for t in targets)]
     assert sorted(path[0] for path, _ in examples) == sorted(reachable)
     groups = []
     for path, euclid in examples:
         q, geo = path[0], path[-1]
         assert geo in targets
         length = sum(graph[a, b] for a, b in zip(path, path[1:], strict=False))
-        best = min(nx.shortest_path_length(G, int(q), int(t), weight="weight")
-                   for t in targets if nx.has_path(G, int(q), int(t)))
+        best = min(
+            nx.shortest_path_length(G, int(q), int(t), weight="weight")
+            for t in targets
+            if nx.has_path(G, int(q), int(t))
+        )
         assert length == pytest.approx(best)
         assert euclid == targets[np.argmax(X[targets] @ X[q])]
         right, disagree = labels[geo] == labels[q], labels[geo] != labels[euclid]

@@ -15,7 +15,7 @@ def _grey(value=128):
 
 
 def _count_colour(path, hex_colour, tol=20):
-    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
     pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
     return int((np.abs(pixels - rgb).max(axis=2) <= tol).sum())
 
@@ -26,15 +26,18 @@ def test_frames_follow_vertex_kind(tmp_path):
     assert _count_colour(only_images, BLUE) > 100
     assert _count_colour(only_images, RED) == 0
     mixed = tmp_path / "mixed.png"
-    plot_path_strips([[Tile(_grey(), "image", "a"),
-                       Tile(_grey(), "text", "a small red cube")]], mixed)
+    plot_path_strips(
+        [[Tile(_grey(), "image", "a"), Tile(_grey(), "text", "a small red cube")]], mixed
+    )
     assert _count_colour(mixed, RED) > 100 and _count_colour(mixed, BLUE) > 100
 
 
 def test_same_input_same_bytes(tmp_path):
     rng = np.random.default_rng(0)
-    tiles = [Tile(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), kind, "caption")
-             for kind in ("image", "text", "image")]
+    tiles = [
+        Tile(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), kind, "caption")
+        for kind in ("image", "text", "image")
+    ]
     plot_neighbour_examples([(tiles, tiles[0])], tmp_path / "a.png")
     plot_neighbour_examples([(tiles, tiles[0])], tmp_path / "b.png")
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()

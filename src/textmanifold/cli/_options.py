@@ -23,18 +23,28 @@ from ..errors import InputError
 from ..validation import check_interval
 
 SEED = typer.Option(0, "--seed", help="Fixes every random choice: the same seed, the same bytes.")
-FORCE = typer.Option(False, "--force", help="Overwrite a non-empty OUT (only the files this "
-                                            "command writes there are replaced).")
-RESUME = typer.Option(False, "--resume", help="Continue the interrupted run in OUT, keeping "
-                                              "the work it finished.")
+FORCE = typer.Option(
+    False,
+    "--force",
+    help="Overwrite a non-empty OUT (only the files this command writes there are replaced).",
+)
+RESUME = typer.Option(
+    False, "--resume", help="Continue the interrupted run in OUT, keeping the work it finished."
+)
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
 THRESHOLD = typer.Option(None, "--threshold", help="Edge threshold, radians.")
-DEGREE = typer.Option(None, "--target-degree",
-                      help="Choose the threshold giving about this mean degree.")
-WORKERS = typer.Option(0, "--workers", min=0, show_default=False,
-                       help="Worker processes (default 0: one per CPU for generation, none "
-                            "beside the main process for image loading; the output does "
-                            "not depend on it).")
+DEGREE = typer.Option(
+    None, "--target-degree", help="Choose the threshold giving about this mean degree."
+)
+WORKERS = typer.Option(
+    0,
+    "--workers",
+    min=0,
+    show_default=False,
+    help="Worker processes (default 0: one per CPU for generation, none "
+    "beside the main process for image loading; the output does "
+    "not depend on it).",
+)
 
 
 def parse_size(text: str) -> tuple[int, int]:

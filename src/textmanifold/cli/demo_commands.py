@@ -13,22 +13,36 @@ from ._options import FORCE, PROGRESS, RESUME, SEED, WORKERS, worker_count
 
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run directory."),
-    full: bool = typer.Option(False, "--full",
-                              help="The paper's CCI depth 4 (11,111 images) and longer "
-                                   "training at 128 px: about 5 hours on 2 CPU cores "
-                                   "(estimated from timed steps, see README)."),
-    reproduce: bool = typer.Option(False, "--reproduce",
-                                   help="The default sizes with every model trained to its "
-                                        "validation plateau (caps 1,600 compositor and 600 "
-                                        "category-set steps): about an hour on 2 CPU "
-                                        "cores (see README)."),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="The paper's CCI depth 4 (11,111 images) and longer "
+        "training at 128 px: about 5 hours on 2 CPU cores "
+        "(estimated from timed steps, see README).",
+    ),
+    reproduce: bool = typer.Option(
+        False,
+        "--reproduce",
+        help="The default sizes with every model trained to its "
+        "validation plateau (caps 1,600 compositor and 600 "
+        "category-set steps): about an hour on 2 CPU "
+        "cores (see README).",
+    ),
     tiny: bool = typer.Option(False, "--tiny", help="A smoke-test size (about a minute)."),
-    threads: int = typer.Option(None, "--threads", min=1,
-                                help="torch threads for training (default: the size's, 2); "
-                                     "another count is in effect another training seed."),
-    stage: str = typer.Option(None, "--stage",
-                              help="Stop after this stage, one of: " + ", ".join(STAGES) + "."),
-    resume: bool = RESUME, force: bool = FORCE, seed: int = SEED, workers: int = WORKERS,
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="torch threads for training (default: the size's, 2); "
+        "another count is in effect another training seed.",
+    ),
+    stage: str = typer.Option(
+        None, "--stage", help="Stop after this stage, one of: " + ", ".join(STAGES) + "."
+    ),
+    resume: bool = RESUME,
+    force: bool = FORCE,
+    seed: int = SEED,
+    workers: int = WORKERS,
     progress: bool = PROGRESS,
 ) -> None:
     """Reproduce the paper's experiments on generated data and write a report.
@@ -49,8 +63,15 @@ def demo(
     sizes = {"--full": full, "--reproduce": reproduce, "--tiny": tiny}
     if sum(sizes.values()) > 1:
         raise InputError(f"choose one of {', '.join(sizes)}")
-    make = (full_config if full else reproduce_config if reproduce else
-            tiny_config if tiny else default_config)
+    make = (
+        full_config
+        if full
+        else reproduce_config
+        if reproduce
+        else tiny_config
+        if tiny
+        else default_config
+    )
     extra = {} if threads is None else {"threads": threads}
     config = make(seed=seed, workers=worker_count(workers), **extra)
     results = run_demo(out, config, stage=stage, resume=resume, force=force, progress=progress)

@@ -16,15 +16,20 @@ from ..errors import InputError
 from ..outputs import check_output_dir
 from ._options import DEGREE, FORCE, PROGRESS, THRESHOLD
 
-index_app = typer.Typer(help="Build and inspect search indexes (a persistent manifold).",
-                        no_args_is_help=True)
+index_app = typer.Typer(
+    help="Build and inspect search indexes (a persistent manifold).", no_args_is_help=True
+)
 
-IMAGE_EMB = typer.Option(None, "--image-embeddings",
-                         help="Image embeddings .npy (ids in .ids.json) instead of embedding "
-                              "with the run.")
-TEXT_EMB = typer.Option(None, "--text-embeddings",
-                        help="Text embeddings .npy; row 'text:<image id>' is that image's "
-                             "description.")
+IMAGE_EMB = typer.Option(
+    None,
+    "--image-embeddings",
+    help="Image embeddings .npy (ids in .ids.json) instead of embedding with the run.",
+)
+TEXT_EMB = typer.Option(
+    None,
+    "--text-embeddings",
+    help="Text embeddings .npy; row 'text:<image id>' is that image's description.",
+)
 DEFAULT_DEGREE = 10.0
 
 
@@ -37,30 +42,42 @@ def _embeddings(image: Path | None, text: Path | None) -> dict:
 @index_app.command("build")
 def build(
     collection: Path = typer.Argument(..., help="The Collection to index."),
-    run: Path = typer.Argument(None, help="A trained joint run (or compose run --in-joint): "
-                                          "embeds the collection and later queries."),
+    run: Path = typer.Argument(
+        None,
+        help="A trained joint run (or compose run --in-joint): "
+        "embeds the collection and later queries.",
+    ),
     out: Path = typer.Option(..., "--out", help="Index directory to write."),
     threshold: float = THRESHOLD,
     target_degree: float = DEGREE,
     image_embeddings: Path = IMAGE_EMB,
     text_embeddings: Path = TEXT_EMB,
-    align: bool = typer.Option(True, "--align/--no-align",
-                               help="ICP-align images onto their descriptions."),
+    align: bool = typer.Option(
+        True, "--align/--no-align", help="ICP-align images onto their descriptions."
+    ),
     force: bool = FORCE,
     device: str = typer.Option("cpu", "--device", help="Torch device for embedding."),
     encoder: str = typer.Option(
-        None, "--encoder", show_default=False,
+        None,
+        "--encoder",
+        show_default=False,
         help="Embed with a pretrained encoder instead of a RUN: 'open_clip:MODEL' (an "
-             "open_clip architecture such as ViT-B-32, or a JSON config file) with "
-             "--pretrained, or 'sentence-transformers' (the bundled MiniLM for text, "
-             "--image-encoder for images). With --image-embeddings it only embeds "
-             "queries."),
-    pretrained: Path = typer.Option(None, "--pretrained",
-                                    help="Local weights file of --encoder open_clip:MODEL "
-                                         "(never downloaded)."),
-    image_encoder: str = typer.Option(None, "--image-encoder",
-                                      help="module:function embedding a list of PIL images "
-                                           "(with --encoder sentence-transformers)."),
+        "open_clip architecture such as ViT-B-32, or a JSON config file) with "
+        "--pretrained, or 'sentence-transformers' (the bundled MiniLM for text, "
+        "--image-encoder for images). With --image-embeddings it only embeds "
+        "queries.",
+    ),
+    pretrained: Path = typer.Option(
+        None,
+        "--pretrained",
+        help="Local weights file of --encoder open_clip:MODEL (never downloaded).",
+    ),
+    image_encoder: str = typer.Option(
+        None,
+        "--image-encoder",
+        help="module:function embedding a list of PIL images "
+        "(with --encoder sentence-transformers).",
+    ),
     progress: bool = PROGRESS,
 ) -> None:
     """Embed a collection with a run or an encoder, align, build the graph, write a
@@ -90,8 +107,9 @@ def build(
     if threshold is None and target_degree is None:
         target_degree = DEFAULT_DEGREE
     if run is None and image_embeddings is None and encoder is None:
-        raise InputError("give a RUN or an --encoder to embed the collection, or "
-                         "--image-embeddings")
+        raise InputError(
+            "give a RUN or an --encoder to embed the collection, or --image-embeddings"
+        )
     if run is not None and encoder is not None:
         raise InputError("give a RUN or an --encoder, not both")
     if encoder is None and (pretrained is not None or image_encoder is not None):
@@ -100,31 +118,49 @@ def build(
         from ..index.pretrained import parse_encoder
         from ..models.train import resolve_device
 
-        encoder = parse_encoder(encoder, pretrained=pretrained, image_encoder=image_encoder,
-                                device=str(resolve_device(device)))
-    index = ManifoldIndex.build(collection, run, threshold=threshold,
-                                target_degree=target_degree, align=align, progress=progress,
-                                work_dir=work, device=device, encoder=encoder,
-                                **_embeddings(image_embeddings, text_embeddings))
+        encoder = parse_encoder(
+            encoder,
+            pretrained=pretrained,
+            image_encoder=image_encoder,
+            device=str(resolve_device(device)),
+        )
+    index = ManifoldIndex.build(
+        collection,
+        run,
+        threshold=threshold,
+        target_degree=target_degree,
+        align=align,
+        progress=progress,
+        work_dir=work,
+        device=device,
+        encoder=encoder,
+        **_embeddings(image_embeddings, text_embeddings),
+    )
     index.save(out, force=force)
     remove_work_dir(work)
     counts, aligned = index.manifest["counts"], index.manifest["align"]
-    typer.echo(f"{out}: {counts['images']} images, {counts['texts']} texts, "
-               f"{counts['edges']} edges, threshold {index.threshold:.4f} rad"
-               + (f", aligned on {aligned['pairs']} image-description pairs" if aligned
-                  else "") + f"; queries: {', '.join(index.query_kinds)}")
+    typer.echo(
+        f"{out}: {counts['images']} images, {counts['texts']} texts, "
+        f"{counts['edges']} edges, threshold {index.threshold:.4f} rad"
+        + (f", aligned on {aligned['pairs']} image-description pairs" if aligned else "")
+        + f"; queries: {', '.join(index.query_kinds)}"
+    )
 
 
 @index_app.command("add")
 def add(
     index_dir: Path = typer.Argument(..., metavar="INDEX", help="An index directory."),
-    collection: Path = typer.Argument(None, help="Collection whose items to add (embedded "
-                                                 "with the index's run)."),
+    collection: Path = typer.Argument(
+        None, help="Collection whose items to add (embedded with the index's run)."
+    ),
     image_embeddings: Path = IMAGE_EMB,
     text_embeddings: Path = TEXT_EMB,
-    replace: bool = typer.Option(False, "--replace",
-                                 help="Replace indexed items whose id comes with another "
-                                      "image, text, labels or vector (default: refuse)."),
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="Replace indexed items whose id comes with another "
+        "image, text, labels or vector (default: refuse).",
+    ),
     progress: bool = PROGRESS,
 ) -> None:
     """Add images and sentences to an index: new vertices and edges, no rebuild.
@@ -140,20 +176,27 @@ def add(
     before = index.manifest["counts"]
     if collection is None and image_embeddings is None:
         raise InputError("give a COLLECTION or --image-embeddings to add")
-    added = index.add(collection, progress=progress, replace=replace,
-                      **_embeddings(image_embeddings, text_embeddings))
+    added = index.add(
+        collection,
+        progress=progress,
+        replace=replace,
+        **_embeddings(image_embeddings, text_embeddings),
+    )
     if added:
         index.save(index_dir, force=True)
     after = index.manifest["counts"]
-    typer.echo(f"{index_dir}: +{after['images'] - before['images']} images, "
-               f"+{after['texts'] - before['texts']} texts, "
-               f"+{after['edges'] - before['edges']} edges ({added} vertices added or "
-               "replaced)")
+    typer.echo(
+        f"{index_dir}: +{after['images'] - before['images']} images, "
+        f"+{after['texts'] - before['texts']} texts, "
+        f"+{after['edges'] - before['edges']} edges ({added} vertices added or "
+        "replaced)"
+    )
 
 
 @index_app.command("info")
-def info(index_dir: Path = typer.Argument(..., metavar="INDEX",
-                                          help="An index directory.")) -> None:
+def info(
+    index_dir: Path = typer.Argument(..., metavar="INDEX", help="An index directory."),
+) -> None:
     """Print the manifest and graph statistics (JSON)."""
     from ..index import ManifoldIndex
 
@@ -166,11 +209,15 @@ def search(
     image: Path = typer.Option(None, "--image", help="Query image file."),
     text: str = typer.Option(None, "--text", help="Query sentence."),
     id: str = typer.Option(None, "--id", help="Query by an indexed item's id."),
-    vector: Path = typer.Option(None, "--vector",
-                                help="Query vector: a .npy of shape (d,) in the index's space."),
-    modify: str = typer.Option(None, "--modify",
-                               help="With --image or --id: the modification text (composed "
-                                    "query; needs an index of a compose run --in-joint)."),
+    vector: Path = typer.Option(
+        None, "--vector", help="Query vector: a .npy of shape (d,) in the index's space."
+    ),
+    modify: str = typer.Option(
+        None,
+        "--modify",
+        help="With --image or --id: the modification text (composed "
+        "query; needs an index of a compose run --in-joint).",
+    ),
     k: int = typer.Option(10, "--k", help="Images to return."),
     metric: str = typer.Option("geodesic", "--metric", help="geodesic, euclidean or both."),
     paths: bool = typer.Option(False, "--paths", help="Show the path from the query."),
@@ -189,11 +236,18 @@ def search(
     if vector is not None:
         query = io.load_npy(vector)
         if query.ndim != 1:
-            raise InputError(f"{vector}: the query vector must have shape (d,), got "
-                             f"{query.shape}")
+            raise InputError(f"{vector}: the query vector must have shape (d,), got {query.shape}")
         query = np.asarray(query, dtype=np.float64)
-    result = index.search(image=image, text=text, id=id, vector=query, modify=modify, k=k,
-                          metric=metric, return_paths=paths)
+    result = index.search(
+        image=image,
+        text=text,
+        id=id,
+        vector=query,
+        modify=modify,
+        k=k,
+        metric=metric,
+        return_paths=paths,
+    )
     if as_json:
         typer.echo(io.dumps_json(result.to_dict()), nl=False)
     else:

@@ -25,8 +25,9 @@ from ._options import DEGREE, PROGRESS, SEED, THRESHOLD
 graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_is_help=True)
 paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
 
-BACKEND = typer.Option("auto", "--backend",
-                       help="Neighbour search: auto, numpy, faiss or approximate (graphs).")
+BACKEND = typer.Option(
+    "auto", "--backend", help="Neighbour search: auto, numpy, faiss or approximate (graphs)."
+)
 NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
 EDGE_RULE = ("--threshold", "--target-degree")  # what check_edge_rule calls them here
 
@@ -53,8 +54,7 @@ def read_ids(path: Path) -> list[str]:
     """Ids from a text file, one a line (blank lines skipped)."""
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def item_of(items: dict[str, Item], row_id: str, source: Path) -> Item:
@@ -67,14 +67,17 @@ def load_spaces(paths: list[Path], normalize: bool) -> list[tuple[np.ndarray, li
     spaces = [load_space(path, normalize) for path in paths]
     for path, (X, _) in zip(paths[1:], spaces[1:], strict=True):
         if X.shape[1] != spaces[0][0].shape[1]:
-            raise InputError(f"{path} has dimension {X.shape[1]} but {paths[0]} has "
-                             f"{spaces[0][0].shape[1]}")
+            raise InputError(
+                f"{path} has dimension {X.shape[1]} but {paths[0]} has {spaces[0][0].shape[1]}"
+            )
     seen: dict[str, Path] = {}
     for path, (_, ids) in zip(paths, spaces, strict=True):
         for row_id in ids:
             if row_id in seen:
-                raise InputError(f"{path}: row id {row_id!r} is also a row of {seen[row_id]} "
-                                 "(the same vertex given twice?)")
+                raise InputError(
+                    f"{path}: row id {row_id!r} is also a row of {seen[row_id]} "
+                    "(the same vertex given twice?)"
+                )
             seen[row_id] = path
     return spaces
 
@@ -88,13 +91,18 @@ def _echo_json(obj) -> None:
 
 def align(
     image: Path = typer.Option(..., "--image", help="Image embeddings Psi (.npy with .ids.json)."),
-    text: Path = typer.Option(..., "--text",
-                              help="Text embeddings Phi; row 'text:<image id>' is that image's "
-                                   "description."),
+    text: Path = typer.Option(
+        ...,
+        "--text",
+        help="Text embeddings Phi; row 'text:<image id>' is that image's description.",
+    ),
     out: Path = typer.Option(..., "--out", help="Aligned image embeddings T(Psi) to write."),
-    correspondence: str = typer.Option("paired", "--correspondence",
-                                       help="paired: each image with its description (the "
-                                            "paper); nearest: unpaired ICP on every text row."),
+    correspondence: str = typer.Option(
+        "paired",
+        "--correspondence",
+        help="paired: each image with its description (the "
+        "paper); nearest: unpaired ICP on every text row.",
+    ),
     normalize: bool = NORMALIZE,
 ) -> None:
     """ICP: map the image cloud onto the text cloud (Algorithm 1) and write T(Psi).
@@ -115,8 +123,11 @@ def align(
     described = all(description_id(i) in known for i in image_ids)
     # Paired needs every description (the error names the first missing one); unpaired
     # uses them, when all are there, only to report the paired cosines.
-    rows = (description_rows(image_ids, text_ids, str(text))
-            if correspondence == "paired" or described else None)
+    rows = (
+        description_rows(image_ids, text_ids, str(text))
+        if correspondence == "paired" or described
+        else None
+    )
     aligned, summary = align_to_descriptions(X, T, rows, correspondence=correspondence)
     save_embedding(out, aligned, image_ids)
     _echo_json({"aligned": str(out), "rows": len(image_ids), **summary})
@@ -145,12 +156,16 @@ def graph_build(
     check_output_file(out, "--out")
     check_edge_rule(threshold, target_degree, EDGE_RULE)
     X = check_unit_rows(load_vectors(embeddings), normalize=normalize, name=str(embeddings))
-    graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
-                              backend=backend)
+    graph, used = build_graph(X, threshold=threshold, target_degree=target_degree, backend=backend)
     io.save_sparse(out, graph)
-    report = {"graph": str(out), "vertices": graph.shape[0], "edges": graph.nnz // 2,
-              "mean_degree": mean_degree(graph), "threshold": used,
-              "backend": graph_backend(backend, len(X))}
+    report = {
+        "graph": str(out),
+        "vertices": graph.shape[0],
+        "edges": graph.nnz // 2,
+        "mean_degree": mean_degree(graph),
+        "threshold": used,
+        "backend": graph_backend(backend, len(X)),
+    }
     if report["backend"] == "approximate":  # measured on a sample of vertices, by brute force
         report["sampled_edge_recall"] = sampled_edge_recall(X, graph, used)
     _echo_json(report)
@@ -182,10 +197,18 @@ def retrieve(
     X, ids = spaces[0]
     labels = [item_of(items, i, embeddings).labels for i in ids]
     wanted = list(query or []) + (read_ids(queries_file) if queries_file is not None else [])
-    found = retrieve_labelled(X, ids, labels, wanted,
-                              X_aux=spaces[1][0] if aux is not None else None,
-                              k=k, threshold=threshold, target_degree=target_degree,
-                              backend=backend, name=str(embeddings))
+    found = retrieve_labelled(
+        X,
+        ids,
+        labels,
+        wanted,
+        X_aux=spaces[1][0] if aux is not None else None,
+        k=k,
+        threshold=threshold,
+        target_degree=target_degree,
+        backend=backend,
+        name=str(embeddings),
+    )
     _echo_json(found.to_json())
 
 
@@ -193,19 +216,23 @@ def retrieve(
 def paths_count(
     items_path: Path = typer.Option(..., "--items", help="items.jsonl with scenes."),
     reachable: Path = typer.Option(..., "--reachable", help="reachable.npz (scene x scene)."),
-    embeddings: list[Path] = typer.Option(..., "--embeddings",
-                                          help="Vertex .npy files (repeatable), in order."),
-    graph_path: Path = typer.Option(None, "--graph",
-                                    help="Graph .npz over those rows (else built here)."),
+    embeddings: list[Path] = typer.Option(
+        ..., "--embeddings", help="Vertex .npy files (repeatable), in order."
+    ),
+    graph_path: Path = typer.Option(
+        None, "--graph", help="Graph .npz over those rows (else built here)."
+    ),
     threshold: float = THRESHOLD,
     target_degree: float = DEGREE,
     backend: str = BACKEND,
     normalize: bool = NORMALIZE,
     out: Path = typer.Option(None, "--out", help="Also write per-image counts (JSON)."),
     rule: str = typer.Option(
-        "literal", help="Smooth-path rule: 'literal' (every step one change; a step "
+        "literal",
+        help="Smooth-path rule: 'literal' (every step one change; a step "
         "between two vertices of the same scene breaks the path) or 'merged' (consecutive "
-        "vertices of one scene are merged)."),
+        "vertices of one scene are merged).",
+    ),
     progress: bool = PROGRESS,
 ) -> None:
     """Count smooth shortest paths between image vertices (both directions)."""
@@ -217,9 +244,11 @@ def paths_count(
     items = read_items(items_path)
     spaces = load_spaces(list(embeddings), normalize)
     ids = [i for _, space_ids in spaces for i in space_ids]
-    vertex_items = [item_of(items, i, path)
-                    for path, (_, space_ids) in zip(embeddings, spaces, strict=True)
-                    for i in space_ids]
+    vertex_items = [
+        item_of(items, i, path)
+        for path, (_, space_ids) in zip(embeddings, spaces, strict=True)
+        for i in space_ids
+    ]
     no_scene = [i for i, it in zip(ids, vertex_items, strict=True) if it.scene is None]
     if no_scene:
         raise InputError(f"{items_path}: item {no_scene[0]!r} has no 'scene'")
@@ -229,11 +258,18 @@ def paths_count(
     else:
         check_edge_rule(threshold, target_degree, EDGE_RULE)
     result = smooth_path_count(
-        [it.scene for it in vertex_items], [it.modality == "image" for it in vertex_items],
-        reachable, graph=graph, X=None if graph is not None else
-        np.concatenate([X for X, _ in spaces]), threshold=threshold,
-        target_degree=target_degree, backend=backend, rule=rule, progress=progress,
-        graph_name=str(graph_path))
+        [it.scene for it in vertex_items],
+        [it.modality == "image" for it in vertex_items],
+        reachable,
+        graph=graph,
+        X=None if graph is not None else np.concatenate([X for X, _ in spaces]),
+        threshold=threshold,
+        target_degree=target_degree,
+        backend=backend,
+        rule=rule,
+        progress=progress,
+        graph_name=str(graph_path),
+    )
     if out is not None:
         io.write_json(out, {**result.summary, "per_source": result.per_image(ids)})
     _echo_json(result.summary)
@@ -270,14 +306,28 @@ def label_retrieval(
     labels = [item_of(items, i, image).labels for i in ids]
     unlabelled = [i for i, lab in zip(ids, labels, strict=True) if not lab]
     if unlabelled:
-        raise InputError(f"{items_path}: {len(unlabelled)} image rows have no labels "
-                         f"(first: {unlabelled[0]!r})")
+        raise InputError(
+            f"{items_path}: {len(unlabelled)} image rows have no labels (first: {unlabelled[0]!r})"
+        )
     T = load_space(text, normalize)[0] if text is not None else None
-    R = rows_for_images(*load_space(resnet, normalize), ids, str(resnet)) \
-        if resnet is not None else None
-    rows = label_retrieval_table(X, T, R, labels, n_way=n_way, k_shot=k_shot,
-                                 threshold=threshold, target_degree=target_degree, seed=seed,
-                                 sampling_labels=[lab[0] for lab in labels], backend=backend)
+    R = (
+        rows_for_images(*load_space(resnet, normalize), ids, str(resnet))
+        if resnet is not None
+        else None
+    )
+    rows = label_retrieval_table(
+        X,
+        T,
+        R,
+        labels,
+        n_way=n_way,
+        k_shot=k_shot,
+        threshold=threshold,
+        target_degree=target_degree,
+        seed=seed,
+        sampling_labels=[lab[0] for lab in labels],
+        backend=backend,
+    )
     if out is not None:
         write_table(out, rows)
     typer.echo(table_to_markdown(rows), nl=False)

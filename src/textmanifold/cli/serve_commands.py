@@ -14,34 +14,53 @@ from ..service.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..validation import check_positive_int, is_finite_number
 
 
-def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold index build)."),
-          host: str = typer.Option("127.0.0.1", "--host",
-                                   help="Address to bind; 0.0.0.0 exposes it to the network "
-                                        "(then set an API key)."),
-          port: int = typer.Option(8000, "--port", help="TCP port."),
-          log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
-          blas_threads: int = typer.Option(
-              1, "--blas-threads", help="BLAS and torch threads per search; more only helps "
-                                        "an otherwise idle machine with few concurrent "
-                                        "clients."),
-          workers: int = typer.Option(
-              1, "--workers", help="Server processes, each answering one search at a time; "
-                                   "they share the memory-mapped index. About one per core."),
-          header_timeout: float = typer.Option(
-              HEADER_TIMEOUT_S, "--header-timeout",
-              help="Seconds a client may take to send its request headers; then the "
-                   "connection is closed."),
-          body_timeout: float = typer.Option(
-              BODY_TIMEOUT_S, "--body-timeout",
-              help="Seconds a client may take to send a request body; then 408."),
-          max_connections: int = typer.Option(
-              MAX_CONNECTIONS, "--max-connections",
-              help="Open connections served at once; requests beyond them get 503."),
-          api_key: str = typer.Option(
-              None, "--api-key", show_default=False,
-              help=f"Require this key (Authorization: Bearer KEY) on every request but "
-                   f"/healthz; the page is opened once as /?key=KEY. Default: "
-                   f"${API_KEY_ENV}, else no key.")):
+def serve(
+    index: Path = typer.Argument(..., help="Index directory (textmanifold index build)."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to bind; 0.0.0.0 exposes it to the network (then set an API key).",
+    ),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
+    blas_threads: int = typer.Option(
+        1,
+        "--blas-threads",
+        help="BLAS and torch threads per search; more only helps "
+        "an otherwise idle machine with few concurrent "
+        "clients.",
+    ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        help="Server processes, each answering one search at a time; "
+        "they share the memory-mapped index. About one per core.",
+    ),
+    header_timeout: float = typer.Option(
+        HEADER_TIMEOUT_S,
+        "--header-timeout",
+        help="Seconds a client may take to send its request headers; then the "
+        "connection is closed.",
+    ),
+    body_timeout: float = typer.Option(
+        BODY_TIMEOUT_S,
+        "--body-timeout",
+        help="Seconds a client may take to send a request body; then 408.",
+    ),
+    max_connections: int = typer.Option(
+        MAX_CONNECTIONS,
+        "--max-connections",
+        help="Open connections served at once; requests beyond them get 503.",
+    ),
+    api_key: str = typer.Option(
+        None,
+        "--api-key",
+        show_default=False,
+        help=f"Require this key (Authorization: Bearer KEY) on every request but "
+        f"/healthz; the page is opened once as /?key=KEY. Default: "
+        f"${API_KEY_ENV}, else no key.",
+    ),
+):
     """Serve an index: JSON API (POST /search, /items/ID, /path, /healthz, /metrics, docs
     at /docs) and a search page at /."""
     check_positive_int(blas_threads, "--blas-threads")
@@ -59,8 +78,9 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
         from ..service.server import serve_app
         from ..service.workers import serve_workers, use_threads
     except ImportError as exc:
-        raise InputError("serve needs the 'serve' extra: pip install 'textmanifold[serve]'") \
-            from exc
+        raise InputError(
+            "serve needs the 'serve' extra: pip install 'textmanifold[serve]'"
+        ) from exc
     from ..index import ManifoldIndex
     from ..service import create_app
 
@@ -69,20 +89,40 @@ def serve(index: Path = typer.Argument(..., help="Index directory (textmanifold 
     use_threads(blas_threads)
     _warm_up(loaded)
     if api_key is None and not _is_loopback(host):
-        typer.secho(f"warning: {host} is reachable from other machines and no API key is "
-                    f"set (--api-key or ${API_KEY_ENV})", err=True, fg=typer.colors.YELLOW)
-    typer.echo(f"serving {index} at http://{host}:{port}/ with {workers} worker"
-               f"{'s' if workers > 1 else ''}  (Ctrl-C stops)")
+        typer.secho(
+            f"warning: {host} is reachable from other machines and no API key is "
+            f"set (--api-key or ${API_KEY_ENV})",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    typer.echo(
+        f"serving {index} at http://{host}:{port}/ with {workers} worker"
+        f"{'s' if workers > 1 else ''}  (Ctrl-C stops)"
+    )
     if workers > 1:
         del loaded  # each worker opens the index itself (memory-mapped, pages shared)
-        serve_workers(index, workers=workers, host=host, port=port, log_level=log_level,
-                      body_timeout=body_timeout, header_timeout=header_timeout,
-                      max_connections=max_connections, threads=blas_threads,
-                      api_key=api_key)
+        serve_workers(
+            index,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            body_timeout=body_timeout,
+            header_timeout=header_timeout,
+            max_connections=max_connections,
+            threads=blas_threads,
+            api_key=api_key,
+        )
         return
     app = create_app(loaded, body_timeout=body_timeout, api_key=api_key)
-    serve_app(app, host=host, port=port, log_level=log_level,
-              header_timeout=header_timeout, max_connections=max_connections)
+    serve_app(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -101,8 +141,9 @@ def _warm_up(index) -> None:
     try:
         index.search(text="warm up", k=1, metric="euclidean")
     except TextManifoldError as exc:
-        typer.secho(f"warning: text and image queries will fail: {exc}", err=True,
-                    fg=typer.colors.YELLOW)
+        typer.secho(
+            f"warning: text and image queries will fail: {exc}", err=True, fg=typer.colors.YELLOW
+        )
 
 
 def _check_bindable(host: str, port: int) -> None:
@@ -113,8 +154,9 @@ def _check_bindable(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise InputError(f"--host/--port: cannot listen on {host}:{port}: "
-                             f"{exc.strerror or exc}") from None
+            raise InputError(
+                f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
 
 
 def register(app: typer.Typer) -> None:

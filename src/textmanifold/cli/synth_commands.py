@@ -9,10 +9,12 @@ import typer
 
 from ._options import FORCE, PROGRESS, RESUME, SEED, WORKERS, parse_size, worker_count
 
-cci_app = typer.Typer(help="CLEVR-Change-Iterative (CCI): generate the dataset.",
-                      no_args_is_help=True)
-collection_app = typer.Typer(help="Inspect and validate a Collection directory.",
-                             no_args_is_help=True)
+cci_app = typer.Typer(
+    help="CLEVR-Change-Iterative (CCI): generate the dataset.", no_args_is_help=True
+)
+collection_app = typer.Typer(
+    help="Inspect and validate a Collection directory.", no_args_is_help=True
+)
 
 
 @cci_app.command("generate")
@@ -23,27 +25,45 @@ def cci_generate(
     size: str = typer.Option("320x240", help="Image size WIDTHxHEIGHT in pixels."),
     text_only_scenes: int = typer.Option(0, help="Extra scenes with a description only."),
     changes: str = typer.Option(
-        "all", help="Change kinds: 'all' (color, material, shape, size, add, drop, move; "
+        "all",
+        help="Change kinds: 'all' (color, material, shape, size, add, drop, move; "
         "3-6 source objects) or 'clevr-change' (CLEVR-Change's color, material, add, drop, "
-        "move; 3-10 source objects)."),
+        "move; 3-10 source objects).",
+    ),
     repeat_scenes: bool = typer.Option(
-        False, "--repeat-scenes/--unique-scenes",
+        False,
+        "--repeat-scenes/--unique-scenes",
         help="Let scenes repeat across the tree (images stay unique through the camera), "
-        "as in the paper; default: every scene is new."),
+        "as in the paper; default: every scene is new.",
+    ),
     train_branches: int = typer.Option(
-        0, help="Extra rendered children of random non-leaf scenes, each a training pair."),
-    seed: int = SEED, workers: int = WORKERS, resume: bool = RESUME, force: bool = FORCE,
+        0, help="Extra rendered children of random non-leaf scenes, each a training pair."
+    ),
+    seed: int = SEED,
+    workers: int = WORKERS,
+    resume: bool = RESUME,
+    force: bool = FORCE,
     progress: bool = PROGRESS,
 ) -> None:
     """Render CCI: a tree of scene changes with instructions, descriptions, splits."""
     from ..synth.cci import generate_cci
 
     width, height = parse_size(size)
-    path = generate_cci(out, depth=depth, branching=branching, size=(width, height),
-                        seed=seed, workers=worker_count(workers),
-                        text_only_scenes=text_only_scenes, changes=changes,
-                        repeat_scenes=repeat_scenes, train_branches=train_branches,
-                        resume=resume, force=force, progress=progress)
+    path = generate_cci(
+        out,
+        depth=depth,
+        branching=branching,
+        size=(width, height),
+        seed=seed,
+        workers=worker_count(workers),
+        text_only_scenes=text_only_scenes,
+        changes=changes,
+        repeat_scenes=repeat_scenes,
+        train_branches=train_branches,
+        resume=resume,
+        force=force,
+        progress=progress,
+    )
     _print_info(path)
 
 
@@ -66,11 +86,15 @@ def _print_info(path: Path) -> None:
     if (coll.root / "reachable.npz").exists():
         reachable = coll.reachable()
         image_scenes = sorted({it.scene for it in coll.images() if it.scene is not None})
-        typer.echo(f"reachable neighbours per image: mean "
-                   f"{mean_neighbours(reachable, image_scenes):.2f} (paper's CCI: 9.73)")
+        typer.echo(
+            f"reachable neighbours per image: mean "
+            f"{mean_neighbours(reachable, image_scenes):.2f} (paper's CCI: 9.73)"
+        )
         if len(image_scenes) != reachable.shape[0]:
-            typer.echo(f"reachable neighbours per scene (with text-only): mean "
-                       f"{mean_neighbours(reachable):.2f}")
+            typer.echo(
+                f"reachable neighbours per scene (with text-only): mean "
+                f"{mean_neighbours(reachable):.2f}"
+            )
 
 
 def _format_counts(counter: Counter) -> str:

@@ -34,5 +34,15 @@ from .layout import OWNED, Demo
 from .runner import run_demo
 from .stages import STAGE_TABLE, STAGES
 
-__all__ = ["OWNED", "STAGES", "STAGE_TABLE", "Demo", "DemoConfig", "default_config",
-           "full_config", "reproduce_config", "run_demo", "tiny_config"]
+__all__ = [
+    "OWNED",
+    "STAGES",
+    "STAGE_TABLE",
+    "Demo",
+    "DemoConfig",
+    "default_config",
+    "full_config",
+    "reproduce_config",
+    "run_demo",
+    "tiny_config",
+]

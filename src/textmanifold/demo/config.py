@@ -160,26 +160,67 @@ def reproduce_config(**changes) -> DemoConfig:
 
 def full_config(**changes) -> DemoConfig:
     """``--full``: the paper's CCI depth 4 (11,111 images) and longer training."""
-    return replace(DemoConfig(cci_depth=4, cci_text_only=10000, cci_train_branches=0,
-                              joint_steps=2000, classes_joint_steps=2000,
-                              compose_steps=2000, image_size=128, dim=512,
-                              validation=500, classes_validation=100,
-                              compose_batch_size=50,
-                              compositors=("tirg", "tirg+joint", "tirg-conv",
-                                           "tirg-conv+joint", "relation", "relation+joint"),
-                              images_per_class=20, texts_per_class=200, classes=32),
-                   **changes)
+    return replace(
+        DemoConfig(
+            cci_depth=4,
+            cci_text_only=10000,
+            cci_train_branches=0,
+            joint_steps=2000,
+            classes_joint_steps=2000,
+            compose_steps=2000,
+            image_size=128,
+            dim=512,
+            validation=500,
+            classes_validation=100,
+            compose_batch_size=50,
+            compositors=(
+                "tirg",
+                "tirg+joint",
+                "tirg-conv",
+                "tirg-conv+joint",
+                "relation",
+                "relation+joint",
+            ),
+            images_per_class=20,
+            texts_per_class=200,
+            classes=32,
+        ),
+        **changes,
+    )
 
 
 def tiny_config(**changes) -> DemoConfig:
     """A configuration for tests: depth 2, a few steps, tiny images (well under a minute)."""
-    return replace(DemoConfig(
-        render_width=64, render_height=48, cci_depth=2, cci_text_only=20,
-        cci_train_branches=6, classes=4, label_draws=3,
-        images_per_class=4, texts_per_class=6, image_size=32, dim=16, joint_steps=3,
-        classes_joint_steps=3, compose_steps=2, batch_size=8, compose_batch_size=5, k_shot=1,
-        training_seeds=(0, 1), threads=1, validation=6, classes_validation=4, eval_every=2,
-        compositors=("tirg", "tirg+joint", "tirg-conv", "relation", "relation+joint"),
-        smooth_degrees=(1, 2, 3, 4, 5), label_degree=2.0, label_sweep=(1.0, 4.0), curve_points=4,
-        workers=1),
-        **changes)
+    return replace(
+        DemoConfig(
+            render_width=64,
+            render_height=48,
+            cci_depth=2,
+            cci_text_only=20,
+            cci_train_branches=6,
+            classes=4,
+            label_draws=3,
+            images_per_class=4,
+            texts_per_class=6,
+            image_size=32,
+            dim=16,
+            joint_steps=3,
+            classes_joint_steps=3,
+            compose_steps=2,
+            batch_size=8,
+            compose_batch_size=5,
+            k_shot=1,
+            training_seeds=(0, 1),
+            threads=1,
+            validation=6,
+            classes_validation=4,
+            eval_every=2,
+            compositors=("tirg", "tirg+joint", "tirg-conv", "relation", "relation+joint"),
+            smooth_degrees=(1, 2, 3, 4, 5),
+            label_degree=2.0,
+            label_sweep=(1.0, 4.0),
+            curve_points=4,
+            workers=1,
+        ),
+        **changes,
+    )

@@ -73,19 +73,33 @@ def _path_strips(demo: Demo, out: Path) -> list[dict]:
     graph = io.load_sparse(graph_path(demo, "image_text", middle))
     _, scene, is_image = cci_vertex_sets(demo)["image_text"]
     coll = read_collection(demo.data("cci"))
-    paths = find_smooth_paths(graph, scene, is_image, coll.reachable(), max_paths=3,
-                              seed=demo.config.seed, rule=demo.config.smooth_rule)
+    paths = find_smooth_paths(
+        graph,
+        scene,
+        is_image,
+        coll.reachable(),
+        max_paths=3,
+        seed=demo.config.seed,
+        rule=demo.config.smooth_rule,
+    )
     if not paths:
         return []
     ids, _ = _ids(demo, "cci")
     tiles = VertexTiles(coll, ids, demo.config.render_width, demo.config.render_height)
     path = out / "paths.png"
-    plot_path_strips([[tiles(v) for v in p] for p in paths], path,
-                     title=f"Smooth paths on CCI (image + text graph, threshold "
-                           f"{thresholds[middle]:.3f})\nblue: image vertex, red: text vertex")
-    return [{"path": "figures/paths.png",
-             "caption": "Smooth shortest paths between two images through text vertices "
-                        "(text vertices shown as the rendering of the scene they describe)."}]
+    plot_path_strips(
+        [[tiles(v) for v in p] for p in paths],
+        path,
+        title=f"Smooth paths on CCI (image + text graph, threshold "
+        f"{thresholds[middle]:.3f})\nblue: image vertex, red: text vertex",
+    )
+    return [
+        {
+            "path": "figures/paths.png",
+            "caption": "Smooth shortest paths between two images through text vertices "
+            "(text vertices shown as the rendering of the scene they describe).",
+        }
+    ]
 
 
 def _neighbours(demo: Demo, out: Path) -> list[dict]:
@@ -102,33 +116,50 @@ def _neighbours(demo: Demo, out: Path) -> list[dict]:
     ids = image_ids + text_ids
     by_id = {it.id: it for it in coll.items}
     labels = [by_id[item_id_of_row(i)].labels[0] for i in ids]
-    examples = neighbour_examples(graph, np.array(split["targets"]), np.array(split["queries"]),
-                                  X, labels, max_examples=3)
+    examples = neighbour_examples(
+        graph, np.array(split["targets"]), np.array(split["queries"]), X, labels, max_examples=3
+    )
     if not examples:
         return []
     tiles = VertexTiles(coll, ids, demo.config.render_width, demo.config.render_height)
     path = out / "neighbours.png"
     plot_neighbour_examples(
-        [([tiles(v, caption_images=True) for v in p], tiles(e, caption_images=True))
-         for p, e in examples], path)
-    return [{"path": "figures/neighbours.png",
-             "caption": "Category set, Joint graph: the geodesic path from a query image to "
-                        "its nearest labelled target, and the Euclidean nearest target "
-                        "(last column)."}]
+        [
+            ([tiles(v, caption_images=True) for v in p], tiles(e, caption_images=True))
+            for p, e in examples
+        ],
+        path,
+    )
+    return [
+        {
+            "path": "figures/neighbours.png",
+            "caption": "Category set, Joint graph: the geodesic path from a query image to "
+            "its nearest labelled target, and the Euclidean nearest target "
+            "(last column).",
+        }
+    ]
 
 
 def _curves(demo: Demo, out: Path) -> list[dict]:
     curves = demo.results["label_retrieval"]["curves"]
-    plot_retrievable_vs_threshold(curves["thresholds"], curves["retrievable"],
-                                  out / "retrievable.png", n_queries=curves["queries"])
+    plot_retrievable_vs_threshold(
+        curves["thresholds"],
+        curves["retrievable"],
+        out / "retrievable.png",
+        n_queries=curves["queries"],
+    )
     plot_degree_vs_threshold(curves["thresholds"], curves["mean_degree"], out / "degree.png")
     return [
-        {"path": "figures/retrievable.png",
-         "caption": "Category set: query images with a labelled target in their connected "
-                    "component, against the threshold, for the Image and Joint graphs."},
-        {"path": "figures/degree.png",
-         "caption": "Category set: mean degree of the Image and Joint graphs against the "
-                    "threshold."},
+        {
+            "path": "figures/retrievable.png",
+            "caption": "Category set: query images with a labelled target in their connected "
+            "component, against the threshold, for the Image and Joint graphs.",
+        },
+        {
+            "path": "figures/degree.png",
+            "caption": "Category set: mean degree of the Image and Joint graphs against the "
+            "threshold.",
+        },
     ]
 
 
@@ -142,7 +173,11 @@ def learning_curves_figure(demo: Demo) -> list[dict]:
     if not any(any(c.values()) for c in curves.values()):
         return []
     plot_learning_curves(curves, demo.out / "report" / "figures" / "learning_curves.png")
-    return [{"path": "figures/learning_curves.png",
-             "caption": "Learning curves: R@1 and loss on each model's held-out pairs "
-                        "against SGD steps, one line per training seed (joint models: "
-                        "image to description; compositors: composed query to target)."}]
+    return [
+        {
+            "path": "figures/learning_curves.png",
+            "caption": "Learning curves: R@1 and loss on each model's held-out pairs "
+            "against SGD steps, one line per training seed (joint models: "
+            "image to description; compositors: composed query to target).",
+        }
+    ]

@@ -30,8 +30,7 @@ from ..errors import InputError
 from .config import DemoConfig
 
 # What --force removes: only what the demo itself writes, never the whole directory.
-OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache",
-         "index")
+OWNED = ("demo.json", "stages", "data", "runs", "embeddings", "graphs", "report", "cache", "index")
 DATASETS = ("cci", "classes")
 
 
@@ -48,15 +47,18 @@ class Demo:
     out: Path
     config: DemoConfig
     progress: bool = True
-    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr,
-                                                                  flush=True))
+    log: Callable[[str], None] = field(
+        default=lambda line: print(line, file=sys.stderr, flush=True)
+    )
     results: dict[str, dict] = field(default_factory=dict)
     training_seed: int | None = None
 
     def seeded(self, seed: int) -> Demo:
         """The view of training seed ``seed`` (see the class)."""
-        results = {name: r["per_seed"][str(seed)] if "per_seed" in r else r
-                   for name, r in self.results.items()}
+        results = {
+            name: r["per_seed"][str(seed)] if "per_seed" in r else r
+            for name, r in self.results.items()
+        }
         return replace(self, training_seed=seed, results=results)
 
     @property
@@ -94,8 +96,10 @@ def trained_models(demo: Demo) -> list[tuple[str, int, dict]]:
     found = []
     for stage, prefix in (("train_joint", "joint_"), ("train_compose", "")):
         for seed, models in demo.results[stage]["per_seed"].items():
-            found += [(prefix + name.removeprefix("compose_"), int(seed), summary)
-                      for name, summary in models.items()]
+            found += [
+                (prefix + name.removeprefix("compose_"), int(seed), summary)
+                for name, summary in models.items()
+            ]
     return found
 
 
@@ -119,8 +123,7 @@ def vertex_scenes(coll: Collection, ids: list[str]) -> np.ndarray:
     from ..synth.reachability import content_scene_index
 
     items = {it.id: it for it in coll.items}
-    rows = np.array([item_of_row(items, i, str(coll.root)).scene for i in ids],
-                    dtype=np.int64)
+    rows = np.array([item_of_row(items, i, str(coll.root)).scene for i in ids], dtype=np.int64)
     return content_scene_index(coll.scenes)[rows] if coll.scenes else rows
 
 
@@ -135,8 +138,9 @@ def cci_vertex_sets(demo: Demo) -> dict:
     random_points, _ = load_embedding(space_path(demo, "cci", "random"))
     text_scene = vertex_scenes(coll, text_ids)
     shuffled = shuffled_scenes(text_scene, np.random.default_rng([demo.config.seed, 4]))
-    return vertex_sets(image, text, vertex_scenes(coll, image_ids), text_scene, random_points,
-                       shuffled)
+    return vertex_sets(
+        image, text, vertex_scenes(coll, image_ids), text_scene, random_points, shuffled
+    )
 
 
 def label_texts(demo: Demo) -> tuple[np.ndarray, list[str]]:
@@ -152,8 +156,9 @@ def label_texts(demo: Demo) -> tuple[np.ndarray, list[str]]:
     if demo.config.label_texts == "all":
         return text, text_ids
     if demo.config.label_texts != "descriptions":
-        raise InputError(f"label_texts must be 'descriptions' or 'all', got "
-                         f"{demo.config.label_texts!r}")
+        raise InputError(
+            f"label_texts must be 'descriptions' or 'all', got {demo.config.label_texts!r}"
+        )
     _, image_ids = load_embedding(space_path(demo, "classes", "image"))
     rows = description_rows(image_ids, text_ids)
     return text[rows], [text_ids[r] for r in rows]

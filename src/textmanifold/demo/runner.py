@@ -25,19 +25,30 @@ def _check_directory(out: Path, config: DemoConfig, resume: bool, force: bool) -
     if not (out.is_dir() and any(out.iterdir())):
         return
     if not resume:
-        raise InputError(f"{out}: directory is not empty (use --resume to continue the run "
-                         "or --force to start it over)")
+        raise InputError(
+            f"{out}: directory is not empty (use --resume to continue the run "
+            "or --force to start it over)"
+        )
     stamp = out / "demo.json"
     if not stamp.exists():
         raise InputError(f"{out}: holds no demo run (no demo.json); choose another --out")
     if io.read_json(stamp).get("fingerprint") != config.fingerprint():
-        raise InputError(f"{stamp}: the run was made with other settings (e.g. --full); "
-                         "use --force to start it over or choose another --out")
+        raise InputError(
+            f"{stamp}: the run was made with other settings (e.g. --full); "
+            "use --force to start it over or choose another --out"
+        )
 
 
-def run_demo(out: str | os.PathLike, config: DemoConfig | None = None, *,
-             stage: str | None = None, resume: bool = False, force: bool = False,
-             progress: bool = True, log: Callable[[str], None] | None = None) -> dict:
+def run_demo(
+    out: str | os.PathLike,
+    config: DemoConfig | None = None,
+    *,
+    stage: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Run the demo's stages in order, up to and including ``stage`` (default: all).
 
     Parameters
@@ -72,15 +83,18 @@ def run_demo(out: str | os.PathLike, config: DemoConfig | None = None, *,
     demo = Demo(out, config, progress)
     if log is not None:
         demo.log = log
-    io.write_json(out / "demo.json", {"fingerprint": config.fingerprint(),
-                                      "config": config.to_record()})
+    io.write_json(
+        out / "demo.json", {"fingerprint": config.fingerprint(), "config": config.to_record()}
+    )
     last = STAGES.index(stage) if stage else len(STAGES) - 1
-    for number, (name, stage_function) in enumerate(STAGE_TABLE[:last + 1], start=1):
+    for number, (name, stage_function) in enumerate(STAGE_TABLE[: last + 1], start=1):
         marker = demo.marker(name)
         if marker.exists():
             demo.results[name] = io.read_json(marker)
-            demo.log(f"[{number}/{len(STAGES)}] {name}: done earlier "
-                     f"({demo.results[name]['seconds']:.1f} s), skipped")
+            demo.log(
+                f"[{number}/{len(STAGES)}] {name}: done earlier "
+                f"({demo.results[name]['seconds']:.1f} s), skipped"
+            )
             continue
         demo.log(f"[{number}/{len(STAGES)}] {name} ...")
         started = time.perf_counter()

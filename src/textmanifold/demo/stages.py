@@ -27,26 +27,44 @@ def stage_cci(demo: Demo) -> dict:
     from ..synth.cci import generate_cci
 
     c = demo.config
-    root = generate_cci(demo.data("cci"), depth=c.cci_depth, branching=c.cci_branching,
-                        size=(c.render_width, c.render_height), seed=c.seed,
-                        workers=c.workers, text_only_scenes=c.cci_text_only,
-                        train_branches=c.cci_train_branches, resume=True,
-                        progress=demo.progress)
+    root = generate_cci(
+        demo.data("cci"),
+        depth=c.cci_depth,
+        branching=c.cci_branching,
+        size=(c.render_width, c.render_height),
+        seed=c.seed,
+        workers=c.workers,
+        text_only_scenes=c.cci_text_only,
+        train_branches=c.cci_train_branches,
+        resume=True,
+        progress=demo.progress,
+    )
     coll = read_collection(root)
-    return {"images": len(coll.images()), "texts": len(coll.texts()),
-            "train_pairs": len(coll.pairs_of("train")),
-            "test_pairs": len(coll.pairs_of("test"))}
+    return {
+        "images": len(coll.images()),
+        "texts": len(coll.texts()),
+        "train_pairs": len(coll.pairs_of("train")),
+        "test_pairs": len(coll.pairs_of("test")),
+    }
 
 
 def stage_classes(demo: Demo) -> dict:
     from ..synth.classes import ClassesConfig, generate_classes
 
     c = demo.config
-    config = ClassesConfig(n_classes=c.classes, images_per_class=c.images_per_class,
-                           texts_per_class=c.texts_per_class, width=c.render_width,
-                           height=c.render_height, seed=c.seed)
-    coll = read_collection(generate_classes(demo.data("classes"), config, workers=c.workers,
-                                            resume=True, progress=demo.progress))
+    config = ClassesConfig(
+        n_classes=c.classes,
+        images_per_class=c.images_per_class,
+        texts_per_class=c.texts_per_class,
+        width=c.render_width,
+        height=c.render_height,
+        seed=c.seed,
+    )
+    coll = read_collection(
+        generate_classes(
+            demo.data("classes"), config, workers=c.workers, resume=True, progress=demo.progress
+        )
+    )
     return {"classes": c.classes, "images": len(coll.images()), "texts": len(coll.texts())}
 
 
@@ -80,13 +98,23 @@ def _settings(demo: Demo, steps: int, batch_size: int, validation: int):
     from ..models.train import TrainSettings
 
     c = demo.config
-    return TrainSettings(steps=steps, batch_size=batch_size, lr=c.lr,
-                         temperature=c.temperature, image_size=c.image_size,
-                         seed=demo.training_seed, precision=c.precision,
-                         channels_last=c.channels_last, threads=c.threads,
-                         validation=validation, eval_every=c.eval_every, patience=c.patience,
-                         min_delta=c.min_delta, checkpoint_every=max(1, min(50, steps)),
-                         progress=demo.progress)
+    return TrainSettings(
+        steps=steps,
+        batch_size=batch_size,
+        lr=c.lr,
+        temperature=c.temperature,
+        image_size=c.image_size,
+        seed=demo.training_seed,
+        precision=c.precision,
+        channels_last=c.channels_last,
+        threads=c.threads,
+        validation=validation,
+        eval_every=c.eval_every,
+        patience=c.patience,
+        min_delta=c.min_delta,
+        checkpoint_every=max(1, min(50, steps)),
+        progress=demo.progress,
+    )
 
 
 def train_joint_models(demo: Demo) -> dict:
@@ -95,14 +123,20 @@ def train_joint_models(demo: Demo) -> dict:
 
     c = demo.config
     summary = {}
-    settings = {"cci": _settings(demo, c.joint_steps, c.batch_size, c.validation),
-                "classes": _settings(demo, c.classes_joint_steps, c.batch_size,
-                                     c.classes_validation)}
+    settings = {
+        "cci": _settings(demo, c.joint_steps, c.batch_size, c.validation),
+        "classes": _settings(demo, c.classes_joint_steps, c.batch_size, c.classes_validation),
+    }
     for name in DATASETS:
         demo.log(f"  joint model on {name}")
-        result = runs.train_joint(demo.data(name), demo.run(f"joint_{name}"),
-                                  dim=c.dim, text_cache=demo.sentence_cache,
-                                  settings=settings[name], resume=True)
+        result = runs.train_joint(
+            demo.data(name),
+            demo.run(f"joint_{name}"),
+            dim=c.dim,
+            text_cache=demo.sentence_cache,
+            settings=settings[name],
+            resume=True,
+        )
         summary[name] = _training_summary(result)
     return summary
 
@@ -112,11 +146,15 @@ def _training_summary(result) -> dict:
     losses = result.losses
     head = losses[:10] or [float("nan")]
     tail = losses[-10:] or [float("nan")]
-    return {"steps": result.step, "first_loss": float(np.mean(head)),
-            "last_loss": float(np.mean(tail)),
-            "images_per_second": float(result.images_per_second),
-            "curve": result.curve, "converged": result.converged,
-            "stopped_early": result.stopped_early}
+    return {
+        "steps": result.step,
+        "first_loss": float(np.mean(head)),
+        "last_loss": float(np.mean(tail)),
+        "images_per_second": float(result.images_per_second),
+        "curve": result.curve,
+        "converged": result.converged,
+        "stopped_early": result.stopped_early,
+    }
 
 
 def train_compositors(demo: Demo) -> dict:
@@ -129,11 +167,16 @@ def train_compositors(demo: Demo) -> dict:
         method, in_joint = parse_compositor(spec)
         name = compose_run_name(method, in_joint)
         demo.log(f"  {name}")
-        result = runs.train_compose(demo.data("cci"), demo.run(name), method=method,
-                                    in_joint=in_joint, dim=c.dim, learn_scale=c.learn_scale,
-                                    settings=_settings(demo, c.compose_steps,
-                                                       c.compose_batch_size, c.validation),
-                                    resume=True)
+        result = runs.train_compose(
+            demo.data("cci"),
+            demo.run(name),
+            method=method,
+            in_joint=in_joint,
+            dim=c.dim,
+            learn_scale=c.learn_scale,
+            settings=_settings(demo, c.compose_steps, c.compose_batch_size, c.validation),
+            resume=True,
+        )
         summary[name] = _training_summary(result)
         if in_joint:
             log = io.read_json(demo.run(name) / "train_log.json")
@@ -147,8 +190,12 @@ def embed_joint_runs(demo: Demo) -> dict:
 
     summary = {}
     for name in DATASETS:
-        written = embed_joint_run(demo.data(name), demo.run(f"joint_{name}"),
-                                  text_cache=demo.sentence_cache, progress=demo.progress)
+        written = embed_joint_run(
+            demo.data(name),
+            demo.run(f"joint_{name}"),
+            text_cache=demo.sentence_cache,
+            progress=demo.progress,
+        )
         summary[name] = {space: len(load_embedding(path)[1]) for space, path in written.items()}
     return summary
 
@@ -183,8 +230,7 @@ def table3_graphs(demo: Demo) -> dict:
     image, _ = load_embedding(space_path(demo, "cci", "image"))
     _, text_ids = load_embedding(space_path(demo, "cci", "text"))
     points, sampler = random_points(demo)
-    save_embedding(space_path(demo, "cci", "random"), points,
-                   [f"random:{i}" for i in text_ids])
+    save_embedding(space_path(demo, "cci", "random"), points, [f"random:{i}" for i in text_ids])
     thresholds = thresholds_for_degrees(image, demo.config.smooth_degrees)
     sets = cci_vertex_sets(demo)
     graphs = build_graphs(sets, thresholds, progress=demo.progress)
@@ -192,8 +238,12 @@ def table3_graphs(demo: Demo) -> dict:
     for (kind, i), graph in sorted(graphs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         io.save_sparse(graph_path(demo, kind, i), graph)
         degrees[kind].append(mean_degree(graph))
-    return {"thresholds": thresholds, "mean_degree": degrees, "random": sampler,
-            "vertices": {kind: int(len(sets[kind][0])) for kind in sets}}
+    return {
+        "thresholds": thresholds,
+        "mean_degree": degrees,
+        "random": sampler,
+        "vertices": {kind: int(len(sets[kind][0])) for kind in sets},
+    }
 
 
 # ----------------------------------------------------------------------------- figures
@@ -203,8 +253,10 @@ def stage_figures(demo: Demo) -> dict:
     """The first training seed's example figures and every model's learning curve."""
     from .figures import learning_curves_figure, make_figures  # matplotlib: only here
 
-    return {"figures": make_figures(demo.seeded(demo.config.training_seeds[0]))
-            + learning_curves_figure(demo)}
+    return {
+        "figures": make_figures(demo.seeded(demo.config.training_seeds[0]))
+        + learning_curves_figure(demo)
+    }
 
 
 def stage_report(demo: Demo) -> dict:
@@ -218,13 +270,19 @@ def stage_report(demo: Demo) -> dict:
     )
 
     r = demo.results
-    stages = [{"stage": name, "seconds": float(result["seconds"])}
-              for name, result in r.items() if name != "report"]
+    stages = [
+        {"stage": name, "seconds": float(result["seconds"])}
+        for name, result in r.items()
+        if name != "report"
+    ]
     labels = r["label_retrieval"]["per_seed"]
     first = str(demo.config.training_seeds[0])
-    joint = {name: all(bool(models[name]["converged"])
-                       for models in r["train_joint"]["per_seed"].values())
-             for name in DATASETS}
+    joint = {
+        name: all(
+            bool(models[name]["converged"]) for models in r["train_joint"]["per_seed"].values()
+        )
+        for name in DATASETS
+    }
     results = {
         "label_retrieval": table1_over_seeds(labels, joint["classes"]),
         "label_retrieval_sweep": sweep_over_seeds({s: t["sweep"] for s, t in labels.items()}),
@@ -246,11 +304,18 @@ def training_record(demo: Demo) -> list[dict]:
     rows = []
     for model, seed, t in trained_models(demo):
         curve = t.get("curve") or []
-        rows.append({"model": model, "seed": seed, "steps": t["steps"],
-                     "converged": t.get("converged"), "stopped_early": t.get("stopped_early"),
-                     "validation_R@1": curve[-1]["R@1"] if curve else None,
-                     "best_validation_R@1": max((p["R@1"] for p in curve), default=None),
-                     "curve": curve})
+        rows.append(
+            {
+                "model": model,
+                "seed": seed,
+                "steps": t["steps"],
+                "converged": t.get("converged"),
+                "stopped_early": t.get("stopped_early"),
+                "validation_R@1": curve[-1]["R@1"] if curve else None,
+                "best_validation_R@1": max((p["R@1"] for p in curve), default=None),
+                "curve": curve,
+            }
+        )
     return rows
 
 
@@ -259,29 +324,31 @@ def _notes(demo: Demo) -> dict:
     r = demo.results
     notes = {
         "CCI": f"{r['cci']['images']} images, {r['cci']['texts']} description-only "
-               f"scenes, {r['cci']['train_pairs']} train and {r['cci']['test_pairs']} "
-               "test pairs",
+        f"scenes, {r['cci']['train_pairs']} train and {r['cci']['test_pairs']} "
+        "test pairs",
         "category set": f"{r['classes']['classes']} categories, {r['classes']['images']} "
-                        f"images, {r['classes']['texts']} description-only scenes",
+        f"images, {r['classes']['texts']} description-only scenes",
         "random points": f"as many as text points, each {r['graphs']['random']['description']}"
-                         "; each stands for the scene of the text point it replaces",
+        "; each stands for the scene of the text point it replaces",
         "shuffled text": "the real text points with their scenes permuted (seeded)",
         "smooth path values": "log(1 + number of smooth shortest paths); rule "
-                              f"{r['smooth_paths']['rule']} (the other rule: "
-                              "smooth_paths.variant in report.json)",
+        f"{r['smooth_paths']['rule']} (the other rule: "
+        "smooth_paths.variant in report.json)",
         "label retrieval": f"{r['label_retrieval']['draws']} target draws per seed; Joint "
-                           f"text vertices: {r['label_retrieval']['texts']} "
-                           f"({r['label_retrieval']['text_vertices']})",
+        f"text vertices: {r['label_retrieval']['texts']} "
+        f"({r['label_retrieval']['text_vertices']})",
         "training seeds": f"{', '.join(map(str, demo.config.training_seeds))}; the notes "
-                          f"below and the figures are of seed {demo.training_seed}",
+        f"below and the figures are of seed {demo.training_seed}",
     }
     for name in DATASETS:
         a, t = r["align"][name], r["train_joint"][name]
         notes[f"ICP on {name}"] = (
             f"mean cosine image-description {a['paired_cosine_before']:.3f} before, "
-            f"{a['paired_cosine_after']:.3f} after alignment")
+            f"{a['paired_cosine_after']:.3f} after alignment"
+        )
         notes[f"joint model on {name}"] = (
-            f"{t['steps']} steps, loss {t['first_loss']:.3f} -> {t['last_loss']:.3f}")
+            f"{t['steps']} steps, loss {t['first_loss']:.3f} -> {t['last_loss']:.3f}"
+        )
     return notes
 
 
@@ -291,19 +358,28 @@ def stage_index(demo: Demo) -> dict:
     from ..index import ManifoldIndex
 
     run = demo.seeded(demo.config.training_seeds[0]).run("joint_cci")
-    index = ManifoldIndex.build(demo.data("cci"), run, image_embeddings=run / "embeddings" /
-                                "image.npy", text_embeddings=run / "embeddings" / "text.npy",
-                                target_degree=INDEX_DEGREE)
+    index = ManifoldIndex.build(
+        demo.data("cci"),
+        run,
+        image_embeddings=run / "embeddings" / "image.npy",
+        text_embeddings=run / "embeddings" / "text.npy",
+        target_degree=INDEX_DEGREE,
+    )
     index.save(demo.out / "index", force=True)
     coll = read_collection(demo.data("cci"))
     image, described = coll.images()[0], coll.images()[-1]
     queries = {"image": {"image": coll.image_path(image)}, "text": {"text": described.text}}
-    summary = {"index": str(demo.out / "index"), **index.manifest["counts"],
-               "threshold": index.threshold}
+    summary = {
+        "index": str(demo.out / "index"),
+        **index.manifest["counts"],
+        "threshold": index.threshold,
+    }
     for name, query in queries.items():
         hits = index.search(k=3, **query).geodesic
-        summary[f"{name}_query"] = {"query": str(next(iter(query.values()))),
-                                    "top": [[h.id, h.to_dict()["geodesic"]] for h in hits]}
+        summary[f"{name}_query"] = {
+            "query": str(next(iter(query.values()))),
+            "top": [[h.id, h.to_dict()["geodesic"]] for h in hits],
+        }
     return summary
 
 

@@ -29,8 +29,10 @@ def parse_compositor(spec: str) -> tuple[str, bool]:
     """``"tirg"`` -> ("tirg", False); ``"tirg+joint"`` -> ("tirg", True)."""
     method = spec.removesuffix(JOINT_SUFFIX)
     if method not in METHOD_NAMES:
-        raise InputError(f"compositor {spec!r}: method must be one of "
-                         f"{', '.join(METHOD_NAMES)} (optionally with {JOINT_SUFFIX!r})")
+        raise InputError(
+            f"compositor {spec!r}: method must be one of "
+            f"{', '.join(METHOD_NAMES)} (optionally with {JOINT_SUFFIX!r})"
+        )
     return method, spec.endswith(JOINT_SUFFIX)
 
 
@@ -63,37 +65,58 @@ def table1(demo: Demo) -> dict:
     by_id = {it.id: it for it in coll.items}
     labels = [by_id[i].labels for i in image_ids]
     task = {"n_way": None, "k_shot": c.k_shot, "draws": c.label_draws, "seed": c.seed}
-    estimate = label_retrieval_draws(image, text, resnet, labels, target_degree=c.label_degree,
-                                     resnet_name=resnet_name(demo), **task)
+    estimate = label_retrieval_draws(
+        image,
+        text,
+        resnet,
+        labels,
+        target_degree=c.label_degree,
+        resnet_name=resnet_name(demo),
+        **task,
+    )
     first = estimate["seeds"][0]
     split = sample_targets(primary_labels(label_sets(labels)), None, c.k_shot, first)
     vertices = image[np.concatenate([split.targets, split.queries])]
     degrees = np.geomspace(0.25, min(16.0, 0.9 * (len(vertices) - 1)), c.curve_points)
-    curves = retrievable_curves(vertices, text, len(split.targets),
-                                curve_thresholds(vertices, degrees))
-    sweep = [_sweep_row(d, label_retrieval_draws(image, text, None, labels, target_degree=d,
-                                                 **task))
-             for d in c.label_sweep]
+    curves = retrievable_curves(
+        vertices, text, len(split.targets), curve_thresholds(vertices, degrees)
+    )
+    sweep = [
+        _sweep_row(d, label_retrieval_draws(image, text, None, labels, target_degree=d, **task))
+        for d in c.label_sweep
+    ]
     first_rows = {r["row"]: r for r in estimate["per_draw"][0]}
-    return {"draws": estimate["draws"], "rows": estimate["rows"],
-            "comparisons": estimate["comparisons"], "seeds": estimate["seeds"],
-            "texts": c.label_texts, "text_vertices": int(len(text)),
-            "per_draw": estimate["per_draw"], "sweep": sweep, "curves": curves,
-            "joint_threshold": first_rows["F"]["threshold"],
-            "split": {"targets": split.targets.tolist(), "queries": split.queries.tolist()}}
+    return {
+        "draws": estimate["draws"],
+        "rows": estimate["rows"],
+        "comparisons": estimate["comparisons"],
+        "seeds": estimate["seeds"],
+        "texts": c.label_texts,
+        "text_vertices": int(len(text)),
+        "per_draw": estimate["per_draw"],
+        "sweep": sweep,
+        "curves": curves,
+        "joint_threshold": first_rows["F"]["threshold"],
+        "split": {"targets": split.targets.tolist(), "queries": split.queries.tolist()},
+    }
 
 
 def _sweep_row(degree: float, estimate: dict) -> dict:
     """Rows C-F at one Image-graph mean degree: means (and SEs) over the draws."""
     by = {r["row"]: r for r in estimate["rows"]}
-    thresholds = [next(r for r in rows if r["row"] == "D")["threshold"]
-                  for rows in estimate["per_draw"]]
-    return {"degree": float(degree), "threshold": float(np.mean(thresholds)),
-            "queries": by["D"]["queries"], "draws": estimate["draws"],
-            "image_retrievable": by["D"]["retrievable_mean"],
-            "joint_retrievable": by["F"]["retrievable_mean"],
-            **{key: by[key]["accuracy_mean"] for key in "CDEF"},
-            **{f"{key}_se": by[key]["accuracy_se"] for key in "CDEF"}}
+    thresholds = [
+        next(r for r in rows if r["row"] == "D")["threshold"] for rows in estimate["per_draw"]
+    ]
+    return {
+        "degree": float(degree),
+        "threshold": float(np.mean(thresholds)),
+        "queries": by["D"]["queries"],
+        "draws": estimate["draws"],
+        "image_retrievable": by["D"]["retrievable_mean"],
+        "joint_retrievable": by["F"]["retrievable_mean"],
+        **{key: by[key]["accuracy_mean"] for key in "CDEF"},
+        **{f"{key}_se": by[key]["accuracy_se"] for key in "CDEF"},
+    }
 
 
 # ----------------------------------------------------------------------------- Table 3
@@ -109,20 +132,22 @@ def random_points(demo: Demo) -> tuple[np.ndarray, dict]:
     sampler = demo.config.random_sampler
     if sampler == "gaussian":
         return random_like(text, len(text), rng), {
-            "sampler": sampler, "description": "Gaussian with the text cloud's mean and "
-            "covariance, projected on the sphere"}
+            "sampler": sampler,
+            "description": "Gaussian with the text cloud's mean and "
+            "covariance, projected on the sphere",
+        }
     if sampler != "image-jitter":
-        raise InputError(f"random_sampler must be 'image-jitter' or 'gaussian', got "
-                         f"{sampler!r}")
+        raise InputError(f"random_sampler must be 'image-jitter' or 'gaussian', got {sampler!r}")
     angles = pair_angles(image, text[description_rows(image_ids, text_ids)])
     quartiles = np.percentile(angles, [25, 50, 75])
     return random_near(image, len(text), angles, rng), {
         "sampler": sampler,
         "angle_quartiles": [float(q) for q in quartiles],
         "description": f"an image drawn uniformly, rotated in a uniformly random direction "
-                       f"by an angle drawn from the {len(angles):,} angles between an image "
-                       f"and its own description (quartiles {quartiles[0]:.3f}, "
-                       f"{quartiles[1]:.3f}, {quartiles[2]:.3f} rad)"}
+        f"by an angle drawn from the {len(angles):,} angles between an image "
+        f"and its own description (quartiles {quartiles[0]:.3f}, "
+        f"{quartiles[1]:.3f}, {quartiles[2]:.3f} rad)",
+    }
 
 
 def table3(demo: Demo) -> dict:
@@ -134,16 +159,26 @@ def table3(demo: Demo) -> dict:
     if rule not in RULES:
         raise InputError(f"smooth_rule must be one of {', '.join(RULES)}, got {rule!r}")
     sets, thresholds = cci_vertex_sets(demo), demo.results["graphs"]["thresholds"]
-    graphs = {(kind, i): io.load_sparse(graph_path(demo, kind, i))
-              for kind in sets for i in range(len(thresholds))}
+    graphs = {
+        (kind, i): io.load_sparse(graph_path(demo, kind, i))
+        for kind in sets
+        for i in range(len(thresholds))
+    }
     reachable = read_collection(demo.data("cci")).reachable()
     other = next(r for r in RULES if r != rule)
-    return {"rule": rule, "sampler": demo.results["graphs"]["random"],
-            "rows": smooth_path_rows(graphs, sets, reachable, thresholds, rule=rule,
-                                     progress=demo.progress),
-            "variant": {"rule": other,
-                        "rows": smooth_path_rows(graphs, sets, reachable, thresholds,
-                                                 rule=other, progress=demo.progress)}}
+    return {
+        "rule": rule,
+        "sampler": demo.results["graphs"]["random"],
+        "rows": smooth_path_rows(
+            graphs, sets, reachable, thresholds, rule=rule, progress=demo.progress
+        ),
+        "variant": {
+            "rule": other,
+            "rows": smooth_path_rows(
+                graphs, sets, reachable, thresholds, rule=other, progress=demo.progress
+            ),
+        },
+    }
 
 
 # ----------------------------------------------------------------------------- Table 4
@@ -159,18 +194,31 @@ def table4(demo: Demo) -> dict:
         method, in_joint = parse_compositor(spec)
         run = demo.run(compose_run_name(method, in_joint))
         test = evaluate_compose_run(run, demo.data("cci"), progress=demo.progress)
-        train = evaluate_compose_run(run, demo.data("cci"), split="train",
-                                     progress=demo.progress)
+        train = evaluate_compose_run(run, demo.data("cci"), split="train", progress=demo.progress)
         log = io.read_json(run / "train_log.json")
-        rows.append({"method": METHOD_NAMES[method], "key": method, "in_joint": in_joint,
-                     "R@1": test["R@1"], "R@10": test["R@10"], "R@50": test["R@50"],
-                     "train_R@1": train["R@1"], "train_R@10": train["R@10"],
-                     "queries": test["queries"], "gallery": test["gallery"],
-                     "train_queries": train["queries"], "train_gallery": train["gallery"],
-                     "joint_term_images": log.get("joint_term_images"),
-                     "steps": log.get("steps", len(log.get("losses", []))),
-                     "converged": log.get("converged")})
+        rows.append(
+            {
+                "method": METHOD_NAMES[method],
+                "key": method,
+                "in_joint": in_joint,
+                "R@1": test["R@1"],
+                "R@10": test["R@10"],
+                "R@50": test["R@50"],
+                "train_R@1": train["R@1"],
+                "train_R@10": train["R@10"],
+                "queries": test["queries"],
+                "gallery": test["gallery"],
+                "train_queries": train["queries"],
+                "train_gallery": train["gallery"],
+                "joint_term_images": log.get("joint_term_images"),
+                "steps": log.get("steps", len(log.get("losses", []))),
+                "converged": log.get("converged"),
+            }
+        )
     seen = [r["joint_term_images"] for r in rows if r["in_joint"]]
-    return {"train_pairs": len(coll.pairs_of("train")),
-            "test_pairs": len(coll.pairs_of("test")),
-            "joint_term_images": min(seen) if seen else 0, "rows": rows}
+    return {
+        "train_pairs": len(coll.pairs_of("train")),
+        "test_pairs": len(coll.pairs_of("test")),
+        "joint_term_images": min(seen) if seen else 0,
+        "rows": rows,
+    }

@@ -11,6 +11,9 @@ optional extra).
 
 from .._exports import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "ray_embed": ("ShardEmbedder", "embed_joint_run_ray"),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "ray_embed": ("ShardEmbedder", "embed_joint_run_ray"),
+    },
+)

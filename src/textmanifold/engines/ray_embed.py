@@ -55,8 +55,16 @@ class ShardEmbedder:
         Images per forward pass.
     """
 
-    def __init__(self, run_dir: str, paths: list[str], ids: list[str], shard_size: int,
-                 out: dict[str, str], device: str, batch_size: int):
+    def __init__(
+        self,
+        run_dir: str,
+        paths: list[str],
+        ids: list[str],
+        shard_size: int,
+        out: dict[str, str],
+        device: str,
+        batch_size: int,
+    ):
         import torch
 
         from ..models.embed import image_encoders
@@ -76,10 +84,17 @@ class ShardEmbedder:
             start, stop = self.ranges[i]
             paths = [Path(p) for p in self.paths[start:stop]]
             for name, encode in self.encoders.items():
-                X = image_features(encode, paths, self.run.settings.image_size, device=self.dev,
-                                   batch_size=self.batch_size, progress=False)
-                shards.write_shard(self.out[name], i, X, self.ids[start:stop],
-                                   self.paths[start:stop])
+                X = image_features(
+                    encode,
+                    paths,
+                    self.run.settings.image_size,
+                    device=self.dev,
+                    batch_size=self.batch_size,
+                    progress=False,
+                )
+                shards.write_shard(
+                    self.out[name], i, X, self.ids[start:stop], self.paths[start:stop]
+                )
         return {"shard": batch["shard"]}
 
 
@@ -88,16 +103,22 @@ def _connect(address: str | None) -> None:
 
     if ray.is_initialized():
         return
-    ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
 
 
-def embed_joint_run_ray(collection: str | os.PathLike, run_dir: str | os.PathLike, *,
-                        address: str | None = None, shard_size: int = 10_000,
-                        gpus_per_worker: float = 0.0, workers: int | None = None,
-                        batch_size: int = 64, device: str = "auto",
-                        text_cache: str | os.PathLike | None = None,
-                        progress: bool = True) -> dict[str, Path]:
+def embed_joint_run_ray(
+    collection: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    *,
+    address: str | None = None,
+    shard_size: int = 10_000,
+    gpus_per_worker: float = 0.0,
+    workers: int | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    text_cache: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> dict[str, Path]:
     """Embed a joint run's collection with Ray Data (module docstring); resumable.
 
     Parameters
@@ -138,21 +159,31 @@ def embed_joint_run_ray(collection: str | os.PathLike, run_dir: str | os.PathLik
     out = {name: root / name for name in IMAGE_SPACES}
     dims = {"image": run.record.model.dim, "image_pretrained": 512}
     source = {"collection": str(coll.root.resolve()), "run": str(run.root.resolve())}
-    manifests = {name: shards.open_sharded(path, len(ids), shard_size, dims[name], source)
-                 for name, path in out.items()}
-    todo = sorted(set().union(*(shards.missing_shards(out[n], m)
-                                for n, m in manifests.items())))
+    manifests = {
+        name: shards.open_sharded(path, len(ids), shard_size, dims[name], source)
+        for name, path in out.items()
+    }
+    todo = sorted(set().union(*(shards.missing_shards(out[n], m) for n, m in manifests.items())))
     if todo:
         _connect(address)
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         size = workers or min(len(todo), cpus)
         dataset = ray.data.from_items([{"shard": i} for i in todo]).map_batches(
-            ShardEmbedder, batch_size=1, compute=ray.data.ActorPoolStrategy(size=size),
-            num_cpus=1, num_gpus=gpus_per_worker,
+            ShardEmbedder,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=size),
+            num_cpus=1,
+            num_gpus=gpus_per_worker,
             fn_constructor_kwargs=dict(
-                run_dir=str(run.root), paths=paths, ids=ids, shard_size=shard_size,
+                run_dir=str(run.root),
+                paths=paths,
+                ids=ids,
+                shard_size=shard_size,
                 out={k: str(v) for k, v in out.items()},
-                device="cuda" if gpus_per_worker > 0 else "cpu", batch_size=batch_size))
+                device="cuda" if gpus_per_worker > 0 else "cpu",
+                batch_size=batch_size,
+            ),
+        )
         done = sorted(int(row["shard"]) for row in dataset.iter_rows())
         if done != todo:
             raise InputError(f"Ray finished shards {done}, expected {todo}")

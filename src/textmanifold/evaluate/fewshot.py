@@ -40,8 +40,7 @@ class FewShotSplit(NamedTuple):
     classes: list
 
 
-def sample_targets(labels: Sequence, n_way: int | None, k_shot: int, seed: int = 0
-                   ) -> FewShotSplit:
+def sample_targets(labels: Sequence, n_way: int | None, k_shot: int, seed: int = 0) -> FewShotSplit:
     """Draw an N-way-k-shot target set; the rest of the chosen classes are queries.
 
     Parameters
@@ -83,8 +82,10 @@ def sample_targets(labels: Sequence, n_way: int | None, k_shot: int, seed: int =
     if n_way is None:
         if not eligible:
             largest = max(len(idx) for idx in members.values())
-            raise InputError(f"sample_targets: k_shot={k_shot} but no class has that many "
-                             f"images (the largest has {largest})")
+            raise InputError(
+                f"sample_targets: k_shot={k_shot} but no class has that many "
+                f"images (the largest has {largest})"
+            )
         n_way = len(eligible)
     n_way = check_positive_int(n_way, "n_way")
     if n_way > len(eligible):

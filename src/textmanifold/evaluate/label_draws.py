@@ -37,8 +37,9 @@ def draw_seeds(seed: int, draws: int) -> list[int]:
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(draws)]
 
 
-def label_retrieval_draws(image, text, resnet, labels: Sequence, *, draws: int = 20,
-                          seed: int = 0, **options) -> dict:
+def label_retrieval_draws(
+    image, text, resnet, labels: Sequence, *, draws: int = 20, seed: int = 0, **options
+) -> dict:
     """Rows A-F of Table 1 averaged over ``draws`` target draws.
 
     Parameters
@@ -58,8 +59,9 @@ def label_retrieval_draws(image, text, resnet, labels: Sequence, *, draws: int =
         rows).
     """
     seeds = draw_seeds(seed, draws)
-    per_draw = [label_retrieval_table(image, text, resnet, labels, seed=s, **options)
-                for s in seeds]
+    per_draw = [
+        label_retrieval_table(image, text, resnet, labels, seed=s, **options) for s in seeds
+    ]
     return {**summarize_draws(per_draw), "seeds": seeds, "per_draw": per_draw}
 
 
@@ -94,19 +96,40 @@ def summarize_draws(per_draw: Sequence[Sequence[dict]]) -> dict:
         acc = [t[key]["accuracy"] for t in tables]
         mean, se = mean_se(acc)
         r_mean, r_se = mean_se([t[key]["retrievable"] for t in tables])
-        rows.append({"row": key, "method": first["method"], "space": first["space"],
-                     "accuracy_mean": mean, "accuracy_se": se, "accuracy": mean,
-                     "retrievable_mean": r_mean, "retrievable_se": r_se,
-                     "retrievable": r_mean, "queries": first["queries"],
-                     "draws_defined": int(sum(is_finite_number(a) for a in acc))})
+        rows.append(
+            {
+                "row": key,
+                "method": first["method"],
+                "space": first["space"],
+                "accuracy_mean": mean,
+                "accuracy_se": se,
+                "accuracy": mean,
+                "retrievable_mean": r_mean,
+                "retrievable_se": r_se,
+                "retrievable": r_mean,
+                "queries": first["queries"],
+                "draws_defined": int(sum(is_finite_number(a) for a in acc)),
+            }
+        )
     comparisons = []
     for better, worse, quantity, _ in COMPARISONS:
         if better not in tables[0] or worse not in tables[0]:
             continue
-        pairs = [(t[better][quantity], t[worse][quantity]) for t in tables
-                 if is_finite_number(t[better][quantity]) and is_finite_number(t[worse][quantity])]
+        pairs = [
+            (t[better][quantity], t[worse][quantity])
+            for t in tables
+            if is_finite_number(t[better][quantity]) and is_finite_number(t[worse][quantity])
+        ]
         diff_mean, diff_se = mean_se([a - b for a, b in pairs])
-        comparisons.append({"better": better, "worse": worse, "quantity": quantity,
-                            "holds": int(sum(a > b for a, b in pairs)), "draws": len(pairs),
-                            "difference_mean": diff_mean, "difference_se": diff_se})
+        comparisons.append(
+            {
+                "better": better,
+                "worse": worse,
+                "quantity": quantity,
+                "holds": int(sum(a > b for a, b in pairs)),
+                "draws": len(pairs),
+                "difference_mean": diff_mean,
+                "difference_se": diff_se,
+            }
+        )
     return {"draws": len(per_draw), "rows": rows, "comparisons": comparisons}

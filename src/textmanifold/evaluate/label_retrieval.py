@@ -99,16 +99,24 @@ def label_retrieval_table(
     task = np.concatenate([split.targets, split.queries])
     n_targets, n_queries = len(split.targets), len(split.queries)
     if n_queries == 0:
-        raise InputError(f"no queries: every image of the chosen classes is a target "
-                         f"(k_shot={k_shot})")
+        raise InputError(
+            f"no queries: every image of the chosen classes is a target (k_shot={k_shot})"
+        )
     truth = [sets[i] for i in task]
     rows: dict[str, dict] = {}
 
-    def row(key: str, space: str, accuracy: float, retrievable: int,
-            method: str | None = None, **extra) -> None:
-        rows[key] = {"row": key, "method": method or TABLE1_ROWS[key], "space": space,
-                     "accuracy": accuracy, "retrievable": int(retrievable),
-                     "queries": n_queries, **extra}
+    def row(
+        key: str, space: str, accuracy: float, retrievable: int, method: str | None = None, **extra
+    ) -> None:
+        rows[key] = {
+            "row": key,
+            "method": method or TABLE1_ROWS[key],
+            "space": space,
+            "accuracy": accuracy,
+            "retrievable": int(retrievable),
+            "queries": n_queries,
+            **extra,
+        }
 
     euclid = EuclideanKNNClassifier(n_neighbors=1, backend=backend)
     euclid.fit(image[split.targets], truth[:n_targets])
@@ -116,8 +124,9 @@ def label_retrieval_table(
     row("A", "Image", _accuracy(euclid_correct), n_queries)
 
     vertices = image[task]
-    graph, threshold = build_graph(vertices, threshold=threshold, target_degree=target_degree,
-                                   backend=backend)
+    graph, threshold = build_graph(
+        vertices, threshold=threshold, target_degree=target_degree, backend=backend
+    )
     found, correct = _geodesic_1nn(graph, truth, n_targets, n_queries)
     row("C", "Image", _accuracy(euclid_correct[found]), found.sum())
     row("D", "Image", _accuracy(correct), found.sum(), threshold=threshold)
@@ -127,19 +136,32 @@ def label_retrieval_table(
         if len(resnet) != n:
             raise InputError(f"resnet has {len(resnet)} rows but image has {n}")
         bracket = geodesic_at_retrievable(
-            resnet[task], truth, n_targets, int(found.sum()),
-            start_degree=max(mean_degree(graph), 1.0), backend=backend,
+            resnet[task],
+            truth,
+            n_targets,
+            int(found.sum()),
+            start_degree=max(mean_degree(graph), 1.0),
+            backend=backend,
         )
-        row("B", resnet_name, bracket.pop("accuracy"), found.sum(),
-            method=f"{resnet_name} + Geo", **bracket)
+        row(
+            "B",
+            resnet_name,
+            bracket.pop("accuracy"),
+            found.sum(),
+            method=f"{resnet_name} + Geo",
+            **bracket,
+        )
 
     if text is not None:
         text = check_unit_rows(text, normalize=normalize, name="text")
         if text.shape[1] != image.shape[1]:
-            raise InputError(f"text has dimension {text.shape[1]} but image has "
-                             f"{image.shape[1]}")
-        joint, _ = build_graph(np.concatenate([vertices, text]), threshold=threshold,
-                               target_degree=None, backend=backend)
+            raise InputError(f"text has dimension {text.shape[1]} but image has {image.shape[1]}")
+        joint, _ = build_graph(
+            np.concatenate([vertices, text]),
+            threshold=threshold,
+            target_degree=None,
+            backend=backend,
+        )
         found, correct = _geodesic_1nn(joint, truth, n_targets, n_queries)
         row("E", "Joint", _accuracy(euclid_correct[found]), found.sum())
         row("F", "Joint", _accuracy(correct), found.sum(), threshold=threshold)
@@ -147,8 +169,13 @@ def label_retrieval_table(
 
 
 def geodesic_at_retrievable(
-    X, truth: Sequence[frozenset], n_targets: int, count: int, *,
-    start_degree: float = 4.0, backend: str = "auto",
+    X,
+    truth: Sequence[frozenset],
+    n_targets: int,
+    count: int,
+    *,
+    start_degree: float = 4.0,
+    backend: str = "auto",
 ) -> dict:
     """Geodesic 1-NN accuracy at ``count`` retrievable queries, by interpolation (row B).
 
@@ -182,9 +209,15 @@ def geodesic_at_retrievable(
     if not 0 <= count <= n_queries:
         raise InputError(f"count must lie in [0, {n_queries}], got {count}")
     nan = float("nan")
-    result = {"accuracy": nan, "threshold_low": nan, "threshold_high": nan,
-              "retrievable_low": 0, "retrievable_high": 0,
-              "accuracy_low": nan, "accuracy_high": nan}
+    result = {
+        "accuracy": nan,
+        "threshold_low": nan,
+        "threshold_high": nan,
+        "retrievable_low": 0,
+        "retrievable_high": 0,
+        "accuracy_low": nan,
+        "accuracy_high": nan,
+    }
     if count == 0:
         return result
     degree = start_degree
@@ -210,22 +243,31 @@ def geodesic_at_retrievable(
             lo = mid
     found_hi, correct_hi = evaluate(cuts[hi])
     n_hi, acc_hi = int(found_hi.sum()), _accuracy(correct_hi)
-    result.update(threshold_high=_threshold_after(cuts, hi), retrievable_high=n_hi,
-                  accuracy_high=acc_hi)
+    result.update(
+        threshold_high=_threshold_after(cuts, hi), retrievable_high=n_hi, accuracy_high=acc_hi
+    )
     if n_hi == count:
-        result.update(accuracy=acc_hi, threshold_low=result["threshold_high"],
-                      retrievable_low=n_hi, accuracy_low=acc_hi)
+        result.update(
+            accuracy=acc_hi,
+            threshold_low=result["threshold_high"],
+            retrievable_low=n_hi,
+            accuracy_low=acc_hi,
+        )
         return result
     found_lo, correct_lo = evaluate(cuts[lo]) if lo >= 0 else (np.zeros(n_queries, bool), [])
     n_lo, acc_lo = int(found_lo.sum()), _accuracy(correct_lo)
-    result.update(threshold_low=_threshold_after(cuts, lo) if lo >= 0 else 0.0,
-                  retrievable_low=n_lo, accuracy_low=acc_lo)
+    result.update(
+        threshold_low=_threshold_after(cuts, lo) if lo >= 0 else 0.0,
+        retrievable_low=n_lo,
+        accuracy_low=acc_lo,
+    )
     result["accuracy"] = acc_lo + (count - n_lo) * (acc_hi - acc_lo) / (n_hi - n_lo)
     return result
 
 
-def rows_for_images(R, row_ids: Sequence[str], image_ids: Sequence[str],
-                    where: str = "resnet") -> np.ndarray:
+def rows_for_images(
+    R, row_ids: Sequence[str], image_ids: Sequence[str], where: str = "resnet"
+) -> np.ndarray:
     """The rows of ``R`` for ``image_ids``, in that order (row B's pretrained features
     ``Psi'`` given in another row order).
 
@@ -257,13 +299,17 @@ def rows_for_images(R, row_ids: Sequence[str], image_ids: Sequence[str],
 
 def table_to_markdown(rows: Sequence[dict]) -> str:
     """The rows as a Markdown table (accuracy to 4 decimals, ``n/a`` when undefined)."""
-    lines = ["| Row | Method | Space | Accuracy | Retrievable | Queries |",
-             "| --- | --- | --- | ---: | ---: | ---: |"]
+    lines = [
+        "| Row | Method | Space | Accuracy | Retrievable | Queries |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
     for r in rows:
         acc = r["accuracy"]
         acc_text = "n/a" if acc is None or not math.isfinite(acc) else f"{acc:.4f}"
-        lines.append(f"| {r['row']} | {r['method']} | {r['space']} | {acc_text} | "
-                     f"{r['retrievable']} | {r['queries']} |")
+        lines.append(
+            f"| {r['row']} | {r['method']} | {r['space']} | {acc_text} | "
+            f"{r['retrievable']} | {r['queries']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -273,8 +319,7 @@ def write_table(path: str | os.PathLike, rows: Sequence[dict]) -> None:
 
 
 def _json_row(row: dict) -> dict:
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
-            for k, v in row.items()}
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -283,7 +328,7 @@ def _json_row(row: dict) -> dict:
 def _geodesic_1nn(graph, truth, n_targets: int, n_queries: int):
     """Retrievable mask of the queries and correctness of the retrievable ones."""
     _, source = nearest_source(graph, np.arange(n_targets))
-    nearest = source[n_targets:n_targets + n_queries]
+    nearest = source[n_targets : n_targets + n_queries]
     found = nearest >= 0
     return found, _correct(nearest[found], truth, n_targets, np.flatnonzero(found))
 
@@ -292,9 +337,13 @@ def _correct(nearest, truth, n_targets: int, queries=None) -> np.ndarray:
     """Exact set match of query ``queries[i]`` (default: all) with target ``nearest[i]``."""
     if queries is None:
         queries = np.arange(len(nearest))
-    return np.array([truth[t] == truth[n_targets + q]
-                     for t, q in zip(nearest.tolist(), queries.tolist(), strict=True)],
-                    dtype=bool)
+    return np.array(
+        [
+            truth[t] == truth[n_targets + q]
+            for t, q in zip(nearest.tolist(), queries.tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
 
 
 def _accuracy(correct) -> float:

@@ -47,10 +47,21 @@ class PathCount(NamedTuple):
         return {ids[v]: int(self.per_source[v]) for v in np.flatnonzero(self.is_image)}
 
 
-def smooth_path_count(scene, is_image, reachable, *, graph=None, X=None, threshold=None,
-                      target_degree=None, backend: str = "auto", rule: str = "literal",
-                      progress: bool = False, graph_name: str = "graph",
-                      reachable_name: str = "reachable") -> PathCount:
+def smooth_path_count(
+    scene,
+    is_image,
+    reachable,
+    *,
+    graph=None,
+    X=None,
+    threshold=None,
+    target_degree=None,
+    backend: str = "auto",
+    rule: str = "literal",
+    progress: bool = False,
+    graph_name: str = "graph",
+    reachable_name: str = "reachable",
+) -> PathCount:
     """Count smooth shortest paths between image vertices, with a summary.
 
     Parameters
@@ -88,24 +99,36 @@ def smooth_path_count(scene, is_image, reachable, *, graph=None, X=None, thresho
     used = threshold
     if graph is not None:
         if graph.shape != (n, n):
-            raise InputError(f"{graph_name}: graph has shape {graph.shape} but the embeddings "
-                             f"hold {n} rows")
+            raise InputError(
+                f"{graph_name}: graph has shape {graph.shape} but the embeddings hold {n} rows"
+            )
     else:
-        graph, used = build_graph(X, threshold=threshold, target_degree=target_degree,
-                                  backend=backend)
+        graph, used = build_graph(
+            X, threshold=threshold, target_degree=target_degree, backend=backend
+        )
     if isinstance(reachable, str | os.PathLike):
         reachable_name, reachable = str(reachable), io.load_sparse(reachable)
     n_scenes = int(scene.max()) + 1
-    if reachable.ndim != 2 or reachable.shape[0] != reachable.shape[1] or \
-            reachable.shape[0] < n_scenes:
-        raise InputError(f"{reachable_name}: shape {reachable.shape}, but the items name "
-                         f"scenes 0..{n_scenes - 1}; expected a square matrix of at least "
-                         f"{n_scenes} scenes")
+    if (
+        reachable.ndim != 2
+        or reachable.shape[0] != reachable.shape[1]
+        or reachable.shape[0] < n_scenes
+    ):
+        raise InputError(
+            f"{reachable_name}: shape {reachable.shape}, but the items name "
+            f"scenes 0..{n_scenes - 1}; expected a square matrix of at least "
+            f"{n_scenes} scenes"
+        )
     start = time.perf_counter()
     result = count_smooth_paths(graph, scene, is_image, reachable, progress=progress, rule=rule)
-    summary = {"total": result.total, "rule": rule,
-               "log_total": math.log(result.total) if result.total else None,
-               "image_vertices": int(is_image.sum()), "text_vertices": int((~is_image).sum()),
-               "mean_degree": mean_degree(graph), "threshold": used,
-               "seconds": round(time.perf_counter() - start, 3)}
+    summary = {
+        "total": result.total,
+        "rule": rule,
+        "log_total": math.log(result.total) if result.total else None,
+        "image_vertices": int(is_image.sum()),
+        "text_vertices": int((~is_image).sum()),
+        "mean_degree": mean_degree(graph),
+        "threshold": used,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
     return PathCount(summary, result.per_source, is_image)

@@ -50,8 +50,17 @@ LABEL_FIELDS = ("row", "method", "space", "accuracy", "retrievable")
 SMOOTH_FIELDS = ("threshold", "image", "image_random", "image_text")
 COMPOSED_FIELDS = ("method", "in_joint", "R@1", "R@10", "R@50")
 STAGE_FIELDS = ("stage", "seconds")
-SWEEP_FIELDS = ("degree", "threshold", "queries", "image_retrievable", "joint_retrievable",
-                "C", "D", "E", "F")
+SWEEP_FIELDS = (
+    "degree",
+    "threshold",
+    "queries",
+    "image_retrievable",
+    "joint_retrievable",
+    "C",
+    "D",
+    "E",
+    "F",
+)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -89,12 +98,14 @@ def validate_results(results: dict) -> None:
     _check_rows(label_rows, "label_retrieval", LABEL_FIELDS, ("accuracy", "retrievable"))
     _check_rows(label, "label_retrieval", LABEL_FIELDS, ())
     _check_rows(rows_of(results["smooth_paths"]), "smooth_paths", SMOOTH_FIELDS, SMOOTH_FIELDS)
-    _check_rows(rows_of(results["composed"]), "composed", COMPOSED_FIELDS,
-                ("R@1", "R@10", "R@50"))
+    _check_rows(rows_of(results["composed"]), "composed", COMPOSED_FIELDS, ("R@1", "R@10", "R@50"))
     _check_rows(results["stages"], "stages", STAGE_FIELDS, ("seconds",))
-    _check_rows(results.get("label_retrieval_sweep", []), "label_retrieval_sweep",
-                SWEEP_FIELDS, ("degree", "threshold", "image_retrievable",
-                               "joint_retrievable"))
+    _check_rows(
+        results.get("label_retrieval_sweep", []),
+        "label_retrieval_sweep",
+        SWEEP_FIELDS,
+        ("degree", "threshold", "image_retrievable", "joint_retrievable"),
+    )
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -156,7 +167,8 @@ def render_html(report: dict, title: str = "textmanifold demo report") -> str:
     """A self-contained static page (no scripts); figures by relative path."""
     esc = html.escape
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
     ]
@@ -196,13 +208,20 @@ def build_report(results: dict) -> dict:
         ],
     }
     report["verdicts"] = {
-        key: table.verdict for key, table in zip(
+        key: table.verdict
+        for key, table in zip(
             ("label_retrieval", "smooth_paths", "composed"),
-            (label_retrieval_table(results["label_retrieval"]),
-             smooth_paths_table(results["smooth_paths"]),
-             composed_table(results["composed"])), strict=True)}
+            (
+                label_retrieval_table(results["label_retrieval"]),
+                smooth_paths_table(results["smooth_paths"]),
+                composed_table(results["composed"]),
+            ),
+            strict=True,
+        )
+    }
     report["verdicts"]["label_retrieval_sweep"] = label_sweep_verdict(
-        results.get("label_retrieval_sweep", []))
+        results.get("label_retrieval_sweep", [])
+    )
     report["total_seconds"] = sum(float(r["seconds"]) for r in results["stages"])
     return report
 
@@ -218,8 +237,9 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
-def write_report(out_dir: str | os.PathLike, results: dict,
-                 title: str = "textmanifold demo report") -> dict:
+def write_report(
+    out_dir: str | os.PathLike, results: dict, title: str = "textmanifold demo report"
+) -> dict:
     """Write ``report.json``, ``report.md`` and ``index.html`` into ``out_dir`` atomically.
 
     Figures must already lie under ``out_dir`` at their relative ``path``.

@@ -18,19 +18,21 @@ from ..manifold.geodesic import nearest_source
 from ..manifold.graph import great_circle_graph, mean_degree, threshold_for_degree
 
 
-def retrievable_count(vertices: np.ndarray, n_targets: int, n_queries: int,
-                      threshold: float) -> tuple[int, float]:
+def retrievable_count(
+    vertices: np.ndarray, n_targets: int, n_queries: int, threshold: float
+) -> tuple[int, float]:
     """Retrievable queries and mean degree of the graph on ``vertices`` at ``threshold``.
 
     ``vertices`` are unit rows: ``n_targets`` targets, then ``n_queries`` queries, then
     any pass-through points.
     """
     if n_targets < 1 or n_queries < 0 or n_targets + n_queries > len(vertices):
-        raise InputError(f"{n_targets} targets and {n_queries} queries do not fit "
-                         f"{len(vertices)} vertices")
+        raise InputError(
+            f"{n_targets} targets and {n_queries} queries do not fit {len(vertices)} vertices"
+        )
     graph = great_circle_graph(vertices, threshold=threshold)
     dist, _ = nearest_source(graph, np.arange(n_targets))
-    found = np.isfinite(dist[n_targets:n_targets + n_queries])
+    found = np.isfinite(dist[n_targets : n_targets + n_queries])
     return int(found.sum()), mean_degree(graph)
 
 
@@ -39,8 +41,9 @@ def curve_thresholds(image_vertices: np.ndarray, degrees: Sequence[float]) -> li
     return sorted({float(threshold_for_degree(image_vertices, d)) for d in degrees})
 
 
-def retrievable_curves(image_vertices: np.ndarray, text: np.ndarray | None, n_targets: int,
-                       thresholds: Sequence[float]) -> dict:
+def retrievable_curves(
+    image_vertices: np.ndarray, text: np.ndarray | None, n_targets: int, thresholds: Sequence[float]
+) -> dict:
     """Retrievable queries and mean degree at each threshold, Image and Joint graphs.
 
     Parameters
@@ -70,5 +73,9 @@ def retrievable_curves(image_vertices: np.ndarray, text: np.ndarray | None, n_ta
             count, mean = retrievable_count(vertices, n_targets, n_queries, threshold)
             retrievable[name].append(count)
             degree[name].append(mean)
-    return {"thresholds": [float(t) for t in thresholds], "queries": int(n_queries),
-            "retrievable": retrievable, "mean_degree": degree}
+    return {
+        "thresholds": [float(t) for t in thresholds],
+        "queries": int(n_queries),
+        "retrievable": retrievable,
+        "mean_degree": degree,
+    }

@@ -53,11 +53,15 @@ def over_seeds(values: Sequence[float], shared_se: Sequence[float] | None = None
     mean, se = mean_se(v)  # se: the seed spread alone, NaN below two values
     if is_finite_number(se):
         shared = [float(s) ** 2 for s in shared_se or [] if is_finite_number(s)]
-        se = math.sqrt(se ** 2 + (float(np.mean(shared)) if shared else 0.0))
+        se = math.sqrt(se**2 + (float(np.mean(shared)) if shared else 0.0))
     side = np.sign(mean) if is_finite_number(mean) else 0.0
-    return {"mean": mean, "se": se, "seeds": int(len(v)),
-            "per_seed": [float(x) if is_finite_number(x) else math.nan for x in values],
-            "agree": int(np.sum(np.sign(v) == side)) if side else 0}
+    return {
+        "mean": mean,
+        "se": se,
+        "seeds": int(len(v)),
+        "per_seed": [float(x) if is_finite_number(x) else math.nan for x in values],
+        "agree": int(np.sum(np.sign(v) == side)) if side else 0,
+    }
 
 
 def verdict_word(estimate: dict, min_se: float = 2.0, converged: bool = True) -> str:
@@ -83,5 +87,7 @@ def seed_sentence(claim: str, estimate: dict, unit: str = "", min_se: float = 2.
     number = f"{mean:+.3f}" if is_finite_number(mean) else "undefined"
     converged = estimate.get("converged", True)
     short = "" if converged else ", a model short of its plateau"
-    return (f"{claim}: {number}{spread}{unit} over {estimate['seeds']} seeds "
-            f"({estimate['agree']} agree{short}): {verdict_word(estimate, min_se, converged)}")
+    return (
+        f"{claim}: {number}{spread}{unit} over {estimate['seeds']} seeds "
+        f"({estimate['agree']} agree{short}): {verdict_word(estimate, min_se, converged)}"
+    )

@@ -42,12 +42,16 @@ from ..manifold.paths import count_smooth_paths
 KINDS = ("image", "image_random", "image_shuffled", "image_text")
 SAMPLERS = ("image-jitter", "gaussian")
 # Row key of the mean degree of each kind's added (non-image) vertices.
-ADDED_DEGREE = {"image_random": "random_mean_degree", "image_shuffled": "shuffled_mean_degree",
-                "image_text": "text_mean_degree"}
+ADDED_DEGREE = {
+    "image_random": "random_mean_degree",
+    "image_shuffled": "shuffled_mean_degree",
+    "image_text": "text_mean_degree",
+}
 
 
-def random_near(anchors: np.ndarray, n: int, angles: float | np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def random_near(
+    anchors: np.ndarray, n: int, angles: float | np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """``n`` unit rows, each a uniformly drawn anchor row rotated by a drawn angle.
 
     The direction is uniform on the tangent space at the anchor: a standard normal
@@ -71,12 +75,15 @@ def random_near(anchors: np.ndarray, n: int, angles: float | np.ndarray,
     """
     anchors = np.asarray(anchors, dtype=np.float64)
     if anchors.ndim != 2 or len(anchors) < 1 or anchors.shape[1] < 2:
-        raise InputError(f"random_near needs unit rows (m, d) with d >= 2, got shape "
-                         f"{anchors.shape}")
+        raise InputError(
+            f"random_near needs unit rows (m, d) with d >= 2, got shape {anchors.shape}"
+        )
     angles = np.asarray(angles, dtype=np.float64)
     if angles.ndim > 1 or angles.size == 0 or not np.all((angles >= 0) & (angles <= np.pi)):
-        raise InputError("random_near: angles must be one value or a non-empty 1-D array, "
-                         "each in [0, pi] radians")
+        raise InputError(
+            "random_near: angles must be one value or a non-empty 1-D array, "
+            "each in [0, pi] radians"
+        )
     base = anchors[rng.integers(len(anchors), size=n)]
     if angles.ndim == 1:
         angles = angles[rng.integers(len(angles), size=n)][:, None]
@@ -94,8 +101,9 @@ def pair_angles(image: np.ndarray, text: np.ndarray) -> np.ndarray:
     -------
     ndarray of shape (n,), float64
     """
-    cos = np.clip(np.sum(np.asarray(image, np.float64) * np.asarray(text, np.float64), axis=1),
-                  -1.0, 1.0)
+    cos = np.clip(
+        np.sum(np.asarray(image, np.float64) * np.asarray(text, np.float64), axis=1), -1.0, 1.0
+    )
     if cos.size == 0:
         raise InputError("pair_angles: no (image, description) pair")
     return np.arccos(cos)
@@ -130,9 +138,14 @@ def thresholds_for_degrees(X: np.ndarray, degrees: Sequence[float]) -> list[floa
     return sorted(float(threshold_for_degree(X, d)) for d in degrees)
 
 
-def vertex_sets(image: np.ndarray, text: np.ndarray, image_scene: np.ndarray,
-                text_scene: np.ndarray, random_points: np.ndarray,
-                shuffled_scene: np.ndarray | None = None) -> dict[str, tuple]:
+def vertex_sets(
+    image: np.ndarray,
+    text: np.ndarray,
+    image_scene: np.ndarray,
+    text_scene: np.ndarray,
+    random_points: np.ndarray,
+    shuffled_scene: np.ndarray | None = None,
+) -> dict[str, tuple]:
     """``kind -> (vertices, vertex_scene, is_image)`` for the kinds of :data:`KINDS`.
 
     ``shuffled_scene`` (the text points' scenes, permuted; :func:`shuffled_scenes`) adds
@@ -152,19 +165,28 @@ def vertex_sets(image: np.ndarray, text: np.ndarray, image_scene: np.ndarray,
     if shuffled_scene is not None:
         if len(shuffled_scene) != len(text):
             raise InputError(f"{len(shuffled_scene)} shuffled scenes for {len(text)} text points")
-        sets["image_shuffled"] = (np.concatenate([image, text]),
-                                  np.concatenate([image_scene, shuffled_scene]), is_image)
+        sets["image_shuffled"] = (
+            np.concatenate([image, text]),
+            np.concatenate([image_scene, shuffled_scene]),
+            is_image,
+        )
     return {kind: sets[kind] for kind in KINDS if kind in sets}
 
 
-def build_graphs(sets: dict[str, tuple], thresholds: Sequence[float], *,
-                 progress: bool = False) -> dict[tuple[str, int], scipy.sparse.csr_matrix]:
+def build_graphs(
+    sets: dict[str, tuple], thresholds: Sequence[float], *, progress: bool = False
+) -> dict[tuple[str, int], scipy.sparse.csr_matrix]:
     """``(kind, threshold index) -> great-circle graph`` of every vertex set."""
     from tqdm import tqdm
 
     graphs = {}
-    with tqdm(total=len(thresholds) * len(sets), desc="graphs", unit="graph",
-              disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=len(thresholds) * len(sets),
+        desc="graphs",
+        unit="graph",
+        disable=not progress,
+        leave=False,
+    ) as bar:
         for i, threshold in enumerate(thresholds):
             for kind in sets:
                 if kind == "image_shuffled" and ("image_text", i) in graphs:
@@ -184,10 +206,15 @@ def added_mean_degree(graph: scipy.sparse.spmatrix, is_image: np.ndarray) -> flo
     return float(degree[added].mean())
 
 
-def smooth_path_rows(graphs: dict[tuple[str, int], scipy.sparse.spmatrix],
-                     sets: dict[str, tuple], reachable: scipy.sparse.spmatrix,
-                     thresholds: Sequence[float], *, rule: str = "literal",
-                     progress: bool = False) -> list[dict]:
+def smooth_path_rows(
+    graphs: dict[tuple[str, int], scipy.sparse.spmatrix],
+    sets: dict[str, tuple],
+    reachable: scipy.sparse.spmatrix,
+    thresholds: Sequence[float],
+    *,
+    rule: str = "literal",
+    progress: bool = False,
+) -> list[dict]:
     """One row per threshold: log(1 + smooth paths), counts and mean degrees per kind.
 
     Parameters
@@ -212,8 +239,13 @@ def smooth_path_rows(graphs: dict[tuple[str, int], scipy.sparse.spmatrix],
     from tqdm import tqdm
 
     rows = []
-    with tqdm(total=len(thresholds) * len(sets), desc="smooth paths", unit="graph",
-              disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=len(thresholds) * len(sets),
+        desc="smooth paths",
+        unit="graph",
+        disable=not progress,
+        leave=False,
+    ) as bar:
         for i, threshold in enumerate(thresholds):
             row: dict = {"threshold": float(threshold), "rule": rule}
             for kind in sets:

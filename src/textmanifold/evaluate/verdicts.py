@@ -149,14 +149,19 @@ def label_draws_verdict(estimate: dict, min_se: float = 2.0) -> str:
         se_ok = is_finite_number(se) and se > 0
         up = diff > min_se * se if se_ok else diff > 0
         hits += up
-        noise = (f"{'beyond' if abs(diff) > min_se * se else 'within'} noise" if se_ok
-                 else "no spread")
+        noise = (
+            f"{'beyond' if abs(diff) > min_se * se else 'within'} noise" if se_ok else "no spread"
+        )
         parts.append(
             f"{c['better']} vs {c['worse']} ({_CLAIMS.get((c['better'], c['worse']), '')}): "
             f"{c['quantity']} difference {diff:+.3f} +/- {se if se_ok else 0:.3f}, holds in "
-            f"{c['holds']} of {c['draws']} draws, {noise}")
-    return (f"Over {estimate.get('draws', '?')} target draws: " + "; ".join(parts)
-            + f": the paper's effect {_tally(hits, len(comparisons))}.")
+            f"{c['holds']} of {c['draws']} draws, {noise}"
+        )
+    return (
+        f"Over {estimate.get('draws', '?')} target draws: "
+        + "; ".join(parts)
+        + f": the paper's effect {_tally(hits, len(comparisons))}."
+    )
 
 
 def smooth_controls_verdict(rows: Sequence[dict]) -> str:
@@ -165,8 +170,10 @@ def smooth_controls_verdict(rows: Sequence[dict]) -> str:
         return "No thresholds were evaluated."
     n = len(rows)
     over_random = sum(r["image_text"] > r["image_random"] for r in rows)
-    text = (f"Adding text gives more smooth paths than adding random points near the data "
-            f"at {over_random} of {n} thresholds")
+    text = (
+        f"Adding text gives more smooth paths than adding random points near the data "
+        f"at {over_random} of {n} thresholds"
+    )
     if all("image_shuffled" in r for r in rows):
         over_shuffled = sum(r["image_text"] > r["image_shuffled"] for r in rows)
         text += f", more than the same text points with shuffled scenes at {over_shuffled}"
@@ -174,15 +181,19 @@ def smooth_controls_verdict(rows: Sequence[dict]) -> str:
     text += f" and more than the images alone at {over_image} of {n}"
     joined = [r.get("random_mean_degree") for r in rows]
     if all(is_finite_number(d) for d in joined):
-        text += (f" (each random point has {min(joined):.2f}-{max(joined):.2f} edges on "
-                 "average, so the control is not isolated)")
+        text += (
+            f" (each random point has {min(joined):.2f}-{max(joined):.2f} edges on "
+            "average, so the control is not isolated)"
+        )
     ours, paper = _gains(rows, "image_text", "image_random")
     text += _gains_text("text over random", ours, paper)
     text += _gains_text("random over images alone", *_gains(rows, "image_random", "image"))
     text += f": the paper's ordering (text > random) {_tally(over_random, n)}"
     if over_random and max(ours) < min(paper):
-        text += (f", its size does not (our largest gain {max(ours):+.2f} in log(1 + paths) "
-                 f"is below the paper's smallest, {min(paper):+.2f})")
+        text += (
+            f", its size does not (our largest gain {max(ours):+.2f} in log(1 + paths) "
+            f"is below the paper's smallest, {min(paper):+.2f})"
+        )
     return text + "."
 
 
@@ -198,8 +209,10 @@ def _gains(rows: Sequence[dict], better: str, worse: str) -> tuple[list[float], 
 
 def _gains_text(what: str, ours: list[float], paper: list[float]) -> str:
     """``; <what>: +a to +b in log(1 + paths) (the paper: +c to +d)``."""
-    return (f"; {what}: {min(ours):+.2f} to {max(ours):+.2f} in log(1 + paths) (the "
-            f"paper: {min(paper):+.2f} to {max(paper):+.2f})")
+    return (
+        f"; {what}: {min(ours):+.2f} to {max(ours):+.2f} in log(1 + paths) (the "
+        f"paper: {min(paper):+.2f} to {max(paper):+.2f})"
+    )
 
 
 def memorisation_note(rows: Sequence[dict]) -> str:
@@ -208,8 +221,10 @@ def memorisation_note(rows: Sequence[dict]) -> str:
     if not pairs:
         return ""
     train, test = zip(*pairs, strict=True)
-    return (f"Training-set R@1 is {min(train):.3f}-{max(train):.3f} against test R@1 "
-            f"{min(test):.3f}-{max(test):.3f}.")
+    return (
+        f"Training-set R@1 is {min(train):.3f}-{max(train):.3f} against test R@1 "
+        f"{min(test):.3f}-{max(test):.3f}."
+    )
 
 
 # ----------------------------------------------------------------------------- seeds
@@ -223,11 +238,16 @@ def seeds_verdict(claims: Sequence[dict]) -> str:
 
     if not claims:
         return "No claim could be measured."
-    parts = [seed_sentence(c["claim"], c, f" ({c['quantity']})" if c.get("quantity") else "")
-             for c in claims]
+    parts = [
+        seed_sentence(c["claim"], c, f" ({c['quantity']})" if c.get("quantity") else "")
+        for c in claims
+    ]
     counts = {word: sum(c["verdict"] == word for c in claims) for word in VERDICT_WORDS}
     seeds = max(c["seeds"] for c in claims)
-    return (f"Over {seeds} training seeds: " + "; ".join(parts)
-            + f". Of {len(claims)} claims the paper's effect reproduces for "
-            f"{counts['reproduces']}, does not reproduce for {counts['does not reproduce']} "
-            f"and cannot be told for {counts['cannot tell']}.")
+    return (
+        f"Over {seeds} training seeds: "
+        + "; ".join(parts)
+        + f". Of {len(claims)} claims the paper's effect reproduces for "
+        f"{counts['reproduces']}, does not reproduce for {counts['does not reproduce']} "
+        f"and cannot be told for {counts['cannot tell']}."
+    )

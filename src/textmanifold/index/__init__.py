@@ -11,5 +11,12 @@ from .core import METRICS, ManifoldIndex, UnknownIdError
 from .results import Hit, PathStep, SearchResult
 from .vertices import Vertices
 
-__all__ = ["METRICS", "Hit", "ManifoldIndex", "PathStep", "SearchResult", "UnknownIdError",
-           "Vertices"]
+__all__ = [
+    "METRICS",
+    "Hit",
+    "ManifoldIndex",
+    "PathStep",
+    "SearchResult",
+    "UnknownIdError",
+    "Vertices",
+]

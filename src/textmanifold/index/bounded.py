@@ -69,9 +69,17 @@ class BoundedSearch:
         return out[::-1]
 
 
-def bounded_dijkstra(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
-                     sources: Iterable[tuple[int, float]], is_target: np.ndarray, k: int,
-                     *, exclude: int = -1, settle: Iterable[int] = ()) -> BoundedSearch:
+def bounded_dijkstra(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    sources: Iterable[tuple[int, float]],
+    is_target: np.ndarray,
+    k: int,
+    *,
+    exclude: int = -1,
+    settle: Iterable[int] = (),
+) -> BoundedSearch:
     """Dijkstra from weighted sources until ``k`` targets (and ``settle``) are settled.
 
     Parameters

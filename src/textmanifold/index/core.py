@@ -63,8 +63,19 @@ class ManifoldIndex:
         JSON object.
     """
 
-    def __init__(self, *, vectors, norms, kinds, ids, graph, info: IndexManifest,
-                 items=None, align=None, directory=None):
+    def __init__(
+        self,
+        *,
+        vectors,
+        norms,
+        kinds,
+        ids,
+        graph,
+        info: IndexManifest,
+        items=None,
+        align=None,
+        directory=None,
+    ):
         self.vectors, self.norms = vectors, norms
         self.kinds = np.asarray(kinds)
         self.is_image = self.kinds == store.IMAGE
@@ -80,9 +91,19 @@ class ManifoldIndex:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def from_arrays(cls, vertices: Vertices, *, threshold=None, target_degree=None,
-                    align: bool = False, graph=None, model=None, encoder=None,
-                    collection=None, seed: int = 0) -> ManifoldIndex:
+    def from_arrays(
+        cls,
+        vertices: Vertices,
+        *,
+        threshold=None,
+        target_degree=None,
+        align: bool = False,
+        graph=None,
+        model=None,
+        encoder=None,
+        collection=None,
+        seed: int = 0,
+    ) -> ManifoldIndex:
         """An index on given rows; the graph is built unless ``graph`` is given.
 
         Parameters
@@ -110,19 +131,45 @@ class ManifoldIndex:
             if graph.shape != (len(X), len(X)) or threshold is None:
                 raise InputError("a prebuilt graph must be (n, n) on the rows, with threshold")
         info = IndexManifest.for_build(
-            dim=X.shape[1], threshold=threshold, target_degree=target_degree, model=model,
-            encoder=encoder, seed=seed, aligner=aligner, collection=collection.root
-            if isinstance(collection, Collection) else collection)
-        index = cls(vectors=X, norms=row_norms(X), kinds=kinds, ids=ids, graph=graph,
-                    info=info, items=vertices.items, align=aligner_state(aligner))
+            dim=X.shape[1],
+            threshold=threshold,
+            target_degree=target_degree,
+            model=model,
+            encoder=encoder,
+            seed=seed,
+            aligner=aligner,
+            collection=collection.root if isinstance(collection, Collection) else collection,
+        )
+        index = cls(
+            vectors=X,
+            norms=row_norms(X),
+            kinds=kinds,
+            ids=ids,
+            graph=graph,
+            info=info,
+            items=vertices.items,
+            align=aligner_state(aligner),
+        )
         index._count()
         return index
 
     @classmethod
-    def build(cls, collection, run=None, *, image_embeddings=None, text_embeddings=None,
-              threshold=None, target_degree=None, align: bool = True, seed: int = 0,
-              progress: bool = False, work_dir=None, device: str = "cpu",
-              encoder=None) -> ManifoldIndex:
+    def build(
+        cls,
+        collection,
+        run=None,
+        *,
+        image_embeddings=None,
+        text_embeddings=None,
+        threshold=None,
+        target_degree=None,
+        align: bool = True,
+        seed: int = 0,
+        progress: bool = False,
+        work_dir=None,
+        device: str = "cpu",
+        encoder=None,
+    ) -> ManifoldIndex:
         """Embed a Collection with a run or an encoder (or take embedding files), align,
         build the graph.
 
@@ -155,18 +202,38 @@ class ManifoldIndex:
             (:func:`~.pretrained.parse_encoder`), instead of ``run``.
         """
         coll, vertices, model, encoder = build_inputs(
-            collection, run, encoder=encoder, image_embeddings=image_embeddings,
-            text_embeddings=text_embeddings, align=align, work_dir=work_dir,
-            progress=progress, device=device)
-        index = cls.from_arrays(vertices, threshold=threshold, target_degree=target_degree,
-                                align=align, model=model, collection=coll, seed=seed,
-                                encoder=None if run is not None or encoder is None
-                                else encoder.spec)
+            collection,
+            run,
+            encoder=encoder,
+            image_embeddings=image_embeddings,
+            text_embeddings=text_embeddings,
+            align=align,
+            work_dir=work_dir,
+            progress=progress,
+            device=device,
+        )
+        index = cls.from_arrays(
+            vertices,
+            threshold=threshold,
+            target_degree=target_degree,
+            align=align,
+            model=model,
+            collection=coll,
+            seed=seed,
+            encoder=None if run is not None or encoder is None else encoder.spec,
+        )
         index._encoder = encoder
         return index
 
-    def add(self, collection=None, *, image_embeddings=None, text_embeddings=None,
-            progress: bool = False, replace: bool = False) -> int:
+    def add(
+        self,
+        collection=None,
+        *,
+        image_embeddings=None,
+        text_embeddings=None,
+        progress: bool = False,
+        replace: bool = False,
+    ) -> int:
         """Insert new images and sentences as vertices, with their edges; no rebuild.
 
         Existing vertices keep their rows, ids and edges. A row whose id is already in
@@ -183,14 +250,19 @@ class ManifoldIndex:
         int
             The number of vertices added (replaced ones included).
         """
-        coll = None if collection is None else (
-            collection if isinstance(collection, Collection) else read_collection(collection))
+        coll = (
+            None
+            if collection is None
+            else (collection if isinstance(collection, Collection) else read_collection(collection))
+        )
         if image_embeddings is not None:
-            given = gather(coll, None, image_embeddings=image_embeddings,
-                           text_embeddings=text_embeddings)
+            given = gather(
+                coll, None, image_embeddings=image_embeddings, text_embeddings=text_embeddings
+            )
             if given.image.shape[1] != self.dim:
-                raise InputError(f"image embeddings have dimension {given.image.shape[1]}, "
-                                 f"the index {self.dim}")
+                raise InputError(
+                    f"image embeddings have dimension {given.image.shape[1]}, the index {self.dim}"
+                )
             rows = self._aligned_rows(given)
             records = given.items
         else:
@@ -207,18 +279,23 @@ class ManifoldIndex:
         else:
             new = gather(coll, self.query_encoder(), progress=progress, skip=known)
             if new.image.shape[1] != self.dim:
-                raise InputError(f"new rows have dimension {new.image.shape[1]}, the index "
-                                 f"{self.dim}")
+                raise InputError(
+                    f"new rows have dimension {new.image.shape[1]}, the index {self.dim}"
+                )
             X, new_items, n_images = self._aligned_rows(new), new.items, len(new.image_ids)
         if not new_items:
             return 0
-        kinds = np.repeat(np.array([store.IMAGE, store.TEXT], np.uint8),
-                          [n_images, len(new_items) - n_images])
+        kinds = np.repeat(
+            np.array([store.IMAGE, store.TEXT], np.uint8), [n_images, len(new_items) - n_images]
+        )
         self._set_vertices(
             extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold),
-            np.concatenate([self.vectors, X]), np.concatenate([self.norms, row_norms(X)]),
-            np.concatenate([self.kinds, kinds]), self._all_items() + new_items,
-            self._ids + [record["id"] for record in new_items])
+            np.concatenate([self.vectors, X]),
+            np.concatenate([self.norms, row_norms(X)]),
+            np.concatenate([self.kinds, kinds]),
+            self._all_items() + new_items,
+            self._ids + [record["id"] for record in new_items],
+        )
         self._count()
         return len(new_items)
 
@@ -227,8 +304,9 @@ class ManifoldIndex:
         rows = np.concatenate([self.align_images(vertices.image), vertices.text])
         if rows.shape[1] != self.dim:
             raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
-        return check_unit_rows(rows, name="new embeddings") if len(rows) else \
-            rows.astype(np.float32)
+        return (
+            check_unit_rows(rows, name="new embeddings") if len(rows) else rows.astype(np.float32)
+        )
 
     def _remove(self, ids: list[str]) -> None:
         """Drop vertices and their edges; the other vertices keep their edges."""
@@ -236,10 +314,14 @@ class ManifoldIndex:
         keep[[self.row(i) for i in ids]] = False
         rows = np.flatnonzero(keep)
         items = self._all_items()
-        self._set_vertices(self.graph[rows][:, rows].tocsr(), np.asarray(self.vectors)[rows],
-                           np.asarray(self.norms)[rows], self.kinds[rows],
-                           [items[r] for r in rows.tolist()],
-                           [self._ids[r] for r in rows.tolist()])
+        self._set_vertices(
+            self.graph[rows][:, rows].tocsr(),
+            np.asarray(self.vectors)[rows],
+            np.asarray(self.norms)[rows],
+            self.kinds[rows],
+            [items[r] for r in rows.tolist()],
+            [self._ids[r] for r in rows.tolist()],
+        )
 
     def _set_vertices(self, graph, vectors, norms, kinds, items, ids) -> None:
         self.graph, self.vectors, self.norms, self.kinds = graph, vectors, norms, kinds
@@ -248,9 +330,9 @@ class ManifoldIndex:
 
     def _count(self) -> None:
         n_images = int(np.count_nonzero(self.is_image))
-        self.info = self.info.with_counts(Counts(len(self._ids), n_images,
-                                                 len(self._ids) - n_images,
-                                                 int(self.graph.nnz // 2)))
+        self.info = self.info.with_counts(
+            Counts(len(self._ids), n_images, len(self._ids) - n_images, int(self.graph.nnz // 2))
+        )
 
     # ------------------------------------------------------------------ persistence
 
@@ -262,10 +344,21 @@ class ManifoldIndex:
         written (:func:`.store.check_replaceable`).
         """
         target = Path(directory)
-        store.write_index(target, force, lambda staging: store.write_arrays(
-            staging, vectors=self.vectors, norms=self.norms, kinds=self.kinds, ids=self._ids,
-            graph=self.graph, items=self._all_items(), align=self._align_state,
-            manifest=self.info))
+        store.write_index(
+            target,
+            force,
+            lambda staging: store.write_arrays(
+                staging,
+                vectors=self.vectors,
+                norms=self.norms,
+                kinds=self.kinds,
+                ids=self._ids,
+                graph=self.graph,
+                items=self._all_items(),
+                align=self._align_state,
+                manifest=self.info,
+            ),
+        )
         self.directory = target
 
     @classmethod
@@ -280,9 +373,16 @@ class ManifoldIndex:
         root = Path(directory)
         info = store.read_manifest(root)
         arrays = store.read_arrays(root, info, mmap)
-        return cls(vectors=arrays["vectors"], norms=arrays["norms"], kinds=arrays["kinds"],
-                   ids=arrays["ids"], graph=arrays["graph"], info=info,
-                   align=arrays["align"], directory=root)
+        return cls(
+            vectors=arrays["vectors"],
+            norms=arrays["norms"],
+            kinds=arrays["kinds"],
+            ids=arrays["ids"],
+            graph=arrays["graph"],
+            info=info,
+            align=arrays["align"],
+            directory=root,
+        )
 
     # ------------------------------------------------------------------ lookup
 
@@ -351,13 +451,30 @@ class ManifoldIndex:
 
     # ------------------------------------------------------------------ queries
 
-    def search(self, *, image=None, text=None, vector=None, id=None, modify=None, k: int = 10,
-               metric: str = "geodesic", return_paths: bool = False) -> SearchResult:
+    def search(
+        self,
+        *,
+        image=None,
+        text=None,
+        vector=None,
+        id=None,
+        modify=None,
+        k: int = 10,
+        metric: str = "geodesic",
+        return_paths: bool = False,
+    ) -> SearchResult:
         """The k nearest images to one query, by geodesic and/or angular distance
         (:meth:`.searching.Searcher.search` documents the parameters)."""
-        return self._searcher.search(image=image, text=text, vector=vector, id=id,
-                                     modify=modify, k=k, metric=metric,
-                                     return_paths=return_paths)
+        return self._searcher.search(
+            image=image,
+            text=text,
+            vector=vector,
+            id=id,
+            modify=modify,
+            k=k,
+            metric=metric,
+            return_paths=return_paths,
+        )
 
     def path_between(self, a: str, b: str) -> list[PathStep]:
         """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable.

@@ -52,13 +52,17 @@ def open_query_encoder(manifest: IndexManifest):
         return encoder_from_spec(spec)
     if model.get("run"):
         if run_checksum(model["run"]) != model.get("checksum"):
-            raise InputError(f"{model['run']}: the run changed since the index was "
-                             "built (checksum differs); rebuild the index")
+            raise InputError(
+                f"{model['run']}: the run changed since the index was "
+                "built (checksum differs); rebuild the index"
+            )
         return RunEncoder(model["run"])
-    raise InputError("this index was built from bare vectors without an encoder: "
-                     "it answers id and vector queries; for text and image "
-                     "queries build it with --encoder open_clip:MODEL --pretrained "
-                     "FILE, --encoder sentence-transformers, or a RUN")
+    raise InputError(
+        "this index was built from bare vectors without an encoder: "
+        "it answers id and vector queries; for text and image "
+        "queries build it with --encoder open_clip:MODEL --pretrained "
+        "FILE, --encoder sentence-transformers, or a RUN"
+    )
 
 
 class RunEncoder:
@@ -78,15 +82,23 @@ class RunEncoder:
     dim : int
     """
 
-    def __init__(self, run_dir: str | os.PathLike, *, device: str = "cpu",
-                 text_cache: str | os.PathLike | bool = False):
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        *,
+        device: str = "cpu",
+        text_cache: str | os.PathLike | bool = False,
+    ):
         from ..models.runs import read_run_config
         from ..models.train import resolve_device
 
         device = str(resolve_device(device))  # "cuda" without a GPU fails here, not later
         self.root = Path(run_dir)
-        self.spec = {"kind": "run", "run": str(self.root.resolve()),
-                     "checksum": run_checksum(run_dir)}
+        self.spec = {
+            "kind": "run",
+            "run": str(self.root.resolve()),
+            "checksum": run_checksum(run_dir),
+        }
         # The model loads on first use, and for sentences only what embeds them: a text
         # query on a joint run never builds the ResNet.
         self._full, self._text_only = None, None
@@ -94,8 +106,10 @@ class RunEncoder:
         self.kind = self.config["kind"]
         model = self.config["model"]
         if self.kind == "compose" and not model.get("in_joint"):
-            raise InputError(f"{self.root} is a compose run trained outside the joint "
-                             "space; an index needs a joint run or a compose run --in-joint")
+            raise InputError(
+                f"{self.root} is a compose run trained outside the joint "
+                "space; an index needs a joint run or a compose run --in-joint"
+            )
         self.dim = int(model["dim"])
         self.spec.update(run_kind=self.kind, dim=self.dim)
         self.device = device
@@ -133,8 +147,10 @@ class RunEncoder:
         from ..models.data import image_tensor, load_image
 
         size = self.run.settings.image_size
-        rows = [load_image(im, size) if isinstance(im, str | os.PathLike)
-                else image_tensor(im, size) for im in images]
+        rows = [
+            load_image(im, size) if isinstance(im, str | os.PathLike) else image_tensor(im, size)
+            for im in images
+        ]
         return torch.stack(rows).to(self.device)
 
     def images(self, images: Sequence, *, progress: bool = False) -> np.ndarray:
@@ -146,9 +162,10 @@ class RunEncoder:
         embed = model.embed_images if self.kind == "joint" else model.gallery_features
         out = []
         with torch.no_grad():
-            for start in tqdm(range(0, len(images), BATCH), desc="images", unit="batch",
-                              disable=not progress):
-                batch = self._images_tensor(images[start:start + BATCH])
+            for start in tqdm(
+                range(0, len(images), BATCH), desc="images", unit="batch", disable=not progress
+            ):
+                batch = self._images_tensor(images[start : start + BATCH])
                 out.append(embed(batch).float().cpu().numpy())
         return _stack(out, self.dim)
 
@@ -163,11 +180,11 @@ class RunEncoder:
             if self.kind == "joint":
                 sentences = self._sentence_encoder(progress).encode(list(texts))
                 for start in range(0, len(sentences), 4096):
-                    chunk = torch.from_numpy(sentences[start:start + 4096]).to(self.device)
+                    chunk = torch.from_numpy(sentences[start : start + 4096]).to(self.device)
                     out.append(model.embed_texts(chunk).float().cpu().numpy())
             else:
                 for start in range(0, len(texts), BATCH):
-                    tokens, lengths = run.vocab.encode(list(texts[start:start + BATCH]))
+                    tokens, lengths = run.vocab.encode(list(texts[start : start + BATCH]))
                     side = model.side_text(tokens.to(self.device), lengths.to(self.device))
                     out.append(model.compose.g_text(side).float().cpu().numpy())
         return _stack(out, self.dim)
@@ -177,8 +194,10 @@ class RunEncoder:
         import torch
 
         if not self.can_compose:
-            raise InputError("this index's run is a joint run with no compositor; a modify "
-                             "query needs an index built from a compose run --in-joint")
+            raise InputError(
+                "this index's run is a joint run with no compositor; a modify "
+                "query needs an index built from a compose run --in-joint"
+            )
         model = self.run.model
         with torch.no_grad():
             source = model.source_features(self._images_tensor([image]))
@@ -191,8 +210,12 @@ class RunEncoder:
             from ..models.sentence import SentenceTextEncoder
 
             self._sentences = SentenceTextEncoder(
-                self.config["model"]["text_model"], cache_dir=self.text_cache,
-                device=self.device, progress=progress, fast=True)
+                self.config["model"]["text_model"],
+                cache_dir=self.text_cache,
+                device=self.device,
+                progress=progress,
+                fast=True,
+            )
         self._sentences.progress = progress
         return self._sentences
 

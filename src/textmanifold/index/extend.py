@@ -10,8 +10,9 @@ from ..manifold.graph import attach_edges, build_graph
 __all__ = ["extend_graph"]
 
 
-def extend_graph(graph, old: np.ndarray, new: np.ndarray,
-                 threshold: float) -> scipy.sparse.csr_matrix:
+def extend_graph(
+    graph, old: np.ndarray, new: np.ndarray, threshold: float
+) -> scipy.sparse.csr_matrix:
     """The graph of ``old`` rows followed by ``new`` rows, reusing ``graph`` on ``old``.
 
     Only the new-old edges (:func:`~textmanifold.manifold.graph.attach_edges`) and the
@@ -36,7 +37,6 @@ def extend_graph(graph, old: np.ndarray, new: np.ndarray,
     """
     across = attach_edges(new, old, threshold)  # (n_new, n_old)
     inner, _ = build_graph(new, threshold=threshold, target_degree=None)
-    out = scipy.sparse.bmat([[graph, across.T], [across, inner]], format="csr",
-                            dtype=np.float64)
+    out = scipy.sparse.bmat([[graph, across.T], [across, inner]], format="csr", dtype=np.float64)
     out.sort_indices()
     return out

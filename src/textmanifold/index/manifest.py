@@ -56,8 +56,12 @@ class Counts:
     edges: int
 
     def to_json(self) -> dict:
-        return {"vertices": self.vertices, "images": self.images, "texts": self.texts,
-                "edges": self.edges}
+        return {
+            "vertices": self.vertices,
+            "images": self.images,
+            "texts": self.texts,
+            "edges": self.edges,
+        }
 
 
 @dataclass(frozen=True)
@@ -80,19 +84,36 @@ class IndexManifest:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def for_build(cls, *, dim: int, threshold: float, target_degree=None, model=None,
-                  encoder=None, seed: int = 0, collection=None, aligner=None) -> IndexManifest:
+    def for_build(
+        cls,
+        *,
+        dim: int,
+        threshold: float,
+        target_degree=None,
+        model=None,
+        encoder=None,
+        seed: int = 0,
+        collection=None,
+        aligner=None,
+    ) -> IndexManifest:
         """A new index's manifest: ``collection`` (a path) is recorded resolved, a fitted
         ``aligner`` (:class:`~textmanifold.manifold.ICPAligner`) by its residual and
         pairs; counts are zero until the index counts itself."""
         return cls(
-            created_by=created_by(), model=model, encoder=encoder, seed=seed,
+            created_by=created_by(),
+            model=model,
+            encoder=encoder,
+            seed=seed,
             collection=None if collection is None else str(Path(collection).resolve()),
-            dim=int(dim), threshold=float(threshold), target_degree=target_degree,
-            metric="great-circle radians", counts=Counts(0, 0, 0, 0),
-            align=None if aligner is None else {"method": "icp-paired",
-                                                "residual": aligner.residual_,
-                                                "pairs": aligner.n_pairs_})
+            dim=int(dim),
+            threshold=float(threshold),
+            target_degree=target_degree,
+            metric="great-circle radians",
+            counts=Counts(0, 0, 0, 0),
+            align=None
+            if aligner is None
+            else {"method": "icp-paired", "residual": aligner.residual_, "pairs": aligner.n_pairs_},
+        )
 
     @classmethod
     def from_json(cls, data, source: str | os.PathLike = "manifest.json") -> IndexManifest:
@@ -115,24 +136,35 @@ class IndexManifest:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DataFormatError(f"{path}: not a textmanifold index manifest")
         if data.get("format_version") != FORMAT_VERSION:
-            raise DataFormatError(f"{path}: format_version {data.get('format_version')!r} "
-                                  f"is not {FORMAT_VERSION}; rebuild the index")
+            raise DataFormatError(
+                f"{path}: format_version {data.get('format_version')!r} "
+                f"is not {FORMAT_VERSION}; rebuild the index"
+            )
         for key in REQUIRED:
             if key not in data:
                 raise DataFormatError(f"{path}: missing field {key!r}")
         _check_fields(data, path)
         known = {f.name for f in fields(cls)} - {"extra", "counts"}
-        counts = Counts(**{name: data["counts"][name] for name in
-                           ("vertices", "images", "texts", "edges")})
-        return cls(**{key: copy.deepcopy(data[key]) for key in known if key in data},
-                   counts=counts, extra={key: copy.deepcopy(value)
-                                         for key, value in data.items()
-                                         if key not in known and key != "counts"})
+        counts = Counts(
+            **{name: data["counts"][name] for name in ("vertices", "images", "texts", "edges")}
+        )
+        return cls(
+            **{key: copy.deepcopy(data[key]) for key in known if key in data},
+            counts=counts,
+            extra={
+                key: copy.deepcopy(value)
+                for key, value in data.items()
+                if key not in known and key != "counts"
+            },
+        )
 
     def to_json(self) -> dict:
         """The JSON object of ``manifest.json`` (a fresh copy: editing it changes nothing)."""
-        out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
-               if f.name not in ("extra", "counts")}
+        out = {
+            f.name: copy.deepcopy(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in ("extra", "counts")
+        }
         if self.seed is None:
             del out["seed"]
         out["counts"] = self.counts.to_json()
@@ -167,6 +199,7 @@ def _field_error(path: Path, key: str, expected: str, value) -> DataFormatError:
 
 def _check_fields(manifest: dict, path: Path) -> None:
     """Types and ranges of the manifest's fields (the keys of :data:`REQUIRED` exist)."""
+
     def is_int(value) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
 
@@ -197,15 +230,19 @@ def _check_fields(manifest: dict, path: Path) -> None:
         if model.get("run") is not None and not isinstance(model.get("checksum"), str):
             raise _field_error(path, "model.checksum", "a string", model.get("checksum"))
     encoder = manifest.get("encoder")
-    if encoder is not None and (not isinstance(encoder, dict)
-                                or not isinstance(encoder.get("kind"), str)):
+    if encoder is not None and (
+        not isinstance(encoder, dict) or not isinstance(encoder.get("kind"), str)
+    ):
         raise _field_error(path, "encoder", "null or an object with a 'kind'", encoder)
     counts = manifest["counts"]
     if not isinstance(counts, dict) or not all(
-            is_int(counts.get(c)) and counts[c] >= 0
-            for c in ("vertices", "images", "texts", "edges")):
-        raise DataFormatError(f"{path}: 'counts' must give vertices, images, texts, edges "
-                              "as non-negative integers")
+        is_int(counts.get(c)) and counts[c] >= 0 for c in ("vertices", "images", "texts", "edges")
+    ):
+        raise DataFormatError(
+            f"{path}: 'counts' must give vertices, images, texts, edges as non-negative integers"
+        )
     if counts["images"] + counts["texts"] != counts["vertices"]:
-        raise DataFormatError(f"{path}: counts: {counts['images']} images + "
-                              f"{counts['texts']} texts is not {counts['vertices']} vertices")
+        raise DataFormatError(
+            f"{path}: counts: {counts['images']} images + "
+            f"{counts['texts']} texts is not {counts['vertices']} vertices"
+        )

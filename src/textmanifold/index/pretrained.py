@@ -26,8 +26,13 @@ from ..errors import InputError, MissingFileError, TextManifoldError
 from ..images import open_rgb
 from .store import file_checksum
 
-__all__ = ["ENCODER_KINDS", "OpenClipEncoder", "SentenceEncoder", "encoder_from_spec",
-           "parse_encoder"]
+__all__ = [
+    "ENCODER_KINDS",
+    "OpenClipEncoder",
+    "SentenceEncoder",
+    "encoder_from_spec",
+    "parse_encoder",
+]
 
 #: The values ``--encoder`` takes (besides a trained run, given as RUN).
 ENCODER_KINDS = ("open_clip:MODEL", "sentence-transformers")
@@ -51,8 +56,9 @@ def _pil(image):
 
 def _weights_file(path: str | os.PathLike | None, what: str) -> Path:
     if path is None:
-        raise InputError(f"{what} needs --pretrained FILE: a local weights file (this tool "
-                         "never downloads one)")
+        raise InputError(
+            f"{what} needs --pretrained FILE: a local weights file (this tool never downloads one)"
+        )
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"{path}: {what} weights file not found")
@@ -65,8 +71,10 @@ class _Pretrained:
     can_compose = False
 
     def composed(self, image, text: str) -> np.ndarray:
-        raise InputError(f"this index's encoder ({self.spec['kind']}) has no compositor; a "
-                         "modify query needs an index built from a compose run --in-joint")
+        raise InputError(
+            f"this index's encoder ({self.spec['kind']}) has no compositor; a "
+            "modify query needs an index built from a compose run --in-joint"
+        )
 
 
 class OpenClipEncoder(_Pretrained):
@@ -84,20 +92,29 @@ class OpenClipEncoder(_Pretrained):
         The SHA-256 the weights must have (a query against a recorded index).
     """
 
-    def __init__(self, model: str, pretrained: str | os.PathLike | None, *,
-                 device: str = "cpu", checksum: str | None = None):
+    def __init__(
+        self,
+        model: str,
+        pretrained: str | os.PathLike | None,
+        *,
+        device: str = "cpu",
+        checksum: str | None = None,
+    ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import open_clip
             import torch
         except ImportError:
-            raise InputError("--encoder open_clip needs the open_clip package: "
-                             "pip install open_clip_torch") from None
+            raise InputError(
+                "--encoder open_clip needs the open_clip package: pip install open_clip_torch"
+            ) from None
         weights = _weights_file(pretrained, f"open_clip model {model!r}")
         digest = file_checksum(weights)
         if checksum is not None and digest != checksum:
-            raise InputError(f"{weights}: the weights changed since the index was built "
-                             "(checksum differs); rebuild the index")
+            raise InputError(
+                f"{weights}: the weights changed since the index was built "
+                "(checksum differs); rebuild the index"
+            )
         name, config = model, None
         if model.endswith(".json"):
             config = Path(model)
@@ -106,22 +123,32 @@ class OpenClipEncoder(_Pretrained):
             open_clip.add_model_config(config.resolve())
             name, config = config.stem, str(config.resolve())
         if name.startswith(("hf-hub:", "local-dir:")) or name not in open_clip.list_models():
-            raise InputError(f"--encoder open_clip:{model}: not an open_clip architecture of "
-                             "this installation (open_clip.list_models()), nor a JSON config")
+            raise InputError(
+                f"--encoder open_clip:{model}: not an open_clip architecture of "
+                "this installation (open_clip.list_models()), nor a JSON config"
+            )
         try:
             net, _, preprocess = open_clip.create_model_and_transforms(
-                name, pretrained=str(weights), device=device)
+                name, pretrained=str(weights), device=device
+            )
         except (RuntimeError, ValueError, KeyError, OSError) as exc:
             first = next((line for line in str(exc).splitlines() if line.strip()), "")
-            raise TextManifoldError(f"{weights}: cannot load it into open_clip {name!r} "
-                                    f"({first[:200]})") from None
+            raise TextManifoldError(
+                f"{weights}: cannot load it into open_clip {name!r} ({first[:200]})"
+            ) from None
         net.eval()
         self._torch, self.net, self.preprocess = torch, net, preprocess
         self.tokenizer = open_clip.get_tokenizer(name)
         self.device = device
         self.dim = int(open_clip.get_model_config(name)["embed_dim"])
-        self.spec = {"kind": "open_clip", "model": name, "config": config,
-                     "weights": str(weights), "checksum": digest, "dim": self.dim}
+        self.spec = {
+            "kind": "open_clip",
+            "model": name,
+            "config": config,
+            "weights": str(weights),
+            "checksum": digest,
+            "dim": self.dim,
+        }
 
     def images(self, images: Sequence, *, progress: bool = False) -> np.ndarray:
         """(n, dim) unit rows for image paths or PIL images."""
@@ -129,10 +156,12 @@ class OpenClipEncoder(_Pretrained):
 
         torch, out = self._torch, []
         with torch.no_grad():
-            for start in tqdm(range(0, len(images), BATCH), desc="images", unit="batch",
-                              disable=not progress):
-                batch = torch.stack([self.preprocess(_pil(im))
-                                     for im in images[start:start + BATCH]])
+            for start in tqdm(
+                range(0, len(images), BATCH), desc="images", unit="batch", disable=not progress
+            ):
+                batch = torch.stack(
+                    [self.preprocess(_pil(im)) for im in images[start : start + BATCH]]
+                )
                 out.append(self.net.encode_image(batch.to(self.device)).float().cpu().numpy())
         return _unit(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
@@ -141,7 +170,7 @@ class OpenClipEncoder(_Pretrained):
         torch, out = self._torch, []
         with torch.no_grad():
             for start in range(0, len(texts), BATCH):
-                tokens = self.tokenizer(list(texts[start:start + BATCH])).to(self.device)
+                tokens = self.tokenizer(list(texts[start : start + BATCH])).to(self.device)
                 out.append(self.net.encode_text(tokens).float().cpu().numpy())
         return _unit(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
@@ -163,12 +192,17 @@ class SentenceEncoder(_Pretrained):
     def __init__(self, image_function: str | None = None, *, model=None, device: str = "cpu"):
         from ..models.sentence import SentenceTextEncoder
 
-        self._sentences = SentenceTextEncoder(model, cache_dir=False, device=device,
-                                              progress=False, fast=True)
+        self._sentences = SentenceTextEncoder(
+            model, cache_dir=False, device=device, progress=False, fast=True
+        )
         self._image = _import_function(image_function) if image_function else None
         self.dim = int(self._sentences.encode(["dimension probe"]).shape[1])
-        self.spec = {"kind": "sentence-transformers", "model": str(self._sentences.model_path_),
-                     "image_function": image_function, "dim": self.dim}
+        self.spec = {
+            "kind": "sentence-transformers",
+            "model": str(self._sentences.model_path_),
+            "image_function": image_function,
+            "dim": self.dim,
+        }
 
     def texts(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """(n, dim) unit rows for sentences."""
@@ -179,12 +213,16 @@ class SentenceEncoder(_Pretrained):
     def images(self, images: Sequence, *, progress: bool = False) -> np.ndarray:
         """(n, dim) unit rows from the image function."""
         if self._image is None:
-            raise InputError("this index's encoder is sentence-transformers text only: it "
-                             "embeds no images (give --image-encoder module:function)")
+            raise InputError(
+                "this index's encoder is sentence-transformers text only: it "
+                "embeds no images (give --image-encoder module:function)"
+            )
         rows = np.asarray(self._image([_pil(im) for im in images]), dtype=np.float32)
         if rows.shape != (len(images), self.dim):
-            raise InputError(f"{self.spec['image_function']} returned shape {rows.shape} for "
-                             f"{len(images)} images; expected ({len(images)}, {self.dim})")
+            raise InputError(
+                f"{self.spec['image_function']} returned shape {rows.shape} for "
+                f"{len(images)} images; expected ({len(images)}, {self.dim})"
+            )
         return _unit(rows)
 
 
@@ -201,8 +239,9 @@ def _import_function(text: str):
     return function
 
 
-def parse_encoder(encoder: str, *, pretrained=None, image_encoder: str | None = None,
-                  device: str = "cpu"):
+def parse_encoder(
+    encoder: str, *, pretrained=None, image_encoder: str | None = None, device: str = "cpu"
+):
     """The encoder ``--encoder`` names (``open_clip:MODEL`` or ``sentence-transformers``)."""
     kind, _, model = encoder.partition(":")
     if kind == "open_clip" and model:
@@ -218,9 +257,9 @@ def encoder_from_spec(spec: dict, device: str = "cpu"):
     """Rebuild the encoder an index manifest records (weights checked by checksum)."""
     if spec.get("kind") == "open_clip":
         model = spec.get("config") or spec["model"]
-        return OpenClipEncoder(model, spec.get("weights"), device=device,
-                               checksum=spec.get("checksum"))
+        return OpenClipEncoder(
+            model, spec.get("weights"), device=device, checksum=spec.get("checksum")
+        )
     if spec.get("kind") == "sentence-transformers":
-        return SentenceEncoder(spec.get("image_function"), model=spec.get("model"),
-                               device=device)
+        return SentenceEncoder(spec.get("image_function"), model=spec.get("model"), device=device)
     raise InputError(f"unknown encoder kind {spec.get('kind')!r} in the index manifest")

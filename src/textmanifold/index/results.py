@@ -93,9 +93,11 @@ class SearchResult:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict with the same three keys."""
-        return {"query": dict(self.query),
-                "geodesic": [h.to_dict() for h in self.geodesic],
-                "euclidean": [h.to_dict() for h in self.euclidean]}
+        return {
+            "query": dict(self.query),
+            "geodesic": [h.to_dict() for h in self.geodesic],
+            "euclidean": [h.to_dict() for h in self.euclidean],
+        }
 
 
 def _distance(value: float) -> str:
@@ -126,8 +128,10 @@ def format_table(result: SearchResult, *, paths: bool = False) -> str:
         width = max([len("id")] + [len(h.id) for h in hits])
         lines.append(f"{'rank':>4}  {'id':<{width}}  {'geodesic':>11}  {'euclidean':>9}")
         for h in hits:
-            lines.append(f"{h.rank:>4}  {h.id:<{width}}  {_distance(h.geodesic):>11}  "
-                         f"{_distance(h.euclidean):>9}")
+            lines.append(
+                f"{h.rank:>4}  {h.id:<{width}}  {_distance(h.geodesic):>11}  "
+                f"{_distance(h.euclidean):>9}"
+            )
             if paths and h.path:
                 lines.append("      path: " + " -> ".join(_show_step(s) for s in h.path))
         if not hits:

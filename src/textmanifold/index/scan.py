@@ -20,8 +20,9 @@ from ..manifold import MIN_WEIGHT, exact_inner, margin, row_norms
 __all__ = ["arc_lengths", "query_edges", "nearest_by_angle", "row_norms"]
 
 
-def arc_lengths(q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndarray,
-                rows: np.ndarray) -> np.ndarray:
+def arc_lengths(
+    q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
     """Exact great-circle distances (radians) from ``q`` to ``V[rows]``.
 
     Parameters
@@ -40,13 +41,20 @@ def arc_lengths(q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndarray,
     ndarray of shape (m,), float64
     """
     rows = np.asarray(rows, dtype=np.int64)
-    scores = exact_inner(q[None, :], V, np.array([q_norm]), norms,
-                         np.zeros(len(rows), dtype=np.int64), rows)
+    scores = exact_inner(
+        q[None, :], V, np.array([q_norm]), norms, np.zeros(len(rows), dtype=np.int64), rows
+    )
     return np.arccos(np.clip(scores, -1.0, 1.0))
 
 
-def query_edges(q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndarray,
-                scores32: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def query_edges(
+    q: np.ndarray,
+    q_norm: float,
+    V: np.ndarray,
+    norms: np.ndarray,
+    scores32: np.ndarray,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """The edges a new vertex ``q`` gets under the graph's rule.
 
     Parameters
@@ -67,16 +75,24 @@ def query_edges(q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndarray,
     """
     cos_t = np.cos(threshold)
     cand = np.flatnonzero(scores32 > cos_t - margin(V.shape[1]))
-    scores = exact_inner(q[None, :], V, np.array([q_norm]), norms,
-                         np.zeros(len(cand), dtype=np.int64), cand)
+    scores = exact_inner(
+        q[None, :], V, np.array([q_norm]), norms, np.zeros(len(cand), dtype=np.int64), cand
+    )
     keep = scores > cos_t
     lengths = np.maximum(np.arccos(np.clip(scores[keep], -1.0, 1.0)), MIN_WEIGHT)
     return cand[keep], lengths
 
 
-def nearest_by_angle(q: np.ndarray, q_norm: float, V: np.ndarray, norms: np.ndarray,
-                     scores32: np.ndarray, allowed: np.ndarray, m: int,
-                     exclude: int = -1) -> tuple[np.ndarray, np.ndarray]:
+def nearest_by_angle(
+    q: np.ndarray,
+    q_norm: float,
+    V: np.ndarray,
+    norms: np.ndarray,
+    scores32: np.ndarray,
+    allowed: np.ndarray,
+    m: int,
+    exclude: int = -1,
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``m`` allowed rows nearest ``q`` by exact angle, nearest first.
 
     The float32 scores pick the candidates: every row within twice the float32 error

@@ -69,8 +69,8 @@ class _Query:
 
     vector: np.ndarray  # (d,) float32 unit
     norm: float
-    sources: list       # [(vertex, initial distance)]
-    exclude: int        # the query's own vertex (id queries), else -1
+    sources: list  # [(vertex, initial distance)]
+    exclude: int  # the query's own vertex (id queries), else -1
     info: dict
     step: PathStep | None  # the out-of-sample query's first path step
     scores: np.ndarray | None = None  # float32 V @ vector, when already computed
@@ -100,8 +100,9 @@ class Searcher:
             raise InputError(f"query has dimension {q.shape[0]}, the index {index.dim}")
         q_norm = float(row_norms(q[None, :])[0])
         scores = np.asarray(index.vectors) @ q
-        vertices, lengths = query_edges(q, q_norm, index.vectors, index.norms, scores,
-                                        index.threshold)
+        vertices, lengths = query_edges(
+            q, q_norm, index.vectors, index.norms, scores, index.threshold
+        )
         return Attachment(q, q_norm, vertices, lengths, scores)
 
     @staticmethod
@@ -112,8 +113,11 @@ class Searcher:
 
     def resolve(self, *, image=None, text=None, vector=None, id=None, modify=None) -> _Query:
         """What was asked, embedded (and aligned) and attached; one of the four inputs."""
-        given = [name for name, v in (("image", image), ("text", text), ("vector", vector),
-                                      ("id", id)) if v is not None]
+        given = [
+            name
+            for name, v in (("image", image), ("text", text), ("vector", vector), ("id", id))
+            if v is not None
+        ]
         if len(given) != 1:
             raise InputError("give exactly one of image, text, vector and id")
         if modify is not None and given[0] not in ("image", "id"):
@@ -123,33 +127,54 @@ class Searcher:
             _check_text(modify, "modify")
             source = index.image_path(id) if id is not None else image
             q = index.align_images(index.query_encoder().composed(source, modify))
-            info = {"kind": "composed", "modify": modify,
-                    "image": str(source) if isinstance(source, str | os.PathLike) else None}
+            info = {
+                "kind": "composed",
+                "modify": modify,
+                "image": str(source) if isinstance(source, str | os.PathLike) else None,
+            }
             if id is not None:
                 info["id"] = str(id)
             return self._query(self._attach_rows(q), info, PathStep("query", "query", modify))
         if id is not None:
             row = index.row(id)
             q = np.asarray(index.vectors[row])
-            return _Query(q, float(index.norms[row]), [(row, 0.0)], row,
-                          {"kind": "id", "id": str(id)}, None)
+            return _Query(
+                q, float(index.norms[row]), [(row, 0.0)], row, {"kind": "id", "id": str(id)}, None
+            )
         if text is not None:
             _check_text(text, "text")
             q = index.query_encoder().texts([text])
-            return self._query(self._attach_rows(q), {"kind": "text", "text": text},
-                               PathStep("query", "query", text))
+            return self._query(
+                self._attach_rows(q),
+                {"kind": "text", "text": text},
+                PathStep("query", "query", text),
+            )
         if image is not None:
             q = index.align_images(index.query_encoder().images([image]))
             name = str(image) if isinstance(image, str | os.PathLike) else None
-            return self._query(self._attach_rows(q), {"kind": "image", "image": name},
-                               PathStep("query", "query", None))
-        return self._query(self.attach(vector), {"kind": "vector"},
-                           PathStep("query", "query", None))
+            return self._query(
+                self._attach_rows(q),
+                {"kind": "image", "image": name},
+                PathStep("query", "query", None),
+            )
+        return self._query(
+            self.attach(vector), {"kind": "vector"}, PathStep("query", "query", None)
+        )
 
     # ------------------------------------------------------------------ ranking
 
-    def search(self, *, image=None, text=None, vector=None, id=None, modify=None, k: int = 10,
-               metric: str = "geodesic", return_paths: bool = False) -> SearchResult:
+    def search(
+        self,
+        *,
+        image=None,
+        text=None,
+        vector=None,
+        id=None,
+        modify=None,
+        k: int = 10,
+        metric: str = "geodesic",
+        return_paths: bool = False,
+    ) -> SearchResult:
         """The k nearest images to one query, by geodesic and/or angular distance.
 
         Parameters
@@ -186,8 +211,16 @@ class Searcher:
 
     def _dijkstra(self, sources, k, exclude, settle=()) -> BoundedSearch:
         g = self.index.graph
-        return bounded_dijkstra(g.indptr, g.indices, g.data, sources, self.index.is_image, k,
-                                exclude=exclude, settle=settle)
+        return bounded_dijkstra(
+            g.indptr,
+            g.indices,
+            g.data,
+            sources,
+            self.index.is_image,
+            k,
+            exclude=exclude,
+            settle=settle,
+        )
 
     def _rank(self, query: _Query, k: int, metric: str, paths: bool) -> SearchResult:
         index = self.index
@@ -195,25 +228,41 @@ class Searcher:
         def near(m: int) -> tuple[np.ndarray, np.ndarray]:
             if query.scores is None:
                 query.scores = np.asarray(index.vectors) @ query.vector
-            return nearest_by_angle(query.vector, query.norm, index.vectors, index.norms,
-                                    query.scores, index.is_image, m, query.exclude)
+            return nearest_by_angle(
+                query.vector,
+                query.norm,
+                index.vectors,
+                index.norms,
+                query.scores,
+                index.is_image,
+                m,
+                query.exclude,
+            )
 
         euclid = near(k) if metric != "geodesic" else (np.empty(0), np.empty(0, np.int64))
-        found = self._dijkstra(query.sources, k if metric != "euclidean" else 0,
-                               query.exclude, settle=euclid[1].tolist())
+        found = self._dijkstra(
+            query.sources,
+            k if metric != "euclidean" else 0,
+            query.exclude,
+            settle=euclid[1].tolist(),
+        )
         geodesic = []
         if metric != "euclidean":
             rows = [v for _, v in found.nearest]
             if len(rows) < k:  # exhausted: every other image is unreachable
                 reached = set(rows)
                 rest = near(k + len(rows))[1]
-                rows += [v for v in rest.tolist() if v not in reached][:k - len(rows)]
+                rows += [v for v in rest.tolist() if v not in reached][: k - len(rows)]
             geodesic = self._hits(query, np.array(rows, np.int64), found, paths)
-        return SearchResult(query=query.info, geodesic=geodesic,
-                            euclidean=self._hits(query, euclid[1], found, paths))
+        return SearchResult(
+            query=query.info,
+            geodesic=geodesic,
+            euclidean=self._hits(query, euclid[1], found, paths),
+        )
 
-    def _hits(self, query: _Query, rows: np.ndarray, found: BoundedSearch,
-              paths: bool) -> list[Hit]:
+    def _hits(
+        self, query: _Query, rows: np.ndarray, found: BoundedSearch, paths: bool
+    ) -> list[Hit]:
         index = self.index
         angles = arc_lengths(query.vector, query.norm, index.vectors, index.norms, rows)
         ids = index.ids
@@ -225,16 +274,25 @@ class Searcher:
                 rows = found.path(row)
                 attach = found.distance(rows[0]) if query.step else None
                 path = ([query.step] if query.step else []) + self._path_steps(rows, attach)
-            hits.append(Hit(rank=rank, id=ids[row], geodesic=dist, euclidean=angle,
-                            reachable=math.isfinite(dist), path=path))
+            hits.append(
+                Hit(
+                    rank=rank,
+                    id=ids[row],
+                    geodesic=dist,
+                    euclidean=angle,
+                    reachable=math.isfinite(dist),
+                    path=path,
+                )
+            )
         return hits
 
     # ------------------------------------------------------------------ paths
 
     def _step(self, row: int, angle: float | None = None) -> PathStep:
         record = self.index.item_at(row)
-        return PathStep(id=self.index.ids[row], kind=record["kind"],
-                        caption=record.get("text"), angle=angle)
+        return PathStep(
+            id=self.index.ids[row], kind=record["kind"], caption=record.get("text"), angle=angle
+        )
 
     def _edge(self, a: int, b: int) -> float:
         """The great-circle length of the graph's edge a-b, radians."""
@@ -255,5 +313,7 @@ def _check_text(text, name: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # bytes a shell passed that are not UTF-8 (surrogates)
-        raise InputError(f"{name} query is not valid UTF-8 text (character {exc.start + 1} "
-                         "is an undecodable byte)") from None
+        raise InputError(
+            f"{name} query is not valid UTF-8 text (character {exc.start + 1} "
+            "is an undecodable byte)"
+        ) from None

@@ -42,9 +42,23 @@ from ..errors import DataFormatError, InputError, MissingFileError
 from ..validation import UNIT_NORM_TOL, check_graph, check_ids, check_unit_rows
 from .manifest import FORMAT, FORMAT_VERSION, IndexManifest, created_by
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "IMAGE", "OWNED", "TEXT", "check_replaceable",
-           "commit_directory", "created_by", "file_checksum", "read_arrays", "read_manifest",
-           "remove_stale_staging", "staging_directory", "write_arrays", "write_index"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "IMAGE",
+    "OWNED",
+    "TEXT",
+    "check_replaceable",
+    "commit_directory",
+    "created_by",
+    "file_checksum",
+    "read_arrays",
+    "read_manifest",
+    "remove_stale_staging",
+    "staging_directory",
+    "write_arrays",
+    "write_index",
+]
 
 IMAGE, TEXT = 0, 1
 FILES = ("vectors.npy", "norms.npy", "kinds.npy", "ids.json", "graph.npz", "items.jsonl")
@@ -105,22 +119,28 @@ def read_arrays(root: Path, manifest: IndexManifest, mmap: bool) -> dict:
     vectors = io.load_npy(root / "vectors.npy", mmap_mode="r" if mmap else None)
     path = root / "vectors.npy"
     if vectors.dtype != np.float32 or vectors.shape != (n, d):
-        raise DataFormatError(f"{path}: expected float32 ({n}, {d}), got "
-                              f"{vectors.dtype} {vectors.shape}")
+        raise DataFormatError(
+            f"{path}: expected float32 ({n}, {d}), got {vectors.dtype} {vectors.shape}"
+        )
     with _file_problem(path):
         check_unit_rows(vectors, name=str(path), copy=False)
     norms = _vertex_array(root / "norms.npy", n)
     if not np.isfinite(norms).all() or (np.abs(norms - 1.0) > UNIT_NORM_TOL).any():
-        raise DataFormatError(f"{root / 'norms.npy'}: row norms must be finite and 1 "
-                              f"(within {UNIT_NORM_TOL})")
+        raise DataFormatError(
+            f"{root / 'norms.npy'}: row norms must be finite and 1 (within {UNIT_NORM_TOL})"
+        )
     kinds = _vertex_array(root / "kinds.npy", n)
     if not np.isin(kinds, (IMAGE, TEXT)).all():
         bad = int(np.argmax(~np.isin(kinds, (IMAGE, TEXT))))
-        raise DataFormatError(f"{root / 'kinds.npy'}: row {bad} holds {kinds[bad].item()!r}; "
-                              f"kinds are {IMAGE} (image) or {TEXT} (text)")
+        raise DataFormatError(
+            f"{root / 'kinds.npy'}: row {bad} holds {kinds[bad].item()!r}; "
+            f"kinds are {IMAGE} (image) or {TEXT} (text)"
+        )
     if int(np.count_nonzero(kinds == IMAGE)) != manifest.counts.images:
-        raise DataFormatError(f"{root / 'kinds.npy'}: {np.count_nonzero(kinds == IMAGE)} "
-                              f"image rows, the manifest counts {manifest.counts.images}")
+        raise DataFormatError(
+            f"{root / 'kinds.npy'}: {np.count_nonzero(kinds == IMAGE)} "
+            f"image rows, the manifest counts {manifest.counts.images}"
+        )
     path = root / "graph.npz"
     graph = io.load_sparse(path)
     if graph.shape != (n, n):
@@ -130,16 +150,23 @@ def read_arrays(root: Path, manifest: IndexManifest, mmap: bool) -> dict:
     path = root / "ids.json"
     with _file_problem(path):
         ids = check_ids(io.read_json(path), n, name=str(path))
-    return dict(vectors=vectors, norms=norms, kinds=kinds, graph=graph, ids=ids,
-                align=_read_align(root, manifest, d))
+    return dict(
+        vectors=vectors,
+        norms=norms,
+        kinds=kinds,
+        graph=graph,
+        ids=ids,
+        align=_read_align(root, manifest, d),
+    )
 
 
 def _vertex_array(path: Path, n: int) -> np.ndarray:
     """A per-vertex ``.npy`` array of shape ``(n,)``, real-valued."""
     array = io.load_npy(path)
     if array.shape != (n,) or not np.issubdtype(array.dtype, np.number):
-        raise DataFormatError(f"{path}: expected shape ({n},) of numbers, got "
-                              f"{array.dtype} {array.shape}")
+        raise DataFormatError(
+            f"{path}: expected shape ({n},) of numbers, got {array.dtype} {array.shape}"
+        )
     return array
 
 
@@ -153,15 +180,21 @@ def _read_align(root: Path, manifest: IndexManifest, d: int) -> dict | None:
     shapes = {"rotation": (d, d), "mean_source": (d,), "mean_target": (d,)}
     for name, shape in shapes.items():
         value = arrays[name]
-        if value.shape != shape or not np.issubdtype(value.dtype, np.floating) \
-                or not np.isfinite(value).all():
-            raise DataFormatError(f"{path}: {name!r} must be finite floats of shape {shape}, "
-                                  f"got {value.dtype} {value.shape}")
+        if (
+            value.shape != shape
+            or not np.issubdtype(value.dtype, np.floating)
+            or not np.isfinite(value).all()
+        ):
+            raise DataFormatError(
+                f"{path}: {name!r} must be finite floats of shape {shape}, "
+                f"got {value.dtype} {value.shape}"
+            )
     return arrays
 
 
-def write_arrays(root: Path, *, vectors, norms, kinds, ids, graph, items, align,
-                 manifest: IndexManifest) -> None:
+def write_arrays(
+    root: Path, *, vectors, norms, kinds, ids, graph, items, align, manifest: IndexManifest
+) -> None:
     """Write every file of an index into ``root`` (an empty staging directory)."""
     np.save(root / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     np.save(root / "norms.npy", np.asarray(norms, dtype=np.float64))
@@ -205,16 +238,21 @@ def check_replaceable(target: Path, option: str = "--out") -> None:
         elif "run.json" in foreign:
             what = "a training run (run.json)"
         else:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
-                                              if len(foreign) > 5 else "")
+            shown = ", ".join(foreign[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            )
             what = f"files that are not an index's ({shown})"
-        raise InputError(f"{option} {target}: holds {what}; an index is only written over "
-                         "another index, so nothing was changed (choose another "
-                         f"{option})")
+        raise InputError(
+            f"{option} {target}: holds {what}; an index is only written over "
+            "another index, so nothing was changed (choose another "
+            f"{option})"
+        )
     if set(entries) <= {"items.jsonl"}:  # a Collection's file as much as an index's
-        raise InputError(f"{option} {target}: holds items.jsonl and no other index file, so "
-                         f"it is not an index and nothing was changed (choose another "
-                         f"{option})")
+        raise InputError(
+            f"{option} {target}: holds items.jsonl and no other index file, so "
+            f"it is not an index and nothing was changed (choose another "
+            f"{option})"
+        )
 
 
 def write_index(target: Path, force: bool, write) -> None:
@@ -283,8 +321,13 @@ def _exchange(a: Path, b: Path) -> bool:
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     at_fdcwd, rename_exchange = -100, 2
     if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
         return True

@@ -33,10 +33,23 @@ from ..manifold import ICPAligner
 from ..validation import check_ids, check_unit_rows
 from .store import IMAGE, TEXT
 
-__all__ = ["CHUNK", "MIN_ALIGN_PAIRS", "Vertices", "aligner_from", "aligner_state",
-           "build_inputs", "check_alignable", "check_no_conflict", "check_work_dir",
-           "collection_records", "conflicting_ids", "described_pairs", "gather",
-           "remove_work_dir", "vertex_rows"]
+__all__ = [
+    "CHUNK",
+    "MIN_ALIGN_PAIRS",
+    "Vertices",
+    "aligner_from",
+    "aligner_state",
+    "build_inputs",
+    "check_alignable",
+    "check_no_conflict",
+    "check_work_dir",
+    "collection_records",
+    "conflicting_ids",
+    "described_pairs",
+    "gather",
+    "remove_work_dir",
+    "vertex_rows",
+]
 
 CHUNK = 1024  # images embedded (and saved, with a work_dir) at a time
 MIN_ALIGN_PAIRS = 2
@@ -72,8 +85,9 @@ def _as_embedding(value, name: str) -> tuple[np.ndarray, list[str]]:
     X = np.asarray(X, dtype=np.float32)
     ids = [str(i) for i in ids]
     if X.ndim != 2 or len(ids) != len(X):
-        raise InputError(f"{name}: expected (n, d) rows with n ids, got {X.shape} and "
-                         f"{len(ids)} ids")
+        raise InputError(
+            f"{name}: expected (n, d) rows with n ids, got {X.shape} and {len(ids)} ids"
+        )
     return X, ids
 
 
@@ -99,10 +113,13 @@ def check_work_dir(path: str | os.PathLike) -> Path:
     ours (no ``work.json`` stamp, yet not empty) is never touched: it is an error.
     """
     path = Path(path)
-    if path.exists() and (not path.is_dir() or (
-            not (path / _WORK_STAMP).is_file() and any(path.iterdir()))):
-        raise InputError(f"{path}: exists and is not an index build's work directory "
-                         f"(no {_WORK_STAMP}); move it, or choose another --out")
+    if path.exists() and (
+        not path.is_dir() or (not (path / _WORK_STAMP).is_file() and any(path.iterdir()))
+    ):
+        raise InputError(
+            f"{path}: exists and is not an index build's work directory "
+            f"(no {_WORK_STAMP}); move it, or choose another --out"
+        )
     return path
 
 
@@ -135,8 +152,16 @@ class _Work:
         return value
 
 
-def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddings=None,
-           work_dir=None, progress: bool = False, skip=frozenset()) -> Vertices:
+def gather(
+    collection=None,
+    encoder=None,
+    *,
+    image_embeddings=None,
+    text_embeddings=None,
+    work_dir=None,
+    progress: bool = False,
+    skip=frozenset(),
+) -> Vertices:
     """Collect image and text rows with their metadata.
 
     Parameters
@@ -159,25 +184,38 @@ def gather(collection=None, encoder=None, *, image_embeddings=None, text_embeddi
         coll = collection if isinstance(collection, Collection) else read_collection(collection)
     if image_embeddings is not None:
         image, image_ids = _without(*_as_embedding(image_embeddings, "image embeddings"), skip)
-        text, text_ids = (np.zeros((0, image.shape[1]), np.float32), []) \
-            if text_embeddings is None else \
-            _without(*_as_embedding(text_embeddings, "text embeddings"), skip)
+        text, text_ids = (
+            (np.zeros((0, image.shape[1]), np.float32), [])
+            if text_embeddings is None
+            else _without(*_as_embedding(text_embeddings, "text embeddings"), skip)
+        )
     elif encoder is not None and coll is not None:
         image, image_ids, text, text_ids = _embed(coll, encoder, work_dir, progress, skip)
     else:
         raise InputError("give image embeddings, or a collection and a run to embed it")
     if text.shape[1] != image.shape[1] and len(text):
-        raise InputError(f"text embeddings have dimension {text.shape[1]}, image "
-                         f"embeddings {image.shape[1]}")
+        raise InputError(
+            f"text embeddings have dimension {text.shape[1]}, image embeddings {image.shape[1]}"
+        )
     where = coll.index() if coll is not None else {}
-    items = [_metadata(coll, where, i, "image") for i in image_ids] + \
-        [_metadata(coll, where, t, "text") for t in text_ids]
+    items = [_metadata(coll, where, i, "image") for i in image_ids] + [
+        _metadata(coll, where, t, "text") for t in text_ids
+    ]
     return Vertices(image, image_ids, text, text_ids, items)
 
 
-def build_inputs(collection, run=None, *, encoder=None, image_embeddings=None,
-                 text_embeddings=None, align: bool = True, work_dir=None,
-                 progress: bool = False, device: str = "cpu"):
+def build_inputs(
+    collection,
+    run=None,
+    *,
+    encoder=None,
+    image_embeddings=None,
+    text_embeddings=None,
+    align: bool = True,
+    work_dir=None,
+    progress: bool = False,
+    device: str = "cpu",
+):
     """What an index build embeds and records (parameters of ``ManifoldIndex.build``).
 
     Returns
@@ -191,8 +229,11 @@ def build_inputs(collection, run=None, *, encoder=None, image_embeddings=None,
     """
     if run is not None and encoder is not None:
         raise InputError("give a run or an encoder, not both")
-    coll = None if collection is None else (
-        collection if isinstance(collection, Collection) else read_collection(collection))
+    coll = (
+        None
+        if collection is None
+        else (collection if isinstance(collection, Collection) else read_collection(collection))
+    )
     if align and coll is not None and image_embeddings is None:
         described = sum(1 for it in coll.images() if it.text)
         check_alignable(described, len(coll.images()), str(coll.root))
@@ -201,22 +242,38 @@ def build_inputs(collection, run=None, *, encoder=None, image_embeddings=None,
         from .encoders import RunEncoder
 
         encoder = RunEncoder(run, device=device, text_cache=None)
-        model = {"run": encoder.spec["run"], "kind": encoder.kind,
-                 "checksum": encoder.spec["checksum"], "dim": encoder.dim}
+        model = {
+            "run": encoder.spec["run"],
+            "kind": encoder.kind,
+            "checksum": encoder.spec["checksum"],
+            "dim": encoder.dim,
+        }
     embed_with = None if image_embeddings is not None else encoder
     if embed_with is None and image_embeddings is None:
-        raise InputError("give a run or an encoder to embed the collection, or "
-                         "image embeddings")
-    vertices = gather(coll, embed_with, image_embeddings=image_embeddings,
-                      text_embeddings=text_embeddings, work_dir=work_dir, progress=progress)
+        raise InputError("give a run or an encoder to embed the collection, or image embeddings")
+    vertices = gather(
+        coll,
+        embed_with,
+        image_embeddings=image_embeddings,
+        text_embeddings=text_embeddings,
+        work_dir=work_dir,
+        progress=progress,
+    )
     if encoder is not None and vertices.image.shape[1] != encoder.dim:
-        raise InputError(f"the embeddings have dimension {vertices.image.shape[1]}, the "
-                         f"encoder {encoder.dim}: queries could not be compared to them")
+        raise InputError(
+            f"the embeddings have dimension {vertices.image.shape[1]}, the "
+            f"encoder {encoder.dim}: queries could not be compared to them"
+        )
     return coll, vertices, model, encoder
 
 
-def conflicting_ids(records: list[dict], row_of: dict[str, int], items: list[dict],
-                    vectors: np.ndarray, rows: np.ndarray | None = None) -> list[str]:
+def conflicting_ids(
+    records: list[dict],
+    row_of: dict[str, int],
+    items: list[dict],
+    vectors: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> list[str]:
     """Ids of ``records`` already indexed (``row_of``: id -> row of ``items`` and
     ``vectors``) with other metadata, or, with the new ``rows``, another vector."""
     clash = []
@@ -224,8 +281,9 @@ def conflicting_ids(records: list[dict], row_of: dict[str, int], items: list[dic
         row = row_of.get(record["id"])
         if row is None:
             continue
-        if items[row] != record or (rows is not None and not np.allclose(
-                vectors[row], rows[position], rtol=0, atol=1e-5)):
+        if items[row] != record or (
+            rows is not None and not np.allclose(vectors[row], rows[position], rtol=0, atol=1e-5)
+        ):
             clash.append(record["id"])
     return clash
 
@@ -234,18 +292,22 @@ def check_no_conflict(clash: list[str], replace: bool) -> None:
     """Refuse conflicting ids (:func:`conflicting_ids`) unless they are to be replaced."""
     if clash and not replace:
         shown = ", ".join(repr(i) for i in clash[:3]) + (
-            f" and {len(clash) - 3} more" if len(clash) > 3 else "")
-        raise InputError(f"{len(clash)} ids are already in the index with another item "
-                         f"(other image, text, labels or vector): {shown}; pass --replace "
-                         "(replace=True) to replace them, or build a new index")
+            f" and {len(clash) - 3} more" if len(clash) > 3 else ""
+        )
+        raise InputError(
+            f"{len(clash)} ids are already in the index with another item "
+            f"(other image, text, labels or vector): {shown}; pass --replace "
+            "(replace=True) to replace them, or build a new index"
+        )
 
 
 def collection_records(coll: Collection) -> list[dict]:
     """The vertex records a Collection gives (images, then text rows), without embedding."""
     where = coll.index()
     text_ids, _ = text_rows(coll)
-    return [_metadata(coll, where, it.id, "image") for it in coll.images()] + \
-        [_metadata(coll, where, t, "text") for t in text_ids]
+    return [_metadata(coll, where, it.id, "image") for it in coll.images()] + [
+        _metadata(coll, where, t, "text") for t in text_ids
+    ]
 
 
 def _without(X: np.ndarray, ids: list[str], skip) -> tuple[np.ndarray, list[str]]:
@@ -256,11 +318,17 @@ def _without(X: np.ndarray, ids: list[str], skip) -> tuple[np.ndarray, list[str]
 def _embed(coll: Collection, encoder, work_dir, progress, skip):
     images = [it for it in coll.images() if it.id not in skip]
     paths = [coll.image_path(it) for it in images]
-    work = _Work(work_dir, {"collection": str(coll.root.resolve()), "n_images": len(paths),
-                            "encoder": encoder.spec})
-    blocks = [work.array(f"image-{start:09d}.npy",
-                         lambda s=start: encoder.images(paths[s:s + CHUNK], progress=progress))
-              for start in range(0, len(paths), CHUNK)]
+    work = _Work(
+        work_dir,
+        {"collection": str(coll.root.resolve()), "n_images": len(paths), "encoder": encoder.spec},
+    )
+    blocks = [
+        work.array(
+            f"image-{start:09d}.npy",
+            lambda s=start: encoder.images(paths[s : s + CHUNK], progress=progress),
+        )
+        for start in range(0, len(paths), CHUNK)
+    ]
     rows = [(i, t) for i, t in zip(*text_rows(coll), strict=True) if i not in skip]
     text_ids, texts = [i for i, _ in rows], [t for _, t in rows]
     text = work.array("text.npy", lambda: encoder.texts(texts, progress=progress))
@@ -268,12 +336,14 @@ def _embed(coll: Collection, encoder, work_dir, progress, skip):
     return image, [it.id for it in images], text, text_ids
 
 
-def described_pairs(image_ids: list[str], text_ids: list[str]) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
+def described_pairs(image_ids: list[str], text_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the images that have a description row, and of those descriptions."""
     row = {tid: i for i, tid in enumerate(text_ids)}
-    pairs = [(i, row[description_id(image)]) for i, image in enumerate(image_ids)
-             if description_id(image) in row]
+    pairs = [
+        (i, row[description_id(image)])
+        for i, image in enumerate(image_ids)
+        if description_id(image) in row
+    ]
     images = np.array([i for i, _ in pairs], dtype=np.int64)
     return images, np.array([t for _, t in pairs], dtype=np.int64)
 
@@ -281,10 +351,12 @@ def described_pairs(image_ids: list[str], text_ids: list[str]) -> tuple[np.ndarr
 def check_alignable(n_pairs: int, n_images: int, where: str) -> None:
     """ICP needs at least two (image, description) pairs; say so before any embedding."""
     if n_pairs < MIN_ALIGN_PAIRS:
-        raise InputError(f"{where}: {n_pairs} of {n_images} images have a description; ICP "
-                         f"alignment fits on image-description pairs and needs at least "
-                         f"{MIN_ALIGN_PAIRS} (caption some images, or build without it: "
-                         "--no-align / align=False)")
+        raise InputError(
+            f"{where}: {n_pairs} of {n_images} images have a description; ICP "
+            f"alignment fits on image-description pairs and needs at least "
+            f"{MIN_ALIGN_PAIRS} (caption some images, or build without it: "
+            "--no-align / align=False)"
+        )
 
 
 def fit_alignment(vertices: Vertices) -> ICPAligner:
@@ -295,8 +367,7 @@ def fit_alignment(vertices: Vertices) -> ICPAligner:
     """
     images, texts = described_pairs(vertices.image_ids, vertices.text_ids)
     check_alignable(len(images), len(vertices.image_ids), "alignment")
-    aligner = ICPAligner(correspondence="paired").fit(vertices.image[images],
-                                                      vertices.text[texts])
+    aligner = ICPAligner(correspondence="paired").fit(vertices.image[images], vertices.text[texts])
     aligner.n_pairs_ = int(len(images))
     return aligner
 
@@ -305,8 +376,11 @@ def aligner_state(aligner: ICPAligner | None) -> dict | None:
     """The arrays that :func:`aligner_from` needs (saved as ``align.npz``)."""
     if aligner is None:
         return None
-    return {"rotation": aligner.rotation_, "mean_source": aligner.mean_source_,
-            "mean_target": aligner.mean_target_}
+    return {
+        "rotation": aligner.rotation_,
+        "mean_source": aligner.mean_source_,
+        "mean_target": aligner.mean_target_,
+    }
 
 
 def aligner_from(state: dict | None) -> ICPAligner | None:
@@ -332,6 +406,7 @@ def vertex_rows(vertices: Vertices, align: bool):
     image = vertices.image if aligner is None else aligner.transform(vertices.image)
     X = check_unit_rows(np.concatenate([image, vertices.text]), name="embeddings")
     ids = check_ids(vertices.image_ids + vertices.text_ids, len(X), name="embedding ids")
-    kinds = np.repeat(np.array([IMAGE, TEXT], np.uint8),
-                      [len(vertices.image_ids), len(vertices.text_ids)])
+    kinds = np.repeat(
+        np.array([IMAGE, TEXT], np.uint8), [len(vertices.image_ids), len(vertices.text_ids)]
+    )
     return aligner, X, ids, kinds

@@ -36,8 +36,14 @@ LOADERS: dict[str, Callable[..., LoadedDataset]] = {
 }
 
 
-def load_dataset(name: str, root: str | os.PathLike, out: str | os.PathLike, *,
-                 force: bool = False, **options: Any) -> Path:
+def load_dataset(
+    name: str,
+    root: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    **options: Any,
+) -> Path:
     """Read dataset ``name`` from ``root`` and write it as a Collection in ``out``.
 
     ``out`` must be empty or absent unless ``force``; it is checked before the dataset is
@@ -53,5 +59,14 @@ def load_dataset(name: str, root: str | os.PathLike, out: str | os.PathLike, *,
     return write_loaded(loaded, out, force=force)
 
 
-__all__ = ["LOADERS", "LoadedDataset", "load_dataset", "load_ade20k", "load_openimages",
-           "load_fashioniq", "load_css", "load_clevr", "load_folder"]
+__all__ = [
+    "LOADERS",
+    "LoadedDataset",
+    "load_dataset",
+    "load_ade20k",
+    "load_openimages",
+    "load_fashioniq",
+    "load_css",
+    "load_clevr",
+    "load_folder",
+]

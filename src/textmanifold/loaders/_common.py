@@ -29,12 +29,16 @@ from ..validation import check_option
 T = TypeVar("T")
 
 # Files a Collection directory may hold; --force removes exactly these, nothing else.
-COLLECTION_FILES = ("collection.json", "items.jsonl", "pairs.jsonl", "scenes.json",
-                    "reachable.npz")
+COLLECTION_FILES = ("collection.json", "items.jsonl", "pairs.jsonl", "scenes.json", "reachable.npz")
 
 # Split names written into the Collection, whatever the dataset calls them.
-SPLIT_NAMES = {"training": "train", "train": "train", "validation": "val", "val": "val",
-               "test": "test"}
+SPLIT_NAMES = {
+    "training": "train",
+    "train": "train",
+    "validation": "val",
+    "val": "val",
+    "test": "test",
+}
 
 
 @dataclass
@@ -57,8 +61,14 @@ class LoadedDataset:
 # ----------------------------------------------------------------------------- progress
 
 
-def progress(iterable: Iterable[T], *, desc: str, total: int | None = None,
-             enabled: bool = True, unit: str = "it") -> Iterable[T]:
+def progress(
+    iterable: Iterable[T],
+    *,
+    desc: str,
+    total: int | None = None,
+    enabled: bool = True,
+    unit: str = "it",
+) -> Iterable[T]:
     """Wrap ``iterable`` in a tqdm bar on stderr when ``enabled``."""
     if not enabled:
         return iterable
@@ -89,8 +99,13 @@ def _decoded_lines(path: Path, bar: tqdm | None) -> Iterator[str]:
         bar.update(pending)
 
 
-def iter_csv(path: str | os.PathLike, columns: Sequence[str], *, header: str = "required",
-             show_progress: bool = True) -> Iterator[tuple[int, dict[str, str]]]:
+def iter_csv(
+    path: str | os.PathLike,
+    columns: Sequence[str],
+    *,
+    header: str = "required",
+    show_progress: bool = True,
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Stream the rows of a CSV file as ``(line_number, {column: value})``.
 
     The file is read one line at a time (Open Images' files are gigabytes), so memory
@@ -121,8 +136,9 @@ def iter_csv(path: str | os.PathLike, columns: Sequence[str], *, header: str = "
         raise MissingFileError(f"{path}: file not found")
     bar = None
     if show_progress:
-        bar = tqdm(total=path.stat().st_size, desc=path.name, unit="B", unit_scale=True,
-                   leave=False)
+        bar = tqdm(
+            total=path.stat().st_size, desc=path.name, unit="B", unit_scale=True, leave=False
+        )
     try:
         reader = csv.reader(_decoded_lines(path, bar))
         try:
@@ -138,8 +154,7 @@ def iter_csv(path: str | os.PathLike, columns: Sequence[str], *, header: str = "
             raise DataFormatError(
                 f"{path}:1: missing column {missing!r} (header has {', '.join(names)})"
             )
-        positions = ([names.index(c) for c in columns] if has_header
-                     else list(range(len(columns))))
+        positions = [names.index(c) for c in columns] if has_header else list(range(len(columns)))
         width = max(positions) + 1
         rows: Iterable[list[str]] = reader if has_header else _chain_first(first, reader)
         try:
@@ -167,8 +182,9 @@ def _chain_first(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[s
 # ----------------------------------------------------------------------------- files
 
 
-def find_file(root: Path, candidates: Sequence[str], what: str,
-              explicit: str | os.PathLike | None = None) -> Path:
+def find_file(
+    root: Path, candidates: Sequence[str], what: str, explicit: str | os.PathLike | None = None
+) -> Path:
     """The first of ``candidates`` (paths relative to ``root``) that is a file.
 
     ``explicit``, when given, wins and must exist. The error lists every place looked.
@@ -186,8 +202,9 @@ def find_file(root: Path, candidates: Sequence[str], what: str,
     raise MissingFileError(f"{what} not found; looked for {looked}")
 
 
-def locate_image(root: Path, candidates: Sequence[str], record: str, *,
-                 skip_missing: bool) -> str | None:
+def locate_image(
+    root: Path, candidates: Sequence[str], record: str, *, skip_missing: bool
+) -> str | None:
     """The first candidate path (relative to ``root``) that is a file, as a POSIX string.
 
     The file must decode completely as an image (as ``collection validate`` checks it):
@@ -223,8 +240,9 @@ def parse_list(value: str | Sequence[str] | None) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def parse_choices(value: str | Sequence[str] | None, choices: Sequence[str],
-                  name: str = "split") -> list[str]:
+def parse_choices(
+    value: str | Sequence[str] | None, choices: Sequence[str], name: str = "split"
+) -> list[str]:
     """A non-empty list (:func:`parse_list`) of names among ``choices`` (``--split``,
     ``--categories``)."""
     given = parse_list(value)
@@ -253,13 +271,17 @@ def prepare_output(out: str | os.PathLike, *, force: bool = False) -> Path:
     return out
 
 
-def write_loaded(loaded: LoadedDataset, out: str | os.PathLike, *,
-                 force: bool = False) -> Path:
+def write_loaded(loaded: LoadedDataset, out: str | os.PathLike, *, force: bool = False) -> Path:
     """Write a loaded dataset as a Collection whose image paths resolve under its root."""
     out = prepare_output(out, force=force)
     return write_collection(
-        out, name=loaded.name, items=loaded.items, pairs=loaded.pairs,
-        scenes=loaded.scenes, reachable=loaded.reachable, config=loaded.config,
+        out,
+        name=loaded.name,
+        items=loaded.items,
+        pairs=loaded.pairs,
+        scenes=loaded.scenes,
+        reachable=loaded.reachable,
+        config=loaded.config,
         image_root=loaded.root,
     )
 

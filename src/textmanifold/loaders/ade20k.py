@@ -91,8 +91,9 @@ def read_index_mat(path: Path) -> Any:
             f"{path}: MATLAB v7.3 (HDF5) file; re-save it in MATLAB with save(..., '-v7')"
         ) from None
     except Exception as exc:  # scipy's reader raises many types on a damaged file
-        raise DataFormatError(f"{path}: not a readable MATLAB file "
-                              f"({type(exc).__name__}: {exc})") from None
+        raise DataFormatError(
+            f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc})"
+        ) from None
     if "index" not in mat:
         raise DataFormatError(f"{path}: no variable 'index' (has {', '.join(sorted(mat))})")
     index = mat["index"]
@@ -122,15 +123,16 @@ def read_index(path: Path, release: str) -> list[IndexEntry]:
     folders = _column(index, "folder", path)
     fields = index.dtype.names if isinstance(index, np.void) else tuple(index)
     # The scene comes from the index; an index without it falls back to the folder name.
-    scenes = (_column(index, "scene", path) if "scene" in fields
-              else [""] * len(filenames))
+    scenes = _column(index, "scene", path) if "scene" in fields else [""] * len(filenames)
     if not len(filenames) == len(folders) == len(scenes):
         raise DataFormatError(
             f"{path}: filename, folder and scene have different lengths "
             f"({len(filenames)}, {len(folders)}, {len(scenes)})"
         )
-    return [IndexEntry(n, f, d, s or folder_scene(d)) for n, (f, d, s)
-            in enumerate(zip(filenames, folders, scenes, strict=True), start=1)]
+    return [
+        IndexEntry(n, f, d, s or folder_scene(d))
+        for n, (f, d, s) in enumerate(zip(filenames, folders, scenes, strict=True), start=1)
+    ]
 
 
 def folder_scene(folder: str) -> str:
@@ -316,8 +318,11 @@ def load_ade20k(
     if not root.is_dir():
         raise MissingFileError(f"{root}: ADE20K directory not found")
     if release == "auto":
-        release = detect_release(root) if index is None else (
-            "2021" if Path(index).suffix == ".pkl" else "2016")
+        release = (
+            detect_release(root)
+            if index is None
+            else ("2021" if Path(index).suffix == ".pkl" else "2016")
+        )
     check_option("release", release, RELEASES)
     check_option("names", names, NAME_KINDS)
     if max_objects is not None:
@@ -353,9 +358,12 @@ def load_ade20k(
         if item_id in items:
             raise DataFormatError(f"{where}: image {item_id!r} appears twice in the index")
         items[item_id] = Item(
-            id=item_id, modality="image", path=path,
+            id=item_id,
+            modality="image",
+            path=path,
             text=describe_objects(objects, max_objects) or None,
-            labels=[scene_label(entry.scene)], split=split_of,
+            labels=[scene_label(entry.scene)],
+            split=split_of,
         )
     kept = [items[k] for k in sorted(items)]
     counts["images"] = len(kept)

@@ -95,13 +95,13 @@ def load_clevr(
         files[part] = str(path)
         scenes = read_scenes(path)
         counts[f"scenes_{part}"] = len(scenes)
-        for number, scene in enumerate(progress(scenes, desc=f"CLEVR {part} images",
-                                                enabled=show_progress, unit="img")):
+        for number, scene in enumerate(
+            progress(scenes, desc=f"CLEVR {part} images", enabled=show_progress, unit="img")
+        ):
             where = f"{path} scene {number} ({scene['image_filename']})"
             name = scene["image_filename"]
             candidates = [f"images/{part}/{name}", f"images/{name}"]
-            image_path = locate_image(root, candidates, where,
-                                      skip_missing=skip_missing_images)
+            image_path = locate_image(root, candidates, where, skip_missing=skip_missing_images)
             if image_path is None:
                 counts["missing_image"] += 1
                 continue
@@ -115,9 +115,10 @@ def load_clevr(
     if len(set(ids)) != len(ids):
         duplicate = next(i for i, n in Counter(ids).items() if n > 1)
         raise DataFormatError(f"image {duplicate!r} appears in more than one scene")
-    items = [Item(id=item_id, modality="image", path=image_path, text=text, scene=number,
-                  split=part)
-             for number, (item_id, image_path, text, part, _) in enumerate(found)]
+    items = [
+        Item(id=item_id, modality="image", path=image_path, text=text, scene=number, split=part)
+        for number, (item_id, image_path, text, part, _) in enumerate(found)
+    ]
     scenes_out = [scene for *_, scene in found]
 
     reachable = None
@@ -134,12 +135,19 @@ def load_clevr(
         "splits": splits,
         "filters": {
             "text": "textmanifold.synth.describe.describe_scene(scene)",
-            "reachability": ("objects matched by list index (CLEVR has no persistent ids)"
-                             if reachability else None),
+            "reachability": (
+                "objects matched by list index (CLEVR has no persistent ids)"
+                if reachability
+                else None
+            ),
             "skip_missing_images": skip_missing_images,
         },
-        "counts": {"before": sum(counts[f"scenes_{p}"] for p in splits), "after": len(items),
-                   **dict(sorted(counts.items()))},
+        "counts": {
+            "before": sum(counts[f"scenes_{p}"] for p in splits),
+            "after": len(items),
+            **dict(sorted(counts.items())),
+        },
     }
-    return LoadedDataset(name="clevr", root=root, items=items, config=config,
-                         scenes=scenes_out, reachable=reachable)
+    return LoadedDataset(
+        name="clevr", root=root, items=items, config=config, scenes=scenes_out, reachable=reachable
+    )

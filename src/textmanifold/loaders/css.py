@@ -151,20 +151,28 @@ def load_css(
                 f"{path} [{part!r}]: {len(labels)} labels for {len(images)} images"
             )
         missing: set[int] = set()
-        for index in progress(range(len(images)), desc=f"CSS {part} images",
-                              enabled=show_progress, unit="img"):
+        for index in progress(
+            range(len(images)), desc=f"CSS {part} images", enabled=show_progress, unit="img"
+        ):
             name = f"css_{part}_{index:06d}"
             where = f"{path} [{part!r}] image {index}"
             text = describe_objects(images[index], where)
             candidates = [p.format(name=name, split=part) for p in IMAGE_PATTERNS]
-            image_path = locate_image(root, candidates, where,
-                                      skip_missing=skip_missing_images)
+            image_path = locate_image(root, candidates, where, skip_missing=skip_missing_images)
             if image_path is None:
                 missing.add(index)
                 continue
             label = [_text(labels[index])] if labels is not None else []
-            items.append(Item(id=name, modality="image", path=image_path, text=text or None,
-                              labels=label, split=part))
+            items.append(
+                Item(
+                    id=name,
+                    modality="image",
+                    path=image_path,
+                    text=text or None,
+                    labels=label,
+                    split=part,
+                )
+            )
         counts[f"images_{part}"] = len(images) - len(missing)
         counts["missing_image"] += len(missing)
         for number, mod in enumerate(section["mods"]):
@@ -193,11 +201,19 @@ def load_css(
         "splits": splits,
         "filters": {
             "text": "objects as '<size> <color> <shape> at <row>-<column>', rows of thirds "
-                    "top to bottom, then left to right",
+            "top to bottom, then left to right",
             "skip_missing_images": skip_missing_images,
         },
-        "counts": {"before": counts["pairs_listed"], "after": len(pairs),
-                   **dict(sorted(counts.items()))},
+        "counts": {
+            "before": counts["pairs_listed"],
+            "after": len(pairs),
+            **dict(sorted(counts.items())),
+        },
     }
-    return LoadedDataset(name="css", root=root, items=sorted(items, key=lambda it: it.id),
-                         pairs=sort_pairs(pairs), config=config)
+    return LoadedDataset(
+        name="css",
+        root=root,
+        items=sorted(items, key=lambda it: it.id),
+        pairs=sort_pairs(pairs),
+        config=config,
+    )

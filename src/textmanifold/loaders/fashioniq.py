@@ -29,8 +29,12 @@ from ._common import (
 
 CATEGORIES = ("dress", "toptee", "shirt")
 SPLITS = ("train", "val", "test")
-IMAGE_PATTERNS = ("images/{asin}.jpg", "images/{asin}.png",
-                  "images/{category}/{asin}.jpg", "images/{category}/{asin}.png")
+IMAGE_PATTERNS = (
+    "images/{asin}.jpg",
+    "images/{asin}.png",
+    "images/{category}/{asin}.jpg",
+    "images/{category}/{asin}.png",
+)
 
 
 def join_captions(captions: Sequence[str]) -> str:
@@ -58,8 +62,9 @@ def read_attributes(path: Path) -> dict[str, list[str]]:
     data = io.read_json(path)
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected an object mapping ASIN -> attribute lists")
-    return {asin: flatten_attributes(groups, f"{path} record {asin!r}")
-            for asin, groups in data.items()}
+    return {
+        asin: flatten_attributes(groups, f"{path} record {asin!r}") for asin, groups in data.items()
+    }
 
 
 def read_image_split(path: Path) -> list[str]:
@@ -89,8 +94,11 @@ def read_caption_records(path: Path) -> list[tuple[int, str, str | None, list[st
         if target is not None and not isinstance(target, str):
             raise DataFormatError(f"{where}: 'target' must be a string")
         captions = record.get("captions")
-        if (not isinstance(captions, list) or not captions
-                or not all(isinstance(c, str) for c in captions)):
+        if (
+            not isinstance(captions, list)
+            or not captions
+            or not all(isinstance(c, str) for c in captions)
+        ):
             raise DataFormatError(f"{where}: 'captions' must be a non-empty list of strings")
         records.append((number, record["candidate"], target, captions))
     return records
@@ -146,8 +154,9 @@ def load_fashioniq(
 
     for cat in cats:
         for part in splits:
-            for asin, words in read_attributes(root / "tags" / f"asin2attr.{cat}.{part}.json"
-                                               ).items():
+            for asin, words in read_attributes(
+                root / "tags" / f"asin2attr.{cat}.{part}.json"
+            ).items():
                 attributes.setdefault(asin, words)
             listed = read_image_split(root / "image_splits" / f"split.{cat}.{part}.json")
             for asin in listed:
@@ -160,32 +169,39 @@ def load_fashioniq(
                     continue
                 note_image(candidate, part, cat)
                 note_image(target, part, cat)
-                raw_pairs.append(
-                    Pair(candidate, target, join_captions(captions), split_name(part)))
+                raw_pairs.append(Pair(candidate, target, join_captions(captions), split_name(part)))
 
     items: dict[str, Item] = {}
     missing: set[str] = set()
-    for asin in progress(sorted(image_split), desc="Fashion-IQ images",
-                         enabled=show_progress, unit="img"):
+    for asin in progress(
+        sorted(image_split), desc="Fashion-IQ images", enabled=show_progress, unit="img"
+    ):
         cat = image_category[asin][0]
         candidates = [p.format(asin=asin, category=cat) for p in IMAGE_PATTERNS]
-        path = locate_image(root, candidates, f"ASIN {asin!r} ({cat})",
-                            skip_missing=skip_missing_images)
+        path = locate_image(
+            root, candidates, f"ASIN {asin!r} ({cat})", skip_missing=skip_missing_images
+        )
         if path is None:
             missing.add(asin)
             continue
         words = attributes.get(asin, [])
         counts["images_with_side_info"] += bool(words)
-        items[asin] = Item(id=asin, modality="image", path=path,
-                           text=", ".join(words) or None, labels=image_category[asin],
-                           split=image_split[asin])
+        items[asin] = Item(
+            id=asin,
+            modality="image",
+            path=path,
+            text=", ".join(words) or None,
+            labels=image_category[asin],
+            split=image_split[asin],
+        )
 
     pairs = []
     for pair in raw_pairs:
         if pair.source in missing or pair.target in missing:
             counts["pairs_missing_image"] += 1
-        elif require_side_info and not (attributes.get(pair.source)
-                                        and attributes.get(pair.target)):
+        elif require_side_info and not (
+            attributes.get(pair.source) and attributes.get(pair.target)
+        ):
             counts["pairs_without_side_info"] += 1
         else:
             pairs.append(pair)
@@ -204,8 +220,12 @@ def load_fashioniq(
             "pair_text": "the two captions joined with ' and '",
             "skip_missing_images": skip_missing_images,
         },
-        "counts": {"before": len(raw_pairs), "after": len(pairs),
-                   **dict(sorted(counts.items()))},
+        "counts": {"before": len(raw_pairs), "after": len(pairs), **dict(sorted(counts.items()))},
     }
-    return LoadedDataset(name="fashioniq", root=root, items=[items[k] for k in sorted(items)],
-                         pairs=sort_pairs(pairs), config=config)
+    return LoadedDataset(
+        name="fashioniq",
+        root=root,
+        items=[items[k] for k in sorted(items)],
+        pairs=sort_pairs(pairs),
+        config=config,
+    )

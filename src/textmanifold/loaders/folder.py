@@ -54,8 +54,9 @@ def _images_under(root: Path) -> tuple[list[Path], int]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix()), outside
 
 
-def read_table(path: str | os.PathLike, columns: tuple[str, ...],
-               optional: tuple[str, ...] = ()) -> Iterator[tuple[str, dict[str, str]]]:
+def read_table(
+    path: str | os.PathLike, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[str, dict[str, str]]]:
     """Rows of a CSV / TSV / JSONL / parquet table as ``(where, {column: text})``.
 
     ``where`` is ``file:line`` (``file:row`` for parquet). Every row must hold each of
@@ -75,8 +76,9 @@ def read_table(path: str | os.PathLike, columns: tuple[str, ...],
         try:
             import pyarrow.parquet as pq
         except ImportError:
-            raise InputError(f"{path}: reading parquet needs pyarrow "
-                             "(pip install 'textmanifold[scale]')") from None
+            raise InputError(
+                f"{path}: reading parquet needs pyarrow (pip install 'textmanifold[scale]')"
+            ) from None
         try:
             records = pq.read_table(path).to_pylist()
         except Exception as exc:  # pyarrow raises its own types for a damaged file
@@ -130,10 +132,17 @@ def _image_id(root: Path, where: str, value: str, known: dict[str, Path]) -> str
     return key
 
 
-def load_folder(root: str | os.PathLike, *, captions: str | os.PathLike | None = None,
-                path_column: str = "path", caption_column: str = "caption",
-                labels_from_folders: bool = False, pairs: str | os.PathLike | None = None,
-                skip_bad_images: bool = False, show_progress: bool = True) -> LoadedDataset:
+def load_folder(
+    root: str | os.PathLike,
+    *,
+    captions: str | os.PathLike | None = None,
+    path_column: str = "path",
+    caption_column: str = "caption",
+    labels_from_folders: bool = False,
+    pairs: str | os.PathLike | None = None,
+    skip_bad_images: bool = False,
+    show_progress: bool = True,
+) -> LoadedDataset:
     """Read a folder of images, its captions, labels and pairs (see the module docstring).
 
     Raises
@@ -176,26 +185,48 @@ def load_folder(root: str | os.PathLike, *, captions: str | os.PathLike | None =
     for key in known:
         first = key.split("/")[0] if "/" in key else None
         labels = [first] if labels_from_folders and first else []
-        items.append(Item(id=key, modality="image", path=key,
-                          text=texts[key][0] if texts[key] else None, labels=labels))
-        extra += [Item(id=f"{key}#{n}", modality="text", text=t, labels=labels)
-                  for n, t in enumerate(texts[key][1:], start=2)]
+        items.append(
+            Item(
+                id=key,
+                modality="image",
+                path=key,
+                text=texts[key][0] if texts[key] else None,
+                labels=labels,
+            )
+        )
+        extra += [
+            Item(id=f"{key}#{n}", modality="text", text=t, labels=labels)
+            for n, t in enumerate(texts[key][1:], start=2)
+        ]
     triplets = []
     if pairs is not None:
         for where, row in read_table(pairs, ("source", "target", "text"), ("split",)):
-            triplets.append(Pair(_image_id(root, where, row["source"], known),
-                                 _image_id(root, where, row["target"], known),
-                                 " ".join(row["text"].split()), row.get("split", "train")))
+            triplets.append(
+                Pair(
+                    _image_id(root, where, row["source"], known),
+                    _image_id(root, where, row["target"], known),
+                    " ".join(row["text"].split()),
+                    row.get("split", "train"),
+                )
+            )
     captioned = sum(1 for it in items if it.text)
     config = {
-        "dataset": "folder", "root": str(root.resolve()),
+        "dataset": "folder",
+        "root": str(root.resolve()),
         "captions": None if captions is None else str(Path(captions).resolve()),
         "columns": {"path": path_column, "caption": caption_column},
         "labels_from_folders": labels_from_folders,
         "pairs": None if pairs is None else str(Path(pairs).resolve()),
-        "counts": {"before": len(files), "after": len(items), "captioned": captioned,
-                   "extra_captions": len(extra), "bad_images_skipped": len(skipped),
-                   "links_outside_root": outside, "pairs": len(triplets)},
+        "counts": {
+            "before": len(files),
+            "after": len(items),
+            "captioned": captioned,
+            "extra_captions": len(extra),
+            "bad_images_skipped": len(skipped),
+            "links_outside_root": outside,
+            "pairs": len(triplets),
+        },
     }
-    return LoadedDataset(name=root.resolve().name, root=root, items=items + extra,
-                         pairs=triplets, config=config)
+    return LoadedDataset(
+        name=root.resolve().name, root=root, items=items + extra, pairs=triplets, config=config
+    )

@@ -20,36 +20,56 @@ from ._common import LoadedDataset, find_file, iter_csv, locate_image, progress
 # Where each table may lie, relative to ROOT (first match wins; --*-csv options override).
 _DIRS = ("", "annotations", "labels", "metadata")
 LABEL_FILES = tuple(
-    f"{d}/{n}".lstrip("/") for d in _DIRS
-    for n in ("validation-annotations-human-imagelabels.csv",
-              "oidv7-val-annotations-human-imagelabels.csv",
-              "validation-annotations-human-imagelabels-boxable.csv")
+    f"{d}/{n}".lstrip("/")
+    for d in _DIRS
+    for n in (
+        "validation-annotations-human-imagelabels.csv",
+        "oidv7-val-annotations-human-imagelabels.csv",
+        "validation-annotations-human-imagelabels-boxable.csv",
+    )
 ) + ("validation/labels/classifications.csv",)
 CLASS_FILES = tuple(
-    f"{d}/{n}".lstrip("/") for d in _DIRS
-    for n in ("oidv7-class-descriptions.csv", "oidv6-class-descriptions.csv",
-              "class-descriptions.csv", "class-descriptions-boxable.csv")
+    f"{d}/{n}".lstrip("/")
+    for d in _DIRS
+    for n in (
+        "oidv7-class-descriptions.csv",
+        "oidv6-class-descriptions.csv",
+        "class-descriptions.csv",
+        "class-descriptions-boxable.csv",
+    )
 ) + ("validation/metadata/classes.csv",)
 BOX_FILES = tuple(
-    f"{d}/{n}".lstrip("/") for d in _DIRS
-    for n in ("validation-annotations-bbox.csv", "oidv6-validation-annotations-bbox.csv",
-              "oidv7-val-annotations-bbox.csv")
+    f"{d}/{n}".lstrip("/")
+    for d in _DIRS
+    for n in (
+        "validation-annotations-bbox.csv",
+        "oidv6-validation-annotations-bbox.csv",
+        "oidv7-val-annotations-bbox.csv",
+    )
 ) + ("validation/labels/detections.csv",)
 NARRATIVE_FILES = tuple(
-    f"{d}/{n}".lstrip("/") for d in _DIRS
-    for n in ("open_images_validation_localized_narratives.jsonl",
-              "open_images_v7_validation_localized_narratives.jsonl")
+    f"{d}/{n}".lstrip("/")
+    for d in _DIRS
+    for n in (
+        "open_images_validation_localized_narratives.jsonl",
+        "open_images_v7_validation_localized_narratives.jsonl",
+    )
 )
 # Where an image may lie, relative to ROOT; {id} is its ImageID.
-IMAGE_PATTERNS = ("validation/{id}.jpg", "images/validation/{id}.jpg",
-                  "validation/data/{id}.jpg", "{id}.jpg")
+IMAGE_PATTERNS = (
+    "validation/{id}.jpg",
+    "images/validation/{id}.jpg",
+    "validation/data/{id}.jpg",
+    "{id}.jpg",
+)
 
 
 def read_class_names(path: Path, *, show_progress: bool = True) -> dict[str, str]:
     """LabelName (a MID such as ``/m/01g317``) -> DisplayName; header line optional."""
     names: dict[str, str] = {}
-    for _, row in iter_csv(path, ("LabelName", "DisplayName"), header="optional",
-                           show_progress=show_progress):
+    for _, row in iter_csv(
+        path, ("LabelName", "DisplayName"), header="optional", show_progress=show_progress
+    ):
         names[row["LabelName"]] = row["DisplayName"]
     if not names:
         raise DataFormatError(f"{path}: no class descriptions")
@@ -63,14 +83,16 @@ def _confidence(value: str, where: str) -> float:
         raise DataFormatError(f"{where}: Confidence {value!r} is not a number") from None
 
 
-def read_positive_labels(path: Path, names: dict[str, str], *,
-                         show_progress: bool = True) -> tuple[dict[str, set[str]], int]:
+def read_positive_labels(
+    path: Path, names: dict[str, str], *, show_progress: bool = True
+) -> tuple[dict[str, set[str]], int]:
     """ImageID -> the MIDs verified present (Confidence 1), and the number of images the
     file names at all. A positive row with a MID not in ``names`` is an error."""
     positives: dict[str, set[str]] = defaultdict(set)
     images: set[str] = set()
-    for number, row in iter_csv(path, ("ImageID", "LabelName", "Confidence"),
-                                show_progress=show_progress):
+    for number, row in iter_csv(
+        path, ("ImageID", "LabelName", "Confidence"), show_progress=show_progress
+    ):
         where = f"{path}:{number}"
         images.add(row["ImageID"])
         if _confidence(row["Confidence"], where) != 1.0:
@@ -93,8 +115,9 @@ def _coordinate(row: dict[str, str], key: str, where: str) -> float:
     return value
 
 
-def read_largest_boxes(path: Path, positives: dict[str, set[str]], names: dict[str, str],
-                       *, show_progress: bool = True) -> dict[str, str]:
+def read_largest_boxes(
+    path: Path, positives: dict[str, set[str]], names: dict[str, str], *, show_progress: bool = True
+) -> dict[str, str]:
     """ImageID -> MID of its largest box among its verified positive labels.
 
     Area is ``(XMax - XMin) * (YMax - YMin)`` in normalised coordinates; equal areas go
@@ -111,8 +134,9 @@ def read_largest_boxes(path: Path, positives: dict[str, set[str]], names: dict[s
         image = row["ImageID"]
         if label not in positives.get(image, ()):
             continue
-        xmin, xmax, ymin, ymax = (_coordinate(row, k, where)
-                                  for k in ("XMin", "XMax", "YMin", "YMax"))
+        xmin, xmax, ymin, ymax = (
+            _coordinate(row, k, where) for k in ("XMin", "XMax", "YMin", "YMax")
+        )
         area = max(xmax - xmin, 0.0) * max(ymax - ymin, 0.0)
         key = (-area, names[label], label)
         if image not in best or key < best[image]:
@@ -120,16 +144,18 @@ def read_largest_boxes(path: Path, positives: dict[str, set[str]], names: dict[s
     return {image: key[2] for image, key in best.items()}
 
 
-def read_first_captions(path: Path, wanted: set[str], *,
-                        show_progress: bool = True) -> tuple[dict[str, str], int]:
+def read_first_captions(
+    path: Path, wanted: set[str], *, show_progress: bool = True
+) -> tuple[dict[str, str], int]:
     """ImageID -> its first Localized Narratives caption (file order); and how many
     images had more than one narrative."""
     from .. import io
 
     captions: dict[str, str] = {}
     seen: Counter[str] = Counter()
-    records = progress(io.iter_jsonl(path), desc=path.name, enabled=show_progress,
-                       unit=" narratives")
+    records = progress(
+        io.iter_jsonl(path), desc=path.name, enabled=show_progress, unit=" narratives"
+    )
     for number, record in records:
         for key in ("image_id", "caption"):
             if not isinstance(record.get(key), str):
@@ -185,25 +211,31 @@ def load_openimages(
     narratives_path = find_file(root, NARRATIVE_FILES, "Localized Narratives JSONL", narratives)
 
     names = read_class_names(classes_path, show_progress=show_progress)
-    positives, n_listed = read_positive_labels(labels_path, names,
-                                               show_progress=show_progress)
+    positives, n_listed = read_positive_labels(labels_path, names, show_progress=show_progress)
     largest = read_largest_boxes(boxes_path, positives, names, show_progress=show_progress)
-    captions, multi = read_first_captions(narratives_path, set(positives),
-                                          show_progress=show_progress)
+    captions, multi = read_first_captions(
+        narratives_path, set(positives), show_progress=show_progress
+    )
     # Fallback for an image without a usable box: its most frequent label overall.
     frequency = Counter(label for labels in positives.values() for label in labels)
 
-    counts = Counter(images_in_labels_file=n_listed,
-                     images_with_positive_labels=len(positives),
-                     images_with_several_narratives=multi)
+    counts = Counter(
+        images_in_labels_file=n_listed,
+        images_with_positive_labels=len(positives),
+        images_with_several_narratives=multi,
+    )
     items = []
     for image_id in sorted(positives):
         if require_caption and image_id not in captions:
             counts["no_caption_dropped"] += 1
             continue
         candidates = [p.format(id=image_id) for p in IMAGE_PATTERNS]
-        path = locate_image(root, candidates, f"image {image_id!r} of {labels_path}",
-                            skip_missing=skip_missing_images)
+        path = locate_image(
+            root,
+            candidates,
+            f"image {image_id!r} of {labels_path}",
+            skip_missing=skip_missing_images,
+        )
         if path is None:
             counts["missing_image"] += 1
             continue
@@ -216,9 +248,16 @@ def load_openimages(
             counts["most_significant_fallback"] += 1
         rest = sorted({names[m] for m in mids} - {names[top]})
         counts["no_caption"] += image_id not in captions
-        items.append(Item(id=image_id, modality="image", path=path,
-                          text=captions.get(image_id), labels=[names[top], *rest],
-                          split="val"))
+        items.append(
+            Item(
+                id=image_id,
+                modality="image",
+                path=path,
+                text=captions.get(image_id),
+                labels=[names[top], *rest],
+                split="val",
+            )
+        )
     counts["images"] = len(items)
     counts["classes"] = len({label for it in items for label in it.labels})
     counts["most_significant_classes"] = len({it.labels[0] for it in items})
@@ -226,17 +265,20 @@ def load_openimages(
         "dataset": "openimages",
         "split": "validation",
         "root": str(root.resolve()),
-        "files": {"classes": str(classes_path), "labels": str(labels_path),
-                  "boxes": str(boxes_path), "narratives": str(narratives_path)},
+        "files": {
+            "classes": str(classes_path),
+            "labels": str(labels_path),
+            "boxes": str(boxes_path),
+            "narratives": str(narratives_path),
+        },
         "filters": {
             "labels": "human-verified positive (Confidence 1)",
             "most_significant": "labels[0]: label of the largest box among the verified "
-                                "positives; else the image's most frequent label overall",
+            "positives; else the image's most frequent label overall",
             "text": "first Localized Narratives caption in file order",
             "require_caption": require_caption,
             "skip_missing_images": skip_missing_images,
         },
-        "counts": {"before": n_listed, "after": len(items),
-                   **dict(sorted(counts.items()))},
+        "counts": {"before": n_listed, "after": len(items), **dict(sorted(counts.items()))},
     }
     return LoadedDataset(name="openimages-validation", root=root, items=items, config=config)

@@ -105,8 +105,9 @@ def _sift_down(heap_d, heap_s, heap_v, where, size, i, d, s, v):
         child = 2 * i + 1
         if child >= size:
             break
-        if child + 1 < size and _before(heap_d[child + 1], heap_s[child + 1],
-                                        heap_d[child], heap_s[child]):
+        if child + 1 < size and _before(
+            heap_d[child + 1], heap_s[child + 1], heap_d[child], heap_s[child]
+        ):
             child += 1
         if not _before(heap_d[child], heap_s[child], d, s):
             break
@@ -146,14 +147,16 @@ def _search(indptr, indices, weights, sources, k):
         following = settled[v] + 1
         settled[v] = following
         if following < held[v]:  # v stays, keyed by its next tentative label
-            _sift_down(heap_d, heap_s, heap_v, where, size, 0, dist[v, following],
-                       source[v, following], v)
+            _sift_down(
+                heap_d, heap_s, heap_v, where, size, 0, dist[v, following], source[v, following], v
+            )
         else:
             where[v] = -1
             size -= 1
             if size > 0:
-                _sift_down(heap_d, heap_s, heap_v, where, size, 0, heap_d[size],
-                           heap_s[size], heap_v[size])
+                _sift_down(
+                    heap_d, heap_s, heap_v, where, size, 0, heap_d[size], heap_s[size], heap_v[size]
+                )
         for edge in range(indptr[v], indptr[v + 1]):
             w = indices[edge]
             nd = d + weights[edge]  # >= d, so (nd, s) sorts after every settled label

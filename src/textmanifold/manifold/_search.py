@@ -131,8 +131,8 @@ def row_norms(A: np.ndarray) -> np.ndarray:
     the float64 temporaries stay small)."""
     out = np.empty(len(A))
     for start in range(0, len(A), 65_536):
-        A64 = A[start:start + 65_536].astype(np.float64)
-        out[start:start + len(A64)] = np.sqrt(ordered_row_sums(A64 * A64))
+        A64 = A[start : start + 65_536].astype(np.float64)
+        out[start : start + len(A64)] = np.sqrt(ordered_row_sums(A64 * A64))
     return out
 
 

@@ -170,8 +170,9 @@ class ICPAligner(ParamsMixin):
         return matched
 
 
-def align_to_descriptions(image, text, descriptions=None, *,
-                          correspondence: str = "paired") -> tuple[np.ndarray, dict]:
+def align_to_descriptions(
+    image, text, descriptions=None, *, correspondence: str = "paired"
+) -> tuple[np.ndarray, dict]:
     """Fit ICP from the image cloud onto the text cloud; return T(image) and a summary.
 
     Parameters
@@ -210,8 +211,10 @@ def align_to_descriptions(image, text, descriptions=None, *,
             return None
         return float(np.mean(np.sum(np.asarray(X, np.float64) * paired, axis=1)))
 
-    return aligned, {"paired_cosine_before": paired_cosine(image),
-                     "paired_cosine_after": paired_cosine(aligned),
-                     "residual": aligner.residual_,
-                     "reflection_corrected": bool(aligner.reflection_corrected_),
-                     "n_iter": aligner.n_iter_}
+    return aligned, {
+        "paired_cosine_before": paired_cosine(image),
+        "paired_cosine_after": paired_cosine(aligned),
+        "residual": aligner.residual_,
+        "reflection_corrected": bool(aligner.reflection_corrected_),
+        "n_iter": aligner.n_iter_,
+    }

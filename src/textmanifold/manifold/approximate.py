@@ -145,21 +145,22 @@ def approximate_pairs(
     return rows[first], cols[first], scores[first], settings
 
 
-def _cell_candidates(X: np.ndarray, cell: np.ndarray, probes: np.ndarray, loose: float,
-                     chunk_size: int):
+def _cell_candidates(
+    X: np.ndarray, cell: np.ndarray, probes: np.ndarray, loose: float, chunk_size: int
+):
     """Yield candidate pairs ``(rows, cols)``, canonical (``rows < cols``): each cell's
     rows against the rows of its ``probes[c]`` cells whose float32 product is ``> loose``.
     A pair found from both ends appears twice (the caller removes duplicates)."""
     members = np.argsort(cell, kind="stable")
     bounds = np.searchsorted(cell[members], np.arange(len(probes) + 1))
     for c in range(len(probes)):
-        own = members[bounds[c]:bounds[c + 1]]
+        own = members[bounds[c] : bounds[c + 1]]
         if not len(own):
             continue
-        cand = np.concatenate([members[bounds[p]:bounds[p + 1]] for p in probes[c]])
+        cand = np.concatenate([members[bounds[p] : bounds[p + 1]] for p in probes[c]])
         Xc = X[cand]
         for start in range(0, len(own), chunk_size):
-            block = own[start:start + chunk_size]
+            block = own[start : start + chunk_size]
             r, k = np.nonzero(X[block] @ Xc.T > loose)
             rows, cols = block[r].astype(np.int64), cand[k].astype(np.int64)
             other = rows != cols
@@ -170,8 +171,9 @@ def _assign(X: np.ndarray, centroids: np.ndarray, chunk_size: int) -> np.ndarray
     """The cell (nearest centroid by inner product) of every row, shape (n,)."""
     cell = np.empty(len(X), dtype=np.int64)
     for start in range(0, len(X), chunk_size):
-        cell[start:start + chunk_size] = np.argmax(X[start:start + chunk_size] @ centroids.T,
-                                                   axis=1)
+        cell[start : start + chunk_size] = np.argmax(
+            X[start : start + chunk_size] @ centroids.T, axis=1
+        )
     return cell
 
 
@@ -196,8 +198,7 @@ def _calibrate(X, cell, order, cos_t, target_recall, rng) -> tuple[int, float]:
     return nprobe, float(counts[nprobe - 1])
 
 
-def _exact_pairs_of(X: np.ndarray, rows: np.ndarray, cos_t: float
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _exact_pairs_of(X: np.ndarray, rows: np.ndarray, cos_t: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact edges ``(r, j)`` of the given (distinct) rows, by brute force over all of
     ``X``: two int64 arrays, one entry per edge."""
     sub_rows, cols, _ = pairs_above(X[rows], X, cos_t, "auto", 4096)
@@ -206,8 +207,9 @@ def _exact_pairs_of(X: np.ndarray, rows: np.ndarray, cos_t: float
     return sub_rows[other].astype(np.int64), cols[other]
 
 
-def sampled_edge_recall(X, graph, threshold: float, *, rows: int = _SAMPLE_ROWS,
-                        seed: int = 0) -> float:
+def sampled_edge_recall(
+    X, graph, threshold: float, *, rows: int = _SAMPLE_ROWS, seed: int = 0
+) -> float:
     """Fraction of the exact edges of a sample of vertices that ``graph`` holds.
 
     Parameters

@@ -221,7 +221,8 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         k = check_n_neighbors(self.n_neighbors)  # read per query, as the Euclidean one does
         if k > self.vertex_dist_.shape[1]:  # raised since fit: more targets per vertex
             self.vertex_dist_, self.vertex_target_ = k_nearest_sources(
-                self.graph_, np.arange(self.n_targets_), k)
+                self.graph_, np.arange(self.n_targets_), k
+            )
         attach = attach_edges(Q, self.vertices_, self.threshold_, backend=self.backend)
         width = self.vertex_dist_.shape[1]
         # A query's k nearest targets are among its neighbours' k nearest (plus edge).

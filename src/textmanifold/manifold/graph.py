@@ -169,8 +169,9 @@ def build_graph(
     return graph, threshold
 
 
-def check_edge_rule(threshold, target_degree,
-                    names: tuple[str, str] = ("threshold", "target_degree")) -> None:
+def check_edge_rule(
+    threshold, target_degree, names: tuple[str, str] = ("threshold", "target_degree")
+) -> None:
     """The edge rule is a threshold or a mean degree: exactly one of them is given.
 
     ``names`` are what the message calls the two (a command passes its options).
@@ -248,8 +249,11 @@ def graph_backend(backend: str, n: int) -> str:
     exact = resolve_backend(backend)  # refuses "approximate" without FAISS
     if backend == "approximate":
         return "approximate"
-    return "approximate" if backend == "auto" and exact == "faiss" and \
-        n >= APPROXIMATE_MIN_N else exact
+    return (
+        "approximate"
+        if backend == "auto" and exact == "faiss" and n >= APPROXIMATE_MIN_N
+        else exact
+    )
 
 
 def mean_degree(graph) -> float:
@@ -264,8 +268,9 @@ def _check_threshold(threshold) -> float:
         value = float(threshold)
     except (TypeError, ValueError):
         raise InputError(f"threshold must be a number of radians, got {threshold!r}") from None
-    return check_interval("threshold", value, 0.0, np.pi, closed="right", labels=("0", "pi"),
-                          unit="radians")
+    return check_interval(
+        "threshold", value, 0.0, np.pi, closed="right", labels=("0", "pi"), unit="radians"
+    )
 
 
 def _arc_length(scores: np.ndarray) -> np.ndarray:
@@ -304,8 +309,9 @@ def _check_target_degree(target_degree, n: int) -> float:
         target = float(target_degree)
     except (TypeError, ValueError):
         target = target_degree  # not a number: refused below, named as given
-    return check_interval("target_degree", target, 0.0, n - 1, closed="neither",
-                          labels=("0", "n - 1"))
+    return check_interval(
+        "target_degree", target, 0.0, n - 1, closed="neither", labels=("0", "n - 1")
+    )
 
 
 def _sampled_threshold(X: np.ndarray, target_degree, chunk_size: int) -> float:
@@ -367,8 +373,12 @@ def graph_summary(graph: scipy.sparse.csr_matrix, is_image: np.ndarray) -> dict:
     sizes = np.bincount(labels)
     largest = int(np.argmax(sizes))
     degree = np.diff(graph.indptr)
-    return {"vertices": int(graph.shape[0]), "edges": int(graph.nnz // 2),
-            "mean_degree": float(degree.mean()), "components": int(n_comp),
-            "largest_component": int(sizes[largest]),
-            "images_in_largest": int(np.count_nonzero(is_image[labels == largest])),
-            "isolated_vertices": int(np.count_nonzero(degree == 0))}
+    return {
+        "vertices": int(graph.shape[0]),
+        "edges": int(graph.nnz // 2),
+        "mean_degree": float(degree.mean()),
+        "components": int(n_comp),
+        "largest_component": int(sizes[largest]),
+        "images_in_largest": int(np.count_nonzero(is_image[labels == largest])),
+        "isolated_vertices": int(np.count_nonzero(degree == 0)),
+    }

@@ -27,8 +27,14 @@ from ..errors import InputError
 from ..validation import check_is_fitted, check_points, check_positive_int
 from ._search import euclidean_kneighbors, resolve_backend
 
-__all__ = ["UNRETRIEVABLE", "EuclideanKNNClassifier", "NeighborLabelClassifier",
-           "check_n_neighbors", "check_points", "normalize_labels"]
+__all__ = [
+    "UNRETRIEVABLE",
+    "EuclideanKNNClassifier",
+    "NeighborLabelClassifier",
+    "check_n_neighbors",
+    "check_points",
+    "normalize_labels",
+]
 
 #: Prediction for a query with no reachable target (``predict`` returns it as is).
 UNRETRIEVABLE = None

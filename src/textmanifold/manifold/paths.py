@@ -144,7 +144,7 @@ def count_smooth_paths(
         for limit in np.unique(radius).tolist():
             group = pending[radius == limit]
             for start in range(0, len(group), batch_size):
-                batch = group[start:start + batch_size]
+                batch = group[start : start + batch_size]
                 counts, needed = search.count(batch, limit)
                 done = needed == 0
                 per_source[batch[done]] = counts[done]
@@ -159,8 +159,7 @@ def count_smooth_paths(
     return SmoothPathCount(int(per_source.sum()), per_source)
 
 
-def is_smooth(scenes, reachable: scipy.sparse.spmatrix | np.ndarray,
-              rule: str = "literal") -> bool:
+def is_smooth(scenes, reachable: scipy.sparse.spmatrix | np.ndarray, rule: str = "literal") -> bool:
     """Whether a path showing ``scenes`` (one per vertex, in order) is smooth.
 
     A direct reading of the definition, for single paths (figures, checks); use
@@ -195,8 +194,9 @@ def _progress_bar(total: int):
 class _Search:
     """Radius-limited Dijkstra from a batch of sources, then the live part of each tree."""
 
-    def __init__(self, graph, scene: list[int], is_image: list[bool], neighbours,
-                 merge: bool = False):
+    def __init__(
+        self, graph, scene: list[int], is_image: list[bool], neighbours, merge: bool = False
+    ):
         self.merge = merge
         self.graph = graph
         self.scene = scene
@@ -270,8 +270,7 @@ class _Search:
         return float(dist[u] + self.graph.data[edges][unreached].max())
 
 
-def _extend(path: tuple, s: int, neighbours: list[frozenset],
-            merge: bool = False) -> tuple | None:
+def _extend(path: tuple, s: int, neighbours: list[frozenset], merge: bool = False) -> tuple | None:
     """The (merged) scene sequence ``path`` + ``s`` if still smooth, else None.
 
     A repeat of the last scene is merged with ``merge`` and ends the path without it.
@@ -325,4 +324,4 @@ def _scene_neighbours(reachable, scene: np.ndarray) -> list[frozenset]:
     order = np.argsort(rows, kind="stable")
     bounds = np.searchsorted(rows[order], np.arange(n_scenes + 1))
     cols = cols[order].tolist()
-    return [frozenset(cols[bounds[i]:bounds[i + 1]]) for i in range(n_scenes)]
+    return [frozenset(cols[bounds[i] : bounds[i + 1]]) for i in range(n_scenes)]

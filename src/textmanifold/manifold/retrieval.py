@@ -66,24 +66,41 @@ class Retrieval:
         """``{"threshold", "targets", "queries": [{"id", "retrievable", "prediction",
         "neighbours": [{"id", "distance"}]}]}`` (multi-label predictions sorted)."""
         queries = []
-        for q, row_dist, row_nb, predicted in zip(self.query_ids, self.distances,
-                                                  self.neighbours, self.predictions,
-                                                  strict=True):
+        for q, row_dist, row_nb, predicted in zip(
+            self.query_ids, self.distances, self.neighbours, self.predictions, strict=True
+        ):
             found = row_nb >= 0
-            queries.append({
-                "id": q, "retrievable": bool(found[0]),
-                "prediction": None if predicted is None else
-                sorted(predicted) if isinstance(predicted, frozenset) else predicted,
-                "neighbours": [{"id": self.ids[t], "distance": float(d)}
-                               for t, d in zip(row_nb[found], row_dist[found], strict=True)],
-            })
-        return {"threshold": self.threshold, "targets": int(len(self.targets)),
-                "queries": queries}
+            queries.append(
+                {
+                    "id": q,
+                    "retrievable": bool(found[0]),
+                    "prediction": None
+                    if predicted is None
+                    else sorted(predicted)
+                    if isinstance(predicted, frozenset)
+                    else predicted,
+                    "neighbours": [
+                        {"id": self.ids[t], "distance": float(d)}
+                        for t, d in zip(row_nb[found], row_dist[found], strict=True)
+                    ],
+                }
+            )
+        return {"threshold": self.threshold, "targets": int(len(self.targets)), "queries": queries}
 
 
-def retrieve_labelled(X, ids: Sequence[str], labels: Sequence, queries=None, *, X_aux=None,
-                      k: int = 1, threshold=None, target_degree=None, backend: str = "auto",
-                      name: str = "X") -> Retrieval:
+def retrieve_labelled(
+    X,
+    ids: Sequence[str],
+    labels: Sequence,
+    queries=None,
+    *,
+    X_aux=None,
+    k: int = 1,
+    threshold=None,
+    target_degree=None,
+    backend: str = "auto",
+    name: str = "X",
+) -> Retrieval:
     """Each query's geodesic k nearest labelled rows (module docstring).
 
     Parameters
@@ -121,8 +138,11 @@ def retrieve_labelled(X, ids: Sequence[str], labels: Sequence, queries=None, *, 
     if len(ids) != len(X) or len(labels) != len(X):
         raise InputError(f"{name}: {len(X)} rows, {len(ids)} ids and {len(labels)} labels")
     row = {row_id: r for r, row_id in enumerate(ids)}
-    wanted = [i for i, lab in zip(ids, labels, strict=True) if not lab] \
-        if queries is None or not len(queries) else [str(q) for q in queries]
+    wanted = (
+        [i for i, lab in zip(ids, labels, strict=True) if not lab]
+        if queries is None or not len(queries)
+        else [str(q) for q in queries]
+    )
     missing = [q for q in wanted if q not in row]
     if missing:
         raise InputError(f"query id {missing[0]!r} is not a row of {name}")
@@ -132,13 +152,21 @@ def retrieve_labelled(X, ids: Sequence[str], labels: Sequence, queries=None, *, 
     if not is_target.any() or not len(q_rows):
         raise InputError("need at least one labelled target and one query")
     passthrough = [X[~is_target]] + ([np.asarray(X_aux)] if X_aux is not None else [])
-    model = GeodesicKNNClassifier(n_neighbors=k, threshold=threshold,
-                                  target_degree=target_degree, backend=backend)
+    model = GeodesicKNNClassifier(
+        n_neighbors=k, threshold=threshold, target_degree=target_degree, backend=backend
+    )
     targets = np.flatnonzero(is_target)
     model.fit(X[targets], [labels[t] for t in targets], X_aux=np.concatenate(passthrough))
     dist, nearest = model.kneighbors(X[q_rows])
     predicted = model.predict(X[q_rows])
     neighbours = np.where(nearest >= 0, targets[np.maximum(nearest, 0)], -1)
-    return Retrieval(ids=ids, query_ids=wanted, query_rows=q_rows, targets=targets,
-                     neighbours=neighbours, distances=dist, predictions=list(predicted),
-                     threshold=model.threshold_)
+    return Retrieval(
+        ids=ids,
+        query_ids=wanted,
+        query_rows=q_rows,
+        targets=targets,
+        neighbours=neighbours,
+        distances=dist,
+        predictions=list(predicted),
+        threshold=model.threshold_,
+    )

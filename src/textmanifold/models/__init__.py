@@ -25,16 +25,19 @@ importing the package (or :mod:`.curves`) does not import torch.
 
 from .._exports import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "compose": ("BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation"),
-    "embed": ("embed_joint_run", "evaluate_compose_run"),
-    "encoders": ("ImageEncoder", "LSTMTextEncoder", "Vocabulary"),
-    "factory": ("build_model",),
-    "joint": ("JointModel", "Projection", "TextHead"),
-    "loss": ("info_nce", "l2_normalize"),
-    "records": ("ComposeModelConfig", "DataRecord", "JointModelConfig", "RunRecord"),
-    "runs": ("Run", "load_run", "read_run_record", "train_compose", "train_joint"),
-    "sentence": ("SentenceTextEncoder",),
-    "tirg": ("TIRG", "TIRGConv"),
-    "train": ("TrainResult", "TrainSettings", "fit"),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "compose": ("BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation"),
+        "embed": ("embed_joint_run", "evaluate_compose_run"),
+        "encoders": ("ImageEncoder", "LSTMTextEncoder", "Vocabulary"),
+        "factory": ("build_model",),
+        "joint": ("JointModel", "Projection", "TextHead"),
+        "loss": ("info_nce", "l2_normalize"),
+        "records": ("ComposeModelConfig", "DataRecord", "JointModelConfig", "RunRecord"),
+        "runs": ("Run", "load_run", "read_run_record", "train_compose", "train_joint"),
+        "sentence": ("SentenceTextEncoder",),
+        "tirg": ("TIRG", "TIRGConv"),
+        "train": ("TrainResult", "TrainSettings", "fit"),
+    },
+)

@@ -42,14 +42,13 @@ from .joint import Projection
 from .loss import info_nce, l2_normalize
 from .tirg import TIRG, TIRGConv, balance_weights
 
-__all__ = ["BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation", "TIRG",
-           "TIRGConv"]
+__all__ = ["BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation", "TIRG", "TIRGConv"]
 
 METHODS = ("tirg", "tirg-conv", "relation")
 #: The one default of ``balanced_init``: ComposeModel, ComposeModelConfig, train_compose.
 BALANCED_INIT = True
 SCALE_INIT = 4.0  # google/tirg's NormalizationLayer(normalize_scale=4.0, learn_scale=True)
-_PROBE = 64       # probe inputs of the balanced initialisation
+_PROBE = 64  # probe inputs of the balanced initialisation
 
 
 def _cell_coordinates(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -99,10 +98,12 @@ class Relation(nn.Module):
         self.norm_objects = nn.BatchNorm1d(self.object_dim)
         self.norm_text = nn.BatchNorm1d(text_dim)
         self.g_first = nn.Linear(2 * self.object_dim + text_dim, hidden)
-        self.g_rest = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                    nn.Linear(hidden, hidden), nn.ReLU())
-        self.f = nn.Sequential(nn.BatchNorm1d(hidden), nn.Linear(hidden, hidden), nn.ReLU(),
-                               nn.Linear(hidden, dim))
+        self.g_rest = nn.Sequential(
+            nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+        )
+        self.f = nn.Sequential(
+            nn.BatchNorm1d(hidden), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, dim)
+        )
 
     def forward(self, cells: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = cells.shape
@@ -112,9 +113,9 @@ class Relation(nn.Module):
         phi = self.norm_text(phi)
         k = self.object_dim
         weight = self.g_first.weight
-        first = objects @ weight[:, :k].T                     # o_i's block, (B, n, H)
-        second = objects @ weight[:, k:2 * k].T               # o_j's block, (B, n, H)
-        text = phi @ weight[:, 2 * k:].T + self.g_first.bias  # (B, H)
+        first = objects @ weight[:, :k].T  # o_i's block, (B, n, H)
+        second = objects @ weight[:, k : 2 * k].T  # o_j's block, (B, n, H)
+        text = phi @ weight[:, 2 * k :].T + self.g_first.bias  # (B, H)
         pairs = first[:, :, None] + second[:, None, :] + text[:, None, None]  # (B, n, n, H)
         return self.f(self.g_rest(pairs).mean(dim=(1, 2)))
 
@@ -160,9 +161,17 @@ class ComposeModel(nn.Module):
         of the authors' (1, 10).
     """
 
-    def __init__(self, method: str, vocab_size: int, dim: int = 512, in_joint: bool = False,
-                 weights: str | os.PathLike | None = None, relation_hidden: int = 256,
-                 learn_scale: bool = False, balanced_init: bool = BALANCED_INIT):
+    def __init__(
+        self,
+        method: str,
+        vocab_size: int,
+        dim: int = 512,
+        in_joint: bool = False,
+        weights: str | os.PathLike | None = None,
+        relation_hidden: int = 256,
+        learn_scale: bool = False,
+        balanced_init: bool = BALANCED_INIT,
+    ):
         super().__init__()
         check_option("method", method, METHODS)
         self.method = method
@@ -216,8 +225,9 @@ class ComposeModel(nn.Module):
         """Encode source images once; feed the result to :meth:`composed`."""
         return self._psi(self.image.feature_map(images))
 
-    def composed(self, source: torch.Tensor, tokens: torch.Tensor,
-                 lengths: torch.Tensor) -> torch.Tensor:
+    def composed(
+        self, source: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
         """psi_xt for encoded sources and query texts, L2-normalised, (B, d).
 
         Plain TIRG-conv pools the composed map of backbone cells, then applies f_img's
@@ -228,8 +238,9 @@ class ComposeModel(nn.Module):
             out = self.image.fc(out)
         return l2_normalize(out)
 
-    def _nce(self, a: torch.Tensor, b: torch.Tensor, temperature: float,
-             part: tuple[int, int] = (0, 1)) -> torch.Tensor:
+    def _nce(
+        self, a: torch.Tensor, b: torch.Tensor, temperature: float, part: tuple[int, int] = (0, 1)
+    ) -> torch.Tensor:
         """Eq. 1 on unit rows: fixed temperature, or the learnable scale on both sides;
         ``part`` is ``(rank, world_size)`` (default: one process)."""
         rank, world_size = part
@@ -246,12 +257,21 @@ class ComposeModel(nn.Module):
 
     # ------------------------------------------------------------ loss
 
-    def loss(self, images: torch.Tensor, sources: torch.Tensor, targets: torch.Tensor,
-             query_tokens: torch.Tensor, query_lengths: torch.Tensor,
-             side_images: torch.Tensor | None = None, side_tokens: torch.Tensor | None = None,
-             side_lengths: torch.Tensor | None = None,
-             temperature: float = 1.0, *, rank: int = 0,
-             world_size: int = 1) -> torch.Tensor:
+    def loss(
+        self,
+        images: torch.Tensor,
+        sources: torch.Tensor,
+        targets: torch.Tensor,
+        query_tokens: torch.Tensor,
+        query_lengths: torch.Tensor,
+        side_images: torch.Tensor | None = None,
+        side_tokens: torch.Tensor | None = None,
+        side_lengths: torch.Tensor | None = None,
+        temperature: float = 1.0,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> torch.Tensor:
         """Eq. 2 on a batch of B (source, query, target) triplets.
 
         Each distinct image of the batch is encoded once (a source that has several
@@ -284,12 +304,17 @@ class ComposeModel(nn.Module):
             source = self._psi(maps.index_select(0, sources))
         composed = self.composed(source, query_tokens, query_lengths)
         part = (rank, world_size)
-        loss = self._nce(composed, self._target_space(psi.index_select(0, targets)),
-                         temperature, part)
+        loss = self._nce(
+            composed, self._target_space(psi.index_select(0, targets)), temperature, part
+        )
         if self.in_joint:
             if side_images is None or side_tokens is None or side_lengths is None:
                 raise InputError("in-Joint training needs the source images' descriptions")
             phi_side = self.side_text(side_tokens, side_lengths)
-            loss = loss + self._nce(self.compose.g_img(psi.index_select(0, side_images)),
-                                    self.compose.g_text(phi_side), temperature, part)
+            loss = loss + self._nce(
+                self.compose.g_img(psi.index_select(0, side_images)),
+                self.compose.g_text(phi_side),
+                temperature,
+                part,
+            )
         return loss

@@ -58,7 +58,8 @@ def image_tensor(image, size: int) -> torch.Tensor:
     rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
     array = np.asarray(rgb, dtype=np.float32) / 255.0
     array = (array - np.asarray(IMAGENET_MEAN, dtype=np.float32)) / np.asarray(
-        IMAGENET_STD, dtype=np.float32)
+        IMAGENET_STD, dtype=np.float32
+    )
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
@@ -81,7 +82,7 @@ def batch_indices(n: int, batch_size: int, seed: int, step: int, stream: int = 0
     epoch, position = divmod(step, per_epoch)
     key = [seed, epoch] if stream == 0 else [seed, epoch, stream]
     order = np.random.default_rng(key).permutation(n)
-    return order[position * batch_size:(position + 1) * batch_size]
+    return order[position * batch_size : (position + 1) * batch_size]
 
 
 class BatchDataset(Dataset):
@@ -92,8 +93,14 @@ class BatchDataset(Dataset):
     ``{"error": message}`` so that it crosses process boundaries intact.
     """
 
-    def __init__(self, make_batch: Callable[..., dict], n: int, batch_size: int,
-                 seed: int, with_step: bool = False):
+    def __init__(
+        self,
+        make_batch: Callable[..., dict],
+        n: int,
+        batch_size: int,
+        seed: int,
+        with_step: bool = False,
+    ):
         self.make_batch = make_batch
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.with_step = with_step
@@ -147,25 +154,34 @@ def _private_generator() -> torch.Generator:
 
 def iterate_batches(dataset: BatchDataset, start: int, stop: int, workers: int = 0):
     """Yield the batches of steps ``start .. stop - 1`` in order, loaded by ``workers``."""
-    loader = DataLoader(dataset, batch_size=None, sampler=range(start, stop),
-                        num_workers=workers, prefetch_factor=2 if workers else None,
-                        generator=_private_generator())
+    loader = DataLoader(
+        dataset,
+        batch_size=None,
+        sampler=range(start, stop),
+        num_workers=workers,
+        prefetch_factor=2 if workers else None,
+        generator=_private_generator(),
+    )
     for batch in loader:
         _raise_if_error(batch)
         yield batch
 
 
-def iterate_images(paths: Sequence[Path], size: int, batch_size: int = 64,
-                   workers: int = 0):
+def iterate_images(paths: Sequence[Path], size: int, batch_size: int = 64, workers: int = 0):
     """Yield (B, 3, size, size) tensors of ``paths`` in order, ``batch_size`` at a time."""
 
     def collate(rows):
         errors = [row for row in rows if isinstance(row, dict)]
         return errors[0] if errors else torch.stack(rows)
 
-    loader = DataLoader(ImageFiles(paths, size), batch_size=batch_size, shuffle=False,
-                        num_workers=workers, collate_fn=collate,
-                        generator=_private_generator())
+    loader = DataLoader(
+        ImageFiles(paths, size),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate,
+        generator=_private_generator(),
+    )
     for batch in loader:
         _raise_if_error(batch)
         yield batch

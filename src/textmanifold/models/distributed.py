@@ -48,8 +48,19 @@ from torch import nn
 
 from ..errors import InputError
 
-__all__ = ["GlobalBatchNorm2d", "RankSlice", "barrier", "gather_rows", "is_main", "join",
-           "prepare", "rank", "shard_dataset", "sharded_batches", "world_size"]
+__all__ = [
+    "GlobalBatchNorm2d",
+    "RankSlice",
+    "barrier",
+    "gather_rows",
+    "is_main",
+    "join",
+    "prepare",
+    "rank",
+    "shard_dataset",
+    "sharded_batches",
+    "world_size",
+]
 
 # True inside sharded_batches() under torchrun: GlobalBatchNorm2d then normalises with
 # every rank's statistics (validation passes in one process's rows only).
@@ -109,7 +120,7 @@ class RankSlice:
         self.make_batch, self.rank, self.share, self.world = make_batch, rank_, share, world
 
     def __call__(self, indices, step: int | None = None):
-        mine = indices[self.rank * self.share:(self.rank + 1) * self.share]
+        mine = indices[self.rank * self.share : (self.rank + 1) * self.share]
         if step is None:
             return self.make_batch(mine)
         return self.make_batch(mine, step, part=(self.rank, self.world))
@@ -120,12 +131,18 @@ def shard_dataset(dataset, rank_: int, world: int):
     from .data import BatchDataset
 
     if dataset.batch_size % world:
-        raise InputError(f"batch size {dataset.batch_size} must be divisible by the "
-                         f"{world} processes of torchrun")
+        raise InputError(
+            f"batch size {dataset.batch_size} must be divisible by the "
+            f"{world} processes of torchrun"
+        )
     share = dataset.batch_size // world
-    return BatchDataset(RankSlice(dataset.make_batch, rank_, share, world), dataset.n,
-                        dataset.batch_size, dataset.seed,
-                        with_step=dataset.with_step)
+    return BatchDataset(
+        RankSlice(dataset.make_batch, rank_, share, world),
+        dataset.n,
+        dataset.batch_size,
+        dataset.seed,
+        with_step=dataset.with_step,
+    )
 
 
 @contextmanager
@@ -164,7 +181,7 @@ def gather_rows(x: torch.Tensor, *, rank: int = 0, world_size: int = 1) -> torch
     dist.all_gather(sizes, torch.tensor([len(x)], device=x.device))
     sizes = [int(n) for n in sizes]  # ranks may hold different counts (compose side rows)
     padded = x.new_zeros((max(sizes), *x.shape[1:]))
-    padded[:len(x)] = x.detach()
+    padded[: len(x)] = x.detach()
     parts = [torch.empty_like(padded) for _ in range(world_size)]
     dist.all_gather(parts, padded)
     parts = [part[:n] for part, n in zip(parts, sizes, strict=True)]
@@ -210,8 +227,11 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
             with torch.no_grad():
                 n = float(count)
                 self.num_batches_tracked += 1
-                m = self.momentum if self.momentum is not None else \
-                    1.0 / float(self.num_batches_tracked)
+                m = (
+                    self.momentum
+                    if self.momentum is not None
+                    else 1.0 / float(self.num_batches_tracked)
+                )
                 self.running_mean.mul_(1 - m).add_(m * mean.detach())
                 self.running_var.mul_(1 - m).add_(m * var.detach() * n / max(n - 1, 1))
         out = centred / torch.sqrt(var + self.eps)[None, :, None, None]
@@ -249,9 +269,12 @@ def prepare(model: nn.Module, loss_of_batch: Callable, dataset, device: torch.de
             if type(module) is nn.BatchNorm2d:
                 module.__class__ = GlobalBatchNorm2d  # same state; statistics across ranks
     model.to(device)
-    ids = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else None
-    wrapped = nn.parallel.DistributedDataParallel(_LossForward(model, loss_of_batch),
-                                                  device_ids=ids,
-                                                  find_unused_parameters=True)
+    ids = (
+        [device.index if device.index is not None else torch.cuda.current_device()]
+        if device.type == "cuda"
+        else None
+    )
+    wrapped = nn.parallel.DistributedDataParallel(
+        _LossForward(model, loss_of_batch), device_ids=ids, find_unused_parameters=True
+    )
     return model, wrapped, shard_dataset(dataset, rank(), world), world

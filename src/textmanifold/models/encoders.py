@@ -107,8 +107,7 @@ class ImageEncoder(nn.Module):
         self.weights = None if weights is None else str(weights)
         net = resnet18(weights=None)
         if weights is not None:
-            state = {k: v for k, v in _backbone_state(weights).items()
-                     if not k.startswith("fc.")}
+            state = {k: v for k, v in _backbone_state(weights).items() if not k.startswith("fc.")}
             missing, unexpected = net.load_state_dict(state, strict=False)
             missing = [k for k in missing if not k.startswith("fc.")]
             if missing or unexpected:
@@ -176,8 +175,9 @@ class Vocabulary:
         for text in texts:
             for word in tokenize(text):
                 counts[word] = counts.get(word, 0) + 1
-        ranked = sorted((w for w, c in counts.items() if c >= min_count),
-                        key=lambda w: (-counts[w], w))
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w)
+        )
         if not ranked:
             raise InputError("cannot build a vocabulary: the training texts have no words")
         return cls(ranked)
@@ -190,11 +190,11 @@ class Vocabulary:
 
         An empty text becomes the single unknown token, so every length is at least 1.
         """
-        ids = [[self._index.get(w, self.UNK) for w in tokenize(t)] or [self.UNK]
-               for t in texts]
+        ids = [[self._index.get(w, self.UNK) for w in tokenize(t)] or [self.UNK] for t in texts]
         lengths = torch.tensor([len(s) for s in ids], dtype=torch.int64)
-        tokens = torch.full((len(ids), int(lengths.max()) if ids else 1), self.PAD,
-                            dtype=torch.int64)
+        tokens = torch.full(
+            (len(ids), int(lengths.max()) if ids else 1), self.PAD, dtype=torch.int64
+        )
         for row, seq in enumerate(ids):
             tokens[row, : len(seq)] = torch.tensor(seq, dtype=torch.int64)
         return tokens, lengths

@@ -19,8 +19,13 @@ from .records import ComposeModelConfig, JointModelConfig, ModelConfig
 __all__ = ["build_model"]
 
 
-def build_model(config: ModelConfig, *, train_sentences: torch.Tensor | None = None,
-                image_branch: bool = True, initial_weights: bool = True) -> nn.Module:
+def build_model(
+    config: ModelConfig,
+    *,
+    train_sentences: torch.Tensor | None = None,
+    image_branch: bool = True,
+    initial_weights: bool = True,
+) -> nn.Module:
     """The network of ``config``, initialised from torch's global RNG.
 
     Parameters
@@ -39,12 +44,22 @@ def build_model(config: ModelConfig, *, train_sentences: torch.Tensor | None = N
     JointModel or ComposeModel
     """
     if not isinstance(config, JointModelConfig | ComposeModelConfig):
-        raise InputError(f"build_model takes a JointModelConfig or a ComposeModelConfig, "
-                         f"not {type(config).__name__}")
+        raise InputError(
+            f"build_model takes a JointModelConfig or a ComposeModelConfig, "
+            f"not {type(config).__name__}"
+        )
     weights = config.weights if initial_weights else None
     if isinstance(config, JointModelConfig):
-        return JointModel(config.text_dim, config.dim, weights, train_sentences,
-                          image_branch=image_branch)
-    return ComposeModel(config.method, config.vocab_size, config.dim, config.in_joint,
-                        weights, config.relation_hidden, learn_scale=config.learn_scale,
-                        balanced_init=config.balanced_init and initial_weights)
+        return JointModel(
+            config.text_dim, config.dim, weights, train_sentences, image_branch=image_branch
+        )
+    return ComposeModel(
+        config.method,
+        config.vocab_size,
+        config.dim,
+        config.in_joint,
+        weights,
+        config.relation_hidden,
+        learn_scale=config.learn_scale,
+        balanced_init=config.balanced_init and initial_weights,
+    )

@@ -50,8 +50,9 @@ class TextHead(nn.Module):
         super().__init__()
         self.register_buffer("mean", torch.zeros(text_dim))
         self.register_buffer("scale", torch.ones(text_dim))
-        self.layers = nn.Sequential(nn.Linear(text_dim, dim), nn.ReLU(), nn.Linear(dim, dim),
-                                    nn.ReLU())
+        self.layers = nn.Sequential(
+            nn.Linear(text_dim, dim), nn.ReLU(), nn.Linear(dim, dim), nn.ReLU()
+        )
 
     def standardize_with(self, sentences: torch.Tensor) -> TextHead:
         """Set the standardisation from training sentences (n, text_dim); returns self."""
@@ -89,9 +90,14 @@ class JointModel(nn.Module):
     on a batch of matched pairs.
     """
 
-    def __init__(self, text_dim: int, dim: int = 512,
-                 weights: str | os.PathLike | None = None,
-                 train_sentences: torch.Tensor | None = None, image_branch: bool = True):
+    def __init__(
+        self,
+        text_dim: int,
+        dim: int = 512,
+        weights: str | os.PathLike | None = None,
+        train_sentences: torch.Tensor | None = None,
+        image_branch: bool = True,
+    ):
         super().__init__()
         check_positive_int(text_dim, "text_dim")
         # image_branch=False: a text-only model for sentence queries (no ResNet to build)
@@ -110,12 +116,24 @@ class JointModel(nn.Module):
     def embed_texts(self, sentences: torch.Tensor) -> torch.Tensor:
         return self.g_text(self.f_text(sentences))
 
-    def loss(self, images: torch.Tensor, sentences: torch.Tensor,
-             temperature: float = 1.0, *, rank: int = 0, world_size: int = 1) -> torch.Tensor:
+    def loss(
+        self,
+        images: torch.Tensor,
+        sentences: torch.Tensor,
+        temperature: float = 1.0,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> torch.Tensor:
         """Eq. 1 with image i matched to sentence i of the batch.
 
         ``rank`` / ``world_size``: this process's share of a data-parallel batch, passed
         to :func:`~textmanifold.models.loss.info_nce` (defaults: one process).
         """
-        return info_nce(self.embed_images(images), self.embed_texts(sentences), temperature,
-                        rank=rank, world_size=world_size)
+        return info_nce(
+            self.embed_images(images),
+            self.embed_texts(sentences),
+            temperature,
+            rank=rank,
+            world_size=world_size,
+        )

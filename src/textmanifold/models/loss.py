@@ -17,8 +17,14 @@ def l2_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return F.normalize(x, p=2.0, dim=-1, eps=eps)
 
 
-def info_nce(psi: torch.Tensor, phi: torch.Tensor, temperature: float = 1.0, *,
-             rank: int = 0, world_size: int = 1) -> torch.Tensor:
+def info_nce(
+    psi: torch.Tensor,
+    phi: torch.Tensor,
+    temperature: float = 1.0,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+) -> torch.Tensor:
     """Eq. 1: mean over i of -log softmax_j(<psi_i, phi_j> / temperature)[i].
 
     Parameters
@@ -39,8 +45,9 @@ def info_nce(psi: torch.Tensor, phi: torch.Tensor, temperature: float = 1.0, *,
     Tensor, scalar (float32 even under autocast)
     """
     if psi.ndim != 2 or psi.shape != phi.shape:
-        raise InputError(f"psi and phi must both be (B, d); got {tuple(psi.shape)} and "
-                         f"{tuple(phi.shape)}")
+        raise InputError(
+            f"psi and phi must both be (B, d); got {tuple(psi.shape)} and {tuple(phi.shape)}"
+        )
     check_interval("temperature", temperature, 0, closed="neither")
     psi = gather_rows(psi, rank=rank, world_size=world_size)
     phi = gather_rows(phi, rank=rank, world_size=world_size)

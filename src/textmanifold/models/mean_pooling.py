@@ -21,8 +21,11 @@ import numpy as np
 
 __all__ = ["MeanPoolingModel", "supports"]
 
-_PIPELINE = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
-             "sentence_transformers.models.Normalize"]
+_PIPELINE = [
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+]
 
 
 def _json(path: Path):
@@ -68,8 +71,9 @@ class MeanPoolingModel:
         self._torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.net = AutoModel.from_pretrained(path, local_files_only=True).to(device).eval()
-        self.max_length = int((_json(path / "sentence_bert_config.json") or {})
-                              .get("max_seq_length", 512))
+        self.max_length = int(
+            (_json(path / "sentence_bert_config.json") or {}).get("max_seq_length", 512)
+        )
         self.device = device
 
     def get_embedding_dimension(self) -> int:
@@ -81,13 +85,16 @@ class MeanPoolingModel:
         torch, out = self._torch, []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
-                tokens = self.tokenizer(texts[start:start + batch_size], padding=True,
-                                        truncation=True, max_length=self.max_length,
-                                        return_tensors="pt").to(self.device)
+                tokens = self.tokenizer(
+                    texts[start : start + batch_size],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
                 hidden = self.net(**tokens).last_hidden_state
                 mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out.append(torch.nn.functional.normalize(mean, p=2, dim=1).cpu().numpy())
         width = self.net.config.hidden_size
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, width),
-                                                                            np.float32)
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, width), np.float32)

@@ -31,15 +31,28 @@ from ..errors import DataFormatError, InputError
 from .compose import BALANCED_INIT, METHODS
 from .train import TrainSettings
 
-__all__ = ["RUN_FORMAT", "RUN_KINDS", "ComposeModelConfig", "DataRecord",
-           "JointModelConfig", "ModelConfig", "RunRecord"]
+__all__ = [
+    "RUN_FORMAT",
+    "RUN_KINDS",
+    "ComposeModelConfig",
+    "DataRecord",
+    "JointModelConfig",
+    "ModelConfig",
+    "RunRecord",
+]
 
 RUN_FORMAT = 1
 RUN_KINDS = ("joint", "compose")
 
 _MISSING = object()
-_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-               dict: "an object", type(None): "null"}
+_TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 def _type_name(types: tuple) -> str:
@@ -55,12 +68,13 @@ def _get(data: dict, key: str, types: tuple, path, where: str, default: Any = _M
             raise DataFormatError(f"{path}: {name} is missing")
         return default
     value = data[key]
-    ok = any(isinstance(value, t) and not (t in (int, float) and isinstance(value, bool))
-             for t in types) or (float in types and isinstance(value, int)
-                                 and not isinstance(value, bool))
+    ok = any(
+        isinstance(value, t) and not (t in (int, float) and isinstance(value, bool)) for t in types
+    ) or (float in types and isinstance(value, int) and not isinstance(value, bool))
     if not ok:
-        raise DataFormatError(f"{path}: {name} must be {_type_name(types)}, not "
-                              f"{type(value).__name__} {value!r}")
+        raise DataFormatError(
+            f"{path}: {name} must be {_type_name(types)}, not {type(value).__name__} {value!r}"
+        )
     return float(value) if types == (float,) else value
 
 
@@ -72,8 +86,9 @@ def _no_extra(data: dict, known, path, where: str) -> None:
     extra = sorted(set(data) - set(known))
     if extra:
         name = f"{where}.{extra[0]}" if where else extra[0]
-        raise DataFormatError(f"{path}: {name} is not a known key "
-                              f"(known: {', '.join(sorted(known))})")
+        raise DataFormatError(
+            f"{path}: {name} is not a known key (known: {', '.join(sorted(known))})"
+        )
 
 
 # ----------------------------------------------------------------------------- models
@@ -96,17 +111,23 @@ class JointModelConfig:
     kind: ClassVar[str] = "joint"
 
     def to_json(self) -> dict:
-        return {"dim": self.dim, "weights": self.weights, "text_model": self.text_model,
-                "text_dim": self.text_dim}
+        return {
+            "dim": self.dim,
+            "weights": self.weights,
+            "text_model": self.text_model,
+            "text_dim": self.text_dim,
+        }
 
     @classmethod
     def from_json(cls, data: dict, path: str | os.PathLike = "run.json") -> JointModelConfig:
         w = "model"
         _no_extra(data, ("dim", "weights", "text_model", "text_dim"), path, w)
-        return cls(text_dim=_get(data, "text_dim", (int,), path, w),
-                   dim=_get(data, "dim", (int,), path, w),
-                   weights=_get(data, "weights", (str, type(None)), path, w),
-                   text_model=_get(data, "text_model", (str, type(None)), path, w))
+        return cls(
+            text_dim=_get(data, "text_dim", (int,), path, w),
+            dim=_get(data, "dim", (int,), path, w),
+            weights=_get(data, "weights", (str, type(None)), path, w),
+            text_model=_get(data, "text_model", (str, type(None)), path, w),
+        )
 
 
 @dataclass(frozen=True)
@@ -126,10 +147,16 @@ class ComposeModelConfig:
     kind: ClassVar[str] = "compose"
 
     def to_json(self) -> dict:
-        return {"method": self.method, "in_joint": self.in_joint, "dim": self.dim,
-                "weights": self.weights, "relation_hidden": self.relation_hidden,
-                "vocab_size": self.vocab_size, "learn_scale": self.learn_scale,
-                "balanced_init": self.balanced_init}
+        return {
+            "method": self.method,
+            "in_joint": self.in_joint,
+            "dim": self.dim,
+            "weights": self.weights,
+            "relation_hidden": self.relation_hidden,
+            "vocab_size": self.vocab_size,
+            "learn_scale": self.learn_scale,
+            "balanced_init": self.balanced_init,
+        }
 
     @classmethod
     def from_json(cls, data: dict, path: str | os.PathLike = "run.json") -> ComposeModelConfig:
@@ -137,16 +164,20 @@ class ComposeModelConfig:
         _no_extra(data, [f.name for f in fields(cls)], path, w)
         method = _get(data, "method", (str,), path, w)
         if method not in METHODS:
-            raise DataFormatError(f"{path}: model.method must be one of "
-                                  f"{', '.join(METHODS)}, not {method!r}")
-        return cls(method=method, vocab_size=_get(data, "vocab_size", (int,), path, w),
-                   in_joint=_get(data, "in_joint", (bool,), path, w),
-                   dim=_get(data, "dim", (int,), path, w),
-                   weights=_get(data, "weights", (str, type(None)), path, w),
-                   relation_hidden=_get(data, "relation_hidden", (int,), path, w),
-                   # runs made before these options existed were trained without them
-                   learn_scale=_get(data, "learn_scale", (bool,), path, w, False),
-                   balanced_init=_get(data, "balanced_init", (bool,), path, w, False))
+            raise DataFormatError(
+                f"{path}: model.method must be one of {', '.join(METHODS)}, not {method!r}"
+            )
+        return cls(
+            method=method,
+            vocab_size=_get(data, "vocab_size", (int,), path, w),
+            in_joint=_get(data, "in_joint", (bool,), path, w),
+            dim=_get(data, "dim", (int,), path, w),
+            weights=_get(data, "weights", (str, type(None)), path, w),
+            relation_hidden=_get(data, "relation_hidden", (int,), path, w),
+            # runs made before these options existed were trained without them
+            learn_scale=_get(data, "learn_scale", (bool,), path, w, False),
+            balanced_init=_get(data, "balanced_init", (bool,), path, w, False),
+        )
 
 
 ModelConfig = JointModelConfig | ComposeModelConfig
@@ -180,11 +211,13 @@ class DataRecord:
     def from_json(cls, data: dict, path: str | os.PathLike = "run.json") -> DataRecord:
         w = "data"
         _no_extra(data, [f.name for f in fields(cls)], path, w)
-        return cls(split=_get(data, "split", (str, type(None)), path, w),
-                   examples=_get(data, "examples", (int,), path, w),
-                   fingerprint=_get(data, "fingerprint", (str,), path, w),
-                   held_out=_get(data, "held_out", (int,), path, w, None),
-                   joint_term_pool=_get(data, "joint_term_pool", (int,), path, w, None))
+        return cls(
+            split=_get(data, "split", (str, type(None)), path, w),
+            examples=_get(data, "examples", (int,), path, w),
+            fingerprint=_get(data, "fingerprint", (str,), path, w),
+            held_out=_get(data, "held_out", (int,), path, w, None),
+            joint_term_pool=_get(data, "joint_term_pool", (int,), path, w, None),
+        )
 
 
 # ----------------------------------------------------------------------------- run.json
@@ -220,17 +253,32 @@ class RunRecord:
             raise InputError(f"a {self.kind} run cannot hold a {type(self.model).__name__}")
 
     @classmethod
-    def new(cls, model: ModelConfig, collection: str | os.PathLike, data: DataRecord,
-            settings: TrainSettings) -> RunRecord:
+    def new(
+        cls,
+        model: ModelConfig,
+        collection: str | os.PathLike,
+        data: DataRecord,
+        settings: TrainSettings,
+    ) -> RunRecord:
         """The record of a run about to train: ``collection`` resolved, ``threads`` the
         count the training will use (a run's bytes depend on it)."""
-        return cls(kind=model.kind, collection=str(Path(collection).resolve()), model=model,
-                   data=data, train=replace(settings, threads=settings.thread_count()))
+        return cls(
+            kind=model.kind,
+            collection=str(Path(collection).resolve()),
+            model=model,
+            data=data,
+            train=replace(settings, threads=settings.thread_count()),
+        )
 
     def to_json(self) -> dict:
-        return {"format": self.format, "kind": self.kind, "collection": self.collection,
-                "model": self.model.to_json(), "data": self.data.to_json(),
-                "train": asdict(self.train)}
+        return {
+            "format": self.format,
+            "kind": self.kind,
+            "collection": self.collection,
+            "model": self.model.to_json(),
+            "data": self.data.to_json(),
+            "train": asdict(self.train),
+        }
 
     @classmethod
     def from_json(cls, data: Any, path: str | os.PathLike = "run.json") -> RunRecord:
@@ -243,14 +291,21 @@ class RunRecord:
         DataFormatError
             A key is missing, unknown or of the wrong type (the message names it).
         """
-        if not isinstance(data, dict) or type(data.get("format")) is not int \
-                or data["format"] != RUN_FORMAT:
+        if (
+            not isinstance(data, dict)
+            or type(data.get("format")) is not int
+            or data["format"] != RUN_FORMAT
+        ):
             raise InputError(f"{path}: not a textmanifold run of format {RUN_FORMAT}")
         kind = data.get("kind")
         if kind not in RUN_KINDS:
             raise InputError(f"{path}: unknown run kind {kind!r}")
         _no_extra(data, ("format", "kind", "collection", "model", "data", "train"), path, "")
         model = _MODEL_CONFIGS[kind].from_json(_section(data, "model", path), path)
-        return cls(kind=kind, collection=_get(data, "collection", (str,), path, ""),
-                   model=model, data=DataRecord.from_json(_section(data, "data", path), path),
-                   train=_settings_from_json(_section(data, "train", path), path))
+        return cls(
+            kind=kind,
+            collection=_get(data, "collection", (str,), path, ""),
+            model=model,
+            data=DataRecord.from_json(_section(data, "data", path), path),
+            train=_settings_from_json(_section(data, "train", path), path),
+        )

@@ -58,8 +58,15 @@ from .train import (
 )
 from .validation import compose_validator, held_out_rows, joint_validator
 
-__all__ = ["RUN_FORMAT", "Run", "initial_image_encoder", "load_run", "read_run_record",
-           "train_compose", "train_joint"]
+__all__ = [
+    "RUN_FORMAT",
+    "Run",
+    "initial_image_encoder",
+    "load_run",
+    "read_run_record",
+    "train_compose",
+    "train_joint",
+]
 
 
 # ----------------------------------------------------------------------------- run.json
@@ -78,8 +85,9 @@ def _refuse_existing(out: Path, resume: bool) -> None:
     if resume or not out.exists():
         return
     if (out / "run.json").exists():
-        raise InputError(f"{out} already holds a run; pass --resume to continue it or "
-                         "choose another --out")
+        raise InputError(
+            f"{out} already holds a run; pass --resume to continue it or choose another --out"
+        )
     if any(out.iterdir()):
         raise InputError(f"{out} is not empty and holds no run; choose another --out")
 
@@ -102,14 +110,18 @@ def _open_run(out: Path, config: dict, resume: bool) -> None:
         old = io.read_json(run_json)
         for key in ("kind", "model", "data"):
             if old.get(key) != config[key]:
-                raise InputError(f"{run_json}: cannot resume: its {key} {old.get(key)} "
-                                 f"differs from this call's {config[key]}")
+                raise InputError(
+                    f"{run_json}: cannot resume: its {key} {old.get(key)} "
+                    f"differs from this call's {config[key]}"
+                )
         old_train = old.get("train", {})
         defaults = TrainSettings()  # a run made before a setting existed had its default
         for key in TrainSettings.TRAJECTORY:
             if old_train.get(key, getattr(defaults, key)) != config["train"][key]:
-                raise InputError(f"{run_json}: cannot resume: it was trained with {key}="
-                                 f"{old_train.get(key)}, this call has {config['train'][key]}")
+                raise InputError(
+                    f"{run_json}: cannot resume: it was trained with {key}="
+                    f"{old_train.get(key)}, this call has {config['train'][key]}"
+                )
     if distributed.is_main():
         io.write_json(run_json, config)
 
@@ -122,8 +134,9 @@ def _finish(out: Path, result: TrainResult, **extra) -> TrainResult:
 
 def _check_batch(settings: TrainSettings, n: int, what: str) -> None:
     if settings.batch_size > n:
-        raise InputError(f"batch size {settings.batch_size} is larger than the {n} {what}; "
-                         "lower --batch-size")
+        raise InputError(
+            f"batch size {settings.batch_size} is larger than the {n} {what}; lower --batch-size"
+        )
 
 
 # ----------------------------------------------------------------------------- joint
@@ -134,15 +147,25 @@ def joint_examples(collection: Collection, split: str | None = None) -> list[Ite
     items = [it for it in collection.images(split) if it.text]
     if not items:
         where = f"split {split!r} of " if split else ""
-        raise InputError(f"{where}{collection.root} has no image items with a description "
-                         "('text'); the joint model trains on (image, description) pairs")
+        raise InputError(
+            f"{where}{collection.root} has no image items with a description "
+            "('text'); the joint model trains on (image, description) pairs"
+        )
     return items
 
 
-def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: int = 512,
-                weights: str | None = None, text_model: str | None = None,
-                text_cache: str | os.PathLike | None = None, split: str | None = None,
-                settings: TrainSettings | None = None, resume: bool = False) -> TrainResult:
+def train_joint(
+    collection: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    dim: int = 512,
+    weights: str | None = None,
+    text_model: str | None = None,
+    text_cache: str | os.PathLike | None = None,
+    split: str | None = None,
+    settings: TrainSettings | None = None,
+    resume: bool = False,
+) -> TrainResult:
     """Train the joint model (Eq. 1) on a Collection's described images; see module doc.
 
     ``text_model`` is a sentence-transformers directory (default: bundled MiniLM);
@@ -159,44 +182,68 @@ def train_joint(collection: str | os.PathLike, out: str | os.PathLike, *, dim: i
     check_files(paths)
     check_backbone_weights(weights)
     device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
-    encoder = SentenceTextEncoder(text_model, cache_dir=text_cache, device=device,
-                                  progress=settings.progress)
+    encoder = SentenceTextEncoder(
+        text_model, cache_dir=text_cache, device=device, progress=settings.progress
+    )
     sentences = encoder.encode([it.text for it in items])
     train_rows, val_rows = held_out_rows(len(items), settings.validation, settings.batch_size)
-    config = JointModelConfig(text_dim=int(sentences.shape[1]), dim=dim, weights=weights,
-                              text_model=text_model)
-    data = DataRecord(split=split, examples=len(train_rows),
-                      fingerprint=_fingerprint([[it.id, it.path, it.text] for it in items]),
-                      held_out=len(val_rows) or None)
+    config = JointModelConfig(
+        text_dim=int(sentences.shape[1]), dim=dim, weights=weights, text_model=text_model
+    )
+    data = DataRecord(
+        split=split,
+        examples=len(train_rows),
+        fingerprint=_fingerprint([[it.id, it.path, it.text] for it in items]),
+        held_out=len(val_rows) or None,
+    )
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
     model = build_model(config, train_sentences=torch.from_numpy(sentences[train_rows]))
     _open_run(out, RunRecord.new(config, coll.root, data, settings).to_json(), resume)
-    dataset = BatchDataset(JointBatches([paths[i] for i in train_rows], sentences[train_rows],
-                                        settings.image_size), len(train_rows),
-                           settings.batch_size, settings.seed)
-    validate = joint_validator([paths[i] for i in val_rows], sentences[val_rows],
-                               settings.image_size, settings.temperature) \
-        if len(val_rows) else None
+    dataset = BatchDataset(
+        JointBatches([paths[i] for i in train_rows], sentences[train_rows], settings.image_size),
+        len(train_rows),
+        settings.batch_size,
+        settings.seed,
+    )
+    validate = (
+        joint_validator(
+            [paths[i] for i in val_rows],
+            sentences[val_rows],
+            settings.image_size,
+            settings.temperature,
+        )
+        if len(val_rows)
+        else None
+    )
 
     part = _rank_and_world()
 
     def loss_of_batch(net: JointModel, batch: dict) -> torch.Tensor:
         return net.loss(batch["images"], batch["sentences"], settings.temperature, **part)
 
-    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume,
-                 validate=validate)
+    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume, validate=validate)
     return _finish(out, result)
 
 
 # ----------------------------------------------------------------------------- compose
 
 
-def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, method: str,
-                  in_joint: bool = False, dim: int = 512, weights: str | None = None,
-                  relation_hidden: int = 256, split: str = "train",
-                  learn_scale: bool = False, balanced_init: bool = BALANCED_INIT,
-                  settings: TrainSettings | None = None, resume: bool = False) -> TrainResult:
+def train_compose(
+    collection: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    method: str,
+    in_joint: bool = False,
+    dim: int = 512,
+    weights: str | None = None,
+    relation_hidden: int = 256,
+    split: str = "train",
+    learn_scale: bool = False,
+    balanced_init: bool = BALANCED_INIT,
+    settings: TrainSettings | None = None,
+    resume: bool = False,
+) -> TrainResult:
     """Train a TIRG, TIRG-conv or Relation model, plain or in Joint (Eq. 2), on a split's
     pairs.
 
@@ -214,8 +261,9 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
     coll = read_collection(collection)
     table = pair_table(coll, split)
     _check_batch(settings, len(table.queries), f"pairs of split {split!r}")
-    train_rows, val_rows = held_out_rows(len(table.queries), settings.validation,
-                                         settings.batch_size)
+    train_rows, val_rows = held_out_rows(
+        len(table.queries), settings.validation, settings.batch_size
+    )
     train_queries = [table.queries[i] for i in train_rows]
     images = joint_term_images(coll, table, split) if in_joint else table.images
     paths = [coll.image_path(it) for it in images]
@@ -227,49 +275,93 @@ def train_compose(collection: str | os.PathLike, out: str | os.PathLike, *, meth
         sides = [it.text or "" for it in images]
         pool = np.array([i for i, it in enumerate(images) if it.text], dtype=np.int64)
         if len(pool) < 2:
-            raise InputError(f"{coll.root}: split {split!r} has {len(pool)} described images; "
-                             "in-Joint training needs at least 2 for Eq. 2's joint term")
+            raise InputError(
+                f"{coll.root}: split {split!r} has {len(pool)} described images; "
+                "in-Joint training needs at least 2 for Eq. 2's joint term"
+            )
         side = SideBatches(pool, min(settings.batch_size, len(pool)), settings.seed)
-    vocab = Vocabulary.build(train_queries + [sides[i] for i in side.pool]
-                             if side is not None else train_queries)
-    config = ComposeModelConfig(method=method, vocab_size=len(vocab), in_joint=in_joint,
-                                dim=dim, weights=weights, relation_hidden=relation_hidden,
-                                learn_scale=learn_scale, balanced_init=balanced_init)
-    data = DataRecord(split=split, examples=len(train_rows), fingerprint=_fingerprint(
-        [[table.images[s].id, table.images[t].id, q] for s, t, q
-         in zip(table.sources, table.targets, table.queries, strict=True)]
-        + ([[it.id, it.text] for it in images] if in_joint else [None])),
+    vocab = Vocabulary.build(
+        train_queries + [sides[i] for i in side.pool] if side is not None else train_queries
+    )
+    config = ComposeModelConfig(
+        method=method,
+        vocab_size=len(vocab),
+        in_joint=in_joint,
+        dim=dim,
+        weights=weights,
+        relation_hidden=relation_hidden,
+        learn_scale=learn_scale,
+        balanced_init=balanced_init,
+    )
+    data = DataRecord(
+        split=split,
+        examples=len(train_rows),
+        fingerprint=_fingerprint(
+            [
+                [table.images[s].id, table.images[t].id, q]
+                for s, t, q in zip(table.sources, table.targets, table.queries, strict=True)
+            ]
+            + ([[it.id, it.text] for it in images] if in_joint else [None])
+        ),
         held_out=len(val_rows) or None,
-        joint_term_pool=int(len(side.pool)) if side is not None else None)
+        joint_term_pool=int(len(side.pool)) if side is not None else None,
+    )
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
     model = build_model(config)
     _open_run(out, RunRecord.new(config, coll.root, data, settings).to_json(), resume)
     if distributed.is_main():
         io.write_json(out / "vocab.json", vocab.words)
-    make = ComposeBatches(paths, table.sources[train_rows], table.targets[train_rows],
-                          train_queries, sides, vocab, settings.image_size, side)
-    dataset = BatchDataset(make, len(train_rows), settings.batch_size, settings.seed,
-                           with_step=True)
-    validate = compose_validator(paths, table.sources[val_rows], table.targets[val_rows],
-                                 [table.queries[i] for i in val_rows], vocab,
-                                 settings.image_size, settings.temperature) \
-        if len(val_rows) else None
+    make = ComposeBatches(
+        paths,
+        table.sources[train_rows],
+        table.targets[train_rows],
+        train_queries,
+        sides,
+        vocab,
+        settings.image_size,
+        side,
+    )
+    dataset = BatchDataset(
+        make, len(train_rows), settings.batch_size, settings.seed, with_step=True
+    )
+    validate = (
+        compose_validator(
+            paths,
+            table.sources[val_rows],
+            table.targets[val_rows],
+            [table.queries[i] for i in val_rows],
+            vocab,
+            settings.image_size,
+            settings.temperature,
+        )
+        if len(val_rows)
+        else None
+    )
 
     part = _rank_and_world()
 
     def loss_of_batch(net: ComposeModel, batch: dict) -> torch.Tensor:
-        return net.loss(batch["images"], batch["sources"], batch["targets"],
-                        batch["query_tokens"], batch["query_lengths"],
-                        batch.get("side_images"), batch.get("side_tokens"),
-                        batch.get("side_lengths"), settings.temperature, **part)
+        return net.loss(
+            batch["images"],
+            batch["sources"],
+            batch["targets"],
+            batch["query_tokens"],
+            batch["query_lengths"],
+            batch.get("side_images"),
+            batch.get("side_tokens"),
+            batch.get("side_lengths"),
+            settings.temperature,
+            **part,
+        )
 
-    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume,
-                 validate=validate)
+    result = fit(model, loss_of_batch, dataset, settings, out, resume=resume, validate=validate)
     extra = {}
     if side is not None:
-        extra = {"joint_term_pool": int(len(side.pool)),
-                 "joint_term_images": side.distinct_images(result.step)}
+        extra = {
+            "joint_term_pool": int(len(side.pool)),
+            "joint_term_images": side.distinct_images(result.step),
+        }
     return _finish(out, result, **extra)
 
 
@@ -310,8 +402,7 @@ def read_run_config(run_dir: str | os.PathLike) -> dict:
     return read_run_record(run_dir).to_json()
 
 
-def load_run(run_dir: str | os.PathLike, device: str = "cpu", *,
-             image_branch: bool = True) -> Run:
+def load_run(run_dir: str | os.PathLike, device: str = "cpu", *, image_branch: bool = True) -> Run:
     """Rebuild a run's model from ``run.json`` and load its last checkpoint.
 
     ``image_branch=False`` (joint runs) leaves the ResNet out: a text query then loads
@@ -339,8 +430,9 @@ def _load_weights(model: nn.Module, state: dict, path: Path, kind: str) -> None:
     the checkpoint, or for older checkpoints weights that do not fit)."""
     recorded, expected = state.get("model_class"), type(model).__name__
     if recorded is not None and recorded != expected:
-        raise DataFormatError(f"{path}: holds a {recorded} checkpoint but the run is a "
-                              f"{kind} run ({expected})")
+        raise DataFormatError(
+            f"{path}: holds a {recorded} checkpoint but the run is a {kind} run ({expected})"
+        )
     try:
         weights = state["model"]
         if isinstance(model, JointModel) and model.f_img is None:  # a text-only load
@@ -348,8 +440,9 @@ def _load_weights(model: nn.Module, state: dict, path: Path, kind: str) -> None:
         model.load_state_dict(weights)
     except (RuntimeError, KeyError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataFormatError(f"{path}: its weights do not fit the run's {kind} model "
-                              f"({reason})") from None
+        raise DataFormatError(
+            f"{path}: its weights do not fit the run's {kind} model ({reason})"
+        ) from None
 
 
 def initial_image_encoder(run: Run) -> ImageEncoder:

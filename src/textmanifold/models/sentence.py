@@ -93,9 +93,16 @@ class SentenceTextEncoder:
         The resolved model directory (set at construction, which checks that it exists).
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, *,
-                 cache_dir: str | os.PathLike | None | bool = None, batch_size: int = 64,
-                 device: str = "cpu", progress: bool = True, fast: bool = False):
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        cache_dir: str | os.PathLike | None | bool = None,
+        batch_size: int = 64,
+        device: str = "cpu",
+        progress: bool = True,
+        fast: bool = False,
+    ):
         self.model = model
         self.fast = fast
         self.cache_dir = cache_dir
@@ -161,8 +168,9 @@ class SentenceTextEncoder:
             hf_logging.disable_progress_bar()  # its per-tensor "Loading weights" bar is noise
 
             try:
-                self._net = SentenceTransformer(str(self.model_path_), device=self.device,
-                                                local_files_only=True)
+                self._net = SentenceTransformer(
+                    str(self.model_path_), device=self.device, local_files_only=True
+                )
             except (OSError, ValueError) as exc:
                 raise DataFormatError(
                     f"{self.model_path_}: could not load the sentence-transformers model ({exc})"
@@ -173,9 +181,15 @@ class SentenceTextEncoder:
         net = self._load_net()
         out = []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
-            out.append(net.encode(batch, batch_size=self.batch_size,
-                                  show_progress_bar=False, convert_to_numpy=True))
+            batch = texts[start : start + self.batch_size]
+            out.append(
+                net.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                )
+            )
             bar.update(len(batch))
         return np.concatenate(out).astype(np.float32, copy=False)
 
@@ -197,17 +211,24 @@ class SentenceTextEncoder:
         todo_keys = list(todo)
         if todo_keys:
             self._load_net()  # before the bar, so that its rate is the encoding's
-        with tqdm(total=len(todo_keys), desc="encoding sentences", unit="sent",
-                  disable=not self.progress or not todo_keys) as bar:
+        with tqdm(
+            total=len(todo_keys),
+            desc="encoding sentences",
+            unit="sent",
+            disable=not self.progress or not todo_keys,
+        ) as bar:
             for start in range(0, len(todo_keys), CHUNK):
-                chunk_keys = todo_keys[start:start + CHUNK]
+                chunk_keys = todo_keys[start : start + CHUNK]
                 vectors = self._encode_new([todo[k] for k in chunk_keys], bar)
                 if store is not None:
                     self._write_chunk(store, chunk_keys, vectors)
                 cached.update(zip(chunk_keys, vectors, strict=True))
         if not texts:
             net = self._load_net()  # sentence-transformers 5 renamed the method
-            width = getattr(net, "get_embedding_dimension",
-                            getattr(net, "get_sentence_embedding_dimension", None))()
+            width = getattr(
+                net,
+                "get_embedding_dimension",
+                getattr(net, "get_sentence_embedding_dimension", None),
+            )()
             return np.zeros((0, width), dtype=np.float32)
         return np.stack([cached[k] for k in keys]).astype(np.float32, copy=False)

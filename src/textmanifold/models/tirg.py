@@ -36,7 +36,10 @@ class TIRG(nn.Module):
         super().__init__()
         self.gate = nn.Sequential(nn.BatchNorm1d(2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
         self.residual = nn.Sequential(
-            nn.BatchNorm1d(2 * dim), nn.ReLU(), nn.Linear(2 * dim, 2 * dim), nn.ReLU(),
+            nn.BatchNorm1d(2 * dim),
+            nn.ReLU(),
+            nn.Linear(2 * dim, 2 * dim),
+            nn.ReLU(),
             nn.Linear(2 * dim, dim),
         )
         self.weights = nn.Parameter(torch.tensor([1.0, 10.0]))
@@ -48,8 +51,12 @@ class TIRG(nn.Module):
 
 
 def _conv_block(both: int, channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.BatchNorm2d(both), nn.Conv2d(both, both, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(both, channels, 3, padding=1))
+    return nn.Sequential(
+        nn.BatchNorm2d(both),
+        nn.Conv2d(both, both, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(both, channels, 3, padding=1),
+    )
 
 
 class TIRGConv(nn.Module):
@@ -79,9 +86,9 @@ class TIRGConv(nn.Module):
         self.weights = nn.Parameter(torch.tensor([1.0, 10.0]))
 
     def forward(self, cells: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-        x = cells.permute(0, 3, 1, 2)                                   # (B, c, h, w)
+        x = cells.permute(0, 3, 1, 2)  # (B, c, h, w)
         text = phi[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        z = torch.cat([x, text], dim=1)                                 # (B, c + t, h, w)
+        z = torch.cat([x, text], dim=1)  # (B, c + t, h, w)
         out = self.weights[0] * torch.sigmoid(self.gate(z)) * x + self.weights[1] * self.residual(z)
         return out.mean(dim=(2, 3))
 

@@ -32,8 +32,14 @@ from . import distributed
 from .curves import converged, plateau_reached
 from .data import BatchDataset, iterate_batches
 
-__all__ = ["CHECKPOINT_FORMAT", "PRECISIONS", "TrainResult", "TrainSettings", "fit",
-           "resolve_device"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "PRECISIONS",
+    "TrainResult",
+    "TrainSettings",
+    "fit",
+    "resolve_device",
+]
 
 CHECKPOINT_FORMAT = 1
 PRECISIONS = ("float32", "bfloat16")
@@ -115,18 +121,37 @@ class TrainSettings:
     progress: bool = True
 
     # Settings that change the sequence of losses; a resumed run must keep them.
-    TRAJECTORY = ("batch_size", "lr", "momentum", "weight_decay", "lr_step", "temperature",
-                  "image_size", "seed", "precision", "channels_last", "validation")
+    TRAJECTORY = (
+        "batch_size",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "lr_step",
+        "temperature",
+        "image_size",
+        "seed",
+        "precision",
+        "channels_last",
+        "validation",
+    )
 
     def validate(self) -> None:
         check_interval("batch size", self.batch_size, 2, why="Eq. 1 needs negatives")
         check_interval("lr", self.lr, 0, closed="neither")
         check_interval("temperature", self.temperature, 0, closed="neither")
-        check_interval("image size", self.image_size, 32, unit="pixels",
-                       why="ResNet-18 downsamples 32x")
+        check_interval(
+            "image size", self.image_size, 32, unit="pixels", why="ResNet-18 downsamples 32x"
+        )
         check_positive_int(self.checkpoint_every, "checkpoint_every")
-        for name in ("steps", "lr_step", "workers", "threads", "validation", "patience",
-                     "min_delta"):
+        for name in (
+            "steps",
+            "lr_step",
+            "workers",
+            "threads",
+            "validation",
+            "patience",
+            "min_delta",
+        ):
             check_interval(name, getattr(self, name), 0)
         check_option("precision", self.precision, PRECISIONS)
         check_positive_int(self.eval_every, "eval_every")
@@ -161,7 +186,7 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA if available else CPU; asking for CUDA without one is an error."""
+    """ "auto" -> CUDA if available else CPU; asking for CUDA without one is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -182,8 +207,9 @@ def _amp_dtype(device: torch.device, settings: TrainSettings) -> torch.dtype | N
 
 
 def _to_device(batch: dict, device: torch.device, channels_last: bool = False) -> dict:
-    moved = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
-             for k, v in batch.items()}
+    moved = {
+        k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()
+    }
     if channels_last and moved.get("images") is not None and moved["images"].dim() == 4:
         moved["images"] = moved["images"].contiguous(memory_format=torch.channels_last)
     return moved
@@ -213,14 +239,23 @@ def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by :func:`fit`; errors name the file."""
     state = load_torch_file(path, "checkpoint")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise DataFormatError(f"{path}: not a textmanifold checkpoint of format "
-                              f"{CHECKPOINT_FORMAT}")
+        raise DataFormatError(
+            f"{path}: not a textmanifold checkpoint of format {CHECKPOINT_FORMAT}"
+        )
     return state
 
 
-def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
-                     batch_size: int, losses: list[float], curve: list[dict] | None = None,
-                     stopped: bool = False) -> None:
+def _save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    optimizer,
+    scaler,
+    step: int,
+    batch_size: int,
+    losses: list[float],
+    curve: list[dict] | None = None,
+    stopped: bool = False,
+) -> None:
     state = {
         "curve": [dict(point) for point in curve or []],
         "stopped_early": bool(stopped),
@@ -238,10 +273,16 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer, scaler, step: int,
     io.save_with(path, lambda handle: torch.save(state, handle))
 
 
-def fit(model: nn.Module, loss_of_batch: Callable[[nn.Module, dict], torch.Tensor],
-        dataset: BatchDataset, settings: TrainSettings, run_dir: Path, *,
-        resume: bool = False,
-        validate: Callable[[nn.Module], dict[str, float]] | None = None) -> TrainResult:
+def fit(
+    model: nn.Module,
+    loss_of_batch: Callable[[nn.Module, dict], torch.Tensor],
+    dataset: BatchDataset,
+    settings: TrainSettings,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    validate: Callable[[nn.Module], dict[str, float]] | None = None,
+) -> TrainResult:
     """Train ``model`` for ``settings.steps`` steps, resuming from the run's checkpoint.
 
     Parameters
@@ -287,9 +328,12 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
         model.to(memory_format=torch.channels_last)
     # Under torchrun: DDP, global batch norm, this rank's slice of each batch (no-op alone).
     model, step_loss, dataset, world = distributed.prepare(model, loss_of_batch, dataset, device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
-                                momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=settings.lr,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+    )
     amp_dtype = _amp_dtype(device, settings)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     path = checkpoint_path(run_dir)
@@ -316,10 +360,14 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
         model.train()
 
     def result(speed: float = float("nan")) -> TrainResult:
-        return TrainResult(losses=losses[:settings.steps], step=min(step, settings.steps),
-                           images_per_second=speed, curve=curve, stopped_early=stopped,
-                           converged=converged(curve, settings.patience, settings.min_delta)
-                           if validate else None)
+        return TrainResult(
+            losses=losses[: settings.steps],
+            step=min(step, settings.steps),
+            images_per_second=speed,
+            curve=curve,
+            stopped_early=stopped,
+            converged=converged(curve, settings.patience, settings.min_delta) if validate else None,
+        )
 
     if step >= settings.steps or stopped:
         return result()
@@ -327,8 +375,13 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
         measure()  # the curve starts at the untrained model
     model.train()
     started, images = time.perf_counter(), 0
-    bar = tqdm(total=settings.steps, initial=step, desc="training", unit="step",
-               disable=not settings.progress or not distributed.is_main())
+    bar = tqdm(
+        total=settings.steps,
+        initial=step,
+        desc="training",
+        unit="step",
+        disable=not settings.progress or not distributed.is_main(),
+    )
     try:
         for batch in iterate_batches(dataset, step, settings.steps, settings.workers):
             images += len(batch["images"]) * world
@@ -340,8 +393,9 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
                 loss = step_loss(batch)
             value = float(loss.detach())
             if not math.isfinite(value):
-                raise TextManifoldError(f"the loss became {value} at step {step}; "
-                                        "lower the learning rate (--lr)")
+                raise TextManifoldError(
+                    f"the loss became {value} at step {step}; lower the learning rate (--lr)"
+                )
             if world > 1:
                 loss = loss * world  # see textmanifold.models.distributed
             if scaler is not None:
@@ -356,15 +410,25 @@ def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> 
             rate = images / (time.perf_counter() - started)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", img_s=f"{rate:.1f}")
-            if validate is not None and (step % settings.eval_every == 0
-                                         or step == settings.steps):
+            if validate is not None and (step % settings.eval_every == 0 or step == settings.steps):
                 measure()
-                stopped = plateau_reached([p["R@1"] for p in curve], settings.patience,
-                                          settings.min_delta)
-            if (step % settings.checkpoint_every == 0 or step == settings.steps or stopped) \
-                    and distributed.is_main():
-                _save_checkpoint(path, model, optimizer, scaler, step, settings.batch_size,
-                                 losses, curve, stopped)
+                stopped = plateau_reached(
+                    [p["R@1"] for p in curve], settings.patience, settings.min_delta
+                )
+            if (
+                step % settings.checkpoint_every == 0 or step == settings.steps or stopped
+            ) and distributed.is_main():
+                _save_checkpoint(
+                    path,
+                    model,
+                    optimizer,
+                    scaler,
+                    step,
+                    settings.batch_size,
+                    losses,
+                    curve,
+                    stopped,
+                )
             if stopped:
                 break
     finally:

@@ -46,8 +46,10 @@ def held_out_rows(n: int, count: int, min_train: int) -> tuple[np.ndarray, np.nd
     if count < 2:
         raise InputError(f"validation needs at least 2 held-out pairs, got {count}")
     if n - count < min_train:
-        raise InputError(f"holding out {count} of {n} pairs leaves fewer than the batch "
-                         f"size ({min_train}) to train on; lower --validation")
+        raise InputError(
+            f"holding out {count} of {n} pairs leaves fewer than the batch "
+            f"size ({min_train}) to train on; lower --validation"
+        )
     order = np.random.default_rng(HOLD_OUT_SEED).permutation(n)
     return np.sort(order[count:]), np.sort(order[:count])
 
@@ -67,15 +69,18 @@ def _loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> float:
         return float(info_nce(a.float(), b.float(), temperature))
 
 
-def _r_at_1(query: torch.Tensor, gallery: torch.Tensor, target: np.ndarray,
-            exclude: np.ndarray) -> float:
-    ranks = target_ranks(query.float().cpu().numpy(), gallery.float().cpu().numpy(),
-                         target, exclude)
+def _r_at_1(
+    query: torch.Tensor, gallery: torch.Tensor, target: np.ndarray, exclude: np.ndarray
+) -> float:
+    ranks = target_ranks(
+        query.float().cpu().numpy(), gallery.float().cpu().numpy(), target, exclude
+    )
     return float(np.mean(ranks <= 1))
 
 
-def joint_validator(paths: list[Path], sentences: np.ndarray, size: int,
-                    temperature: float) -> Validator:
+def joint_validator(
+    paths: list[Path], sentences: np.ndarray, size: int, temperature: float
+) -> Validator:
     """Image -> description R@1 and Eq. 1's loss over the held-out (image, sentence) pairs.
 
     ``paths`` (n,) and ``sentences`` (n, text_dim) are the held-out pairs; the images are
@@ -89,15 +94,20 @@ def joint_validator(paths: list[Path], sentences: np.ndarray, size: int,
         dev = _device_of(model)
         a = model.embed_images(images.to(dev)).float()
         b = model.embed_texts(text.to(dev)).float()
-        return {"R@1": _r_at_1(a, b, np.arange(len(paths)), none),
-                "loss": _loss(a, b, temperature)}
+        return {"R@1": _r_at_1(a, b, np.arange(len(paths)), none), "loss": _loss(a, b, temperature)}
 
     return validate
 
 
-def compose_validator(paths: list[Path], sources: np.ndarray, targets: np.ndarray,
-                      queries: list[str], vocab: Vocabulary, size: int,
-                      temperature: float) -> Validator:
+def compose_validator(
+    paths: list[Path],
+    sources: np.ndarray,
+    targets: np.ndarray,
+    queries: list[str],
+    vocab: Vocabulary,
+    size: int,
+    temperature: float,
+) -> Validator:
     """Composed-query R@1 and Eq. 1's loss (composed vs target) over held-out pairs.
 
     ``paths`` are the pair table's images; ``sources``/``targets`` (P,) rows of it and
@@ -105,7 +115,7 @@ def compose_validator(paths: list[Path], sources: np.ndarray, targets: np.ndarra
     """
     distinct, rows = np.unique(np.concatenate([sources, targets]), return_inverse=True)
     images = _stack([paths[i] for i in distinct], size)
-    src, tgt = rows[:len(sources)], rows[len(sources):]
+    src, tgt = rows[: len(sources)], rows[len(sources) :]
     tokens, lengths = vocab.encode(queries)
 
     def validate(model) -> dict[str, float]:
@@ -114,8 +124,9 @@ def compose_validator(paths: list[Path], sources: np.ndarray, targets: np.ndarra
         gallery = model.gallery_features(x).float()
         source = model.source_features(x[torch.from_numpy(src).to(dev)])
         composed = model.composed(source, tokens.to(dev), lengths.to(dev)).float()
-        return {"R@1": _r_at_1(composed, gallery, tgt, src),
-                "loss": _loss(composed, gallery[torch.from_numpy(tgt).to(dev)],
-                              temperature)}
+        return {
+            "R@1": _r_at_1(composed, gallery, tgt, src),
+            "loss": _loss(composed, gallery[torch.from_numpy(tgt).to(dev)], temperature),
+        }
 
     return validate

@@ -57,8 +57,7 @@ def redact_paths(message: str, roots: Iterable[str] = ()) -> str:
 def _server_roots(index) -> list[str]:
     """The directories whose names an error could carry: index, run, collection."""
     manifest = index.manifest or {}
-    places = [index.directory, (manifest.get("model") or {}).get("run"),
-              manifest.get("collection")]
+    places = [index.directory, (manifest.get("model") or {}).get("run"), manifest.get("collection")]
     roots = []
     for place in places:
         if place:
@@ -92,8 +91,9 @@ def _add_error_handlers(app: FastAPI, roots: list[str]) -> None:
 
     @app.exception_handler(ApiKeyRequired)
     async def _no_key(request: Request, exc: ApiKeyRequired):
-        return JSONResponse({"error": MISSING_KEY}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"error": MISSING_KEY}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(UnknownIdError)  # the most specific handler wins
     async def _unknown(request: Request, exc: UnknownIdError):
@@ -105,8 +105,13 @@ def _add_error_handlers(app: FastAPI, roots: list[str]) -> None:
         return JSONResponse({"error": "internal server error"}, status_code=500)
 
 
-def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES,
-               body_timeout: float = BODY_TIMEOUT_S, api_key: str | None = None) -> FastAPI:
+def create_app(
+    index,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT_S,
+    api_key: str | None = None,
+) -> FastAPI:
     """The HTTP service of one index.
 
     Parameters
@@ -131,21 +136,26 @@ def create_app(index, *, max_body_bytes: int = MAX_BODY_BYTES,
         ``GET /path``, ``GET /healthz``, ``GET /metrics``, the page at ``/``; OpenAPI
         documentation at ``/docs``.
     """
-    settings = ServiceSettings(max_body_bytes=max_body_bytes, body_timeout=body_timeout,
-                               api_key=api_key)
+    settings = ServiceSettings(
+        max_body_bytes=max_body_bytes, body_timeout=body_timeout, api_key=api_key
+    )
     metrics = Metrics()
-    app = FastAPI(title="textmanifold", version="1",
-                  description="Search an image collection on its text-augmented manifold; "
-                              "each geodesic result comes with the chain of images and "
-                              "sentences that connects it to the query.")
+    app = FastAPI(
+        title="textmanifold",
+        version="1",
+        description="Search an image collection on its text-augmented manifold; "
+        "each geodesic result comes with the chain of images and "
+        "sentences that connects it to the query.",
+    )
     app.state.index, app.state.index_lock = index, threading.Lock()
     app.state.metrics, app.state.settings = metrics, settings
     _add_error_handlers(app, _server_roots(index))
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       timeout=settings.body_timeout)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
+    )
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost

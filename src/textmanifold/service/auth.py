@@ -24,8 +24,16 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from ..errors import InputError
 
-__all__ = ["API_KEY_ENV", "COOKIE", "MISSING_KEY", "OPEN_PATHS", "ApiKeyMiddleware",
-           "api_key_from_env", "check_api_key", "request_has_key"]
+__all__ = [
+    "API_KEY_ENV",
+    "COOKIE",
+    "MISSING_KEY",
+    "OPEN_PATHS",
+    "ApiKeyMiddleware",
+    "api_key_from_env",
+    "check_api_key",
+    "request_has_key",
+]
 
 #: The environment variable ``textmanifold serve`` reads the key from (instead of
 #: ``--api-key``, which other users of the machine can see in the process list).
@@ -33,16 +41,20 @@ API_KEY_ENV = "TEXTMANIFOLD_API_KEY"
 COOKIE = "textmanifold_key"
 OPEN_PATHS = frozenset({"/healthz"})
 #: The error of a 401 answer.
-MISSING_KEY = ("this server needs its API key: send 'Authorization: Bearer <key>', or open "
-               "the page once as /?key=<key>")
+MISSING_KEY = (
+    "this server needs its API key: send 'Authorization: Bearer <key>', or open "
+    "the page once as /?key=<key>"
+)
 
 
 def check_api_key(key: str) -> str:
     """A key of at least 16 URL- and cookie-safe characters (letters, digits, ``._~-``)."""
     if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9._~-]{16,}", key):
-        raise InputError("the API key must be at least 16 characters of letters, digits "
-                         "and . _ ~ - (e.g. python -c 'import secrets; "
-                         "print(secrets.token_urlsafe(24))')")
+        raise InputError(
+            "the API key must be at least 16 characters of letters, digits "
+            "and . _ ~ - (e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(24))')"
+        )
     return key
 
 
@@ -98,21 +110,36 @@ class ApiKeyMiddleware:
         given = [v for k, v in query if k == "key"]
         if scope["method"] == "GET" and given and _matches(self.key, given[-1]):
             rest = urlencode([(k, v) for k, v in query if k != "key"])
-            await _redirect_setting_cookie(send, quote(scope["path"]) + (f"?{rest}" if rest
-                                                                         else ""), given[-1])
+            await _redirect_setting_cookie(
+                send, quote(scope["path"]) + (f"?{rest}" if rest else ""), given[-1]
+            )
             return
         body = json.dumps({"error": MISSING_KEY}).encode("utf-8")
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"www-authenticate", b"Bearer"),
-                                (b"content-length", str(len(body)).encode("ascii"))]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b"Bearer"),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
 async def _redirect_setting_cookie(send, location: str, key: str) -> None:
     cookie = f"{COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict"
-    await send({"type": "http.response.start", "status": 303,
-                "headers": [(b"location", location.encode("latin-1")),
-                            (b"set-cookie", cookie.encode("latin-1")),
-                            (b"content-length", b"0")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", location.encode("latin-1")),
+                (b"set-cookie", cookie.encode("latin-1")),
+                (b"content-length", b"0"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})

@@ -30,9 +30,20 @@ from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
 from .metrics import Metrics
 from .schemas import HitOut, SearchOut, SearchRequest, StepOut
 
-__all__ = ["ApiKeyRequired", "IndexService", "ServiceSettings", "decode_image", "get_index",
-           "get_index_lock", "get_metrics", "get_service", "get_settings", "image_url",
-           "item_url", "require_api_key"]
+__all__ = [
+    "ApiKeyRequired",
+    "IndexService",
+    "ServiceSettings",
+    "decode_image",
+    "get_index",
+    "get_index_lock",
+    "get_metrics",
+    "get_service",
+    "get_settings",
+    "image_url",
+    "item_url",
+    "require_api_key",
+]
 
 
 @dataclass(frozen=True)
@@ -111,16 +122,26 @@ class IndexService:
         return self.index.item(item_id).get("text")
 
     def step(self, step) -> StepOut:
-        return StepOut(id=step.id, kind=step.kind, caption=step.caption, angle=step.angle,
-                       image_url=image_url(step.id) if step.kind == "image" else None)
+        return StepOut(
+            id=step.id,
+            kind=step.kind,
+            caption=step.caption,
+            angle=step.angle,
+            image_url=image_url(step.id) if step.kind == "image" else None,
+        )
 
     def hit(self, hit) -> HitOut:
-        return HitOut(rank=hit.rank, id=hit.id,
-                      geodesic=hit.geodesic if math.isfinite(hit.geodesic) else None,
-                      euclidean=hit.euclidean, reachable=hit.reachable,
-                      caption=self.caption(hit.id), image_url=image_url(hit.id),
-                      item_url=item_url(hit.id),
-                      path=None if hit.path is None else [self.step(s) for s in hit.path])
+        return HitOut(
+            rank=hit.rank,
+            id=hit.id,
+            geodesic=hit.geodesic if math.isfinite(hit.geodesic) else None,
+            euclidean=hit.euclidean,
+            reachable=hit.reachable,
+            caption=self.caption(hit.id),
+            image_url=image_url(hit.id),
+            item_url=item_url(hit.id),
+            path=None if hit.path is None else [self.step(s) for s in hit.path],
+        )
 
     def search(self, request: SearchRequest) -> SearchOut:
         kwargs = {"k": request.k, "metric": request.metric, "return_paths": request.paths}
@@ -140,9 +161,13 @@ class IndexService:
             result = self.index.search(**kwargs)
             query = dict(result.query)
             query.pop("image", None)  # the client has its image; an indexed one's path stays here
-            return SearchOut(query=query, k=request.k, metric=request.metric,
-                             geodesic=[self.hit(h) for h in result.geodesic],
-                             euclidean=[self.hit(h) for h in result.euclidean])
+            return SearchOut(
+                query=query,
+                k=request.k,
+                metric=request.metric,
+                geodesic=[self.hit(h) for h in result.geodesic],
+                euclidean=[self.hit(h) for h in result.euclidean],
+            )
 
     def path_between(self, source: str, target: str) -> list:
         """The geodesic path's steps between two known items (empty: none exists)."""
@@ -161,8 +186,9 @@ async def get_index_lock(request: Request) -> threading.Lock:
     return request.app.state.index_lock
 
 
-async def get_service(index=Depends(get_index),
-                      lock: threading.Lock = Depends(get_index_lock)) -> IndexService:
+async def get_service(
+    index=Depends(get_index), lock: threading.Lock = Depends(get_index_lock)
+) -> IndexService:
     """The index behind its lock (an :class:`IndexService` per request: two attributes)."""
     return IndexService(index, lock)
 
@@ -177,10 +203,12 @@ async def get_settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
-async def require_api_key(request: Request,
-                          settings: ServiceSettings = Depends(get_settings)) -> None:
+async def require_api_key(
+    request: Request, settings: ServiceSettings = Depends(get_settings)
+) -> None:
     """Refuse (:class:`ApiKeyRequired`, 401) a request without the API key, when the
     application has one (the same check as :class:`~.auth.ApiKeyMiddleware`)."""
-    if settings.api_key is not None and not request_has_key(settings.api_key.encode("utf-8"),
-                                                            request.scope):
+    if settings.api_key is not None and not request_has_key(
+        settings.api_key.encode("utf-8"), request.scope
+    ):
         raise ApiKeyRequired()

@@ -15,9 +15,17 @@ import time
 
 from ..images import MAX_IMAGE_PIXELS  # the one pixel bound, shared with the CLI
 
-__all__ = ["BODY_TIMEOUT_S", "HEADER_TIMEOUT_S", "MAX_BODY_BYTES", "MAX_CONNECTIONS",
-           "MAX_IMAGE_PIXELS", "MAX_K", "MAX_TEXT_CHARS", "MAX_VECTOR_DIM",
-           "BodyLimitMiddleware"]
+__all__ = [
+    "BODY_TIMEOUT_S",
+    "HEADER_TIMEOUT_S",
+    "MAX_BODY_BYTES",
+    "MAX_CONNECTIONS",
+    "MAX_IMAGE_PIXELS",
+    "MAX_K",
+    "MAX_TEXT_CHARS",
+    "MAX_VECTOR_DIM",
+    "BodyLimitMiddleware",
+]
 
 #: Largest request body, bytes: a base64 image of about 7.5 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -37,9 +45,16 @@ MAX_VECTOR_DIM = 8192
 
 async def _json_error(send, status: int, message: str) -> None:
     body = json.dumps({"error": message}).encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode("ascii"))]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -57,8 +72,9 @@ class BodyLimitMiddleware:
         Seconds for the whole body.
     """
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES,
-                 timeout: float = BODY_TIMEOUT_S) -> None:
+    def __init__(
+        self, app, max_bytes: int = MAX_BODY_BYTES, timeout: float = BODY_TIMEOUT_S
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -83,8 +99,7 @@ class BodyLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
-                await _json_error(send, 408, f"request body not received within "
-                                             f"{self.timeout:g} s")
+                await _json_error(send, 408, f"request body not received within {self.timeout:g} s")
                 return
             if message["type"] == "http.disconnect":
                 return

@@ -60,14 +60,20 @@ class Metrics:
     def render(self) -> str:
         """The exposition text (``text/plain; version=0.0.4``)."""
         p = self.prefix
-        lines = [f"# HELP {p}_http_requests_total HTTP requests answered.",
-                 f"# TYPE {p}_http_requests_total counter"]
+        lines = [
+            f"# HELP {p}_http_requests_total HTTP requests answered.",
+            f"# TYPE {p}_http_requests_total counter",
+        ]
         with self._lock:
             for (method, route, status), n in sorted(self._requests.items()):
-                lines.append(f"{p}_http_requests_total"
-                             f"{_labels(method=method, route=route, status=status)} {n}")
-            lines += [f"# HELP {p}_http_request_duration_seconds Time to answer a request.",
-                      f"# TYPE {p}_http_request_duration_seconds histogram"]
+                lines.append(
+                    f"{p}_http_requests_total"
+                    f"{_labels(method=method, route=route, status=status)} {n}"
+                )
+            lines += [
+                f"# HELP {p}_http_request_duration_seconds Time to answer a request.",
+                f"# TYPE {p}_http_request_duration_seconds histogram",
+            ]
             name = f"{p}_http_request_duration_seconds"
             for route in sorted(self._buckets):
                 for bound, n in zip(BUCKETS, self._buckets[route], strict=True):

@@ -31,12 +31,23 @@ from .dependencies import (
 from .metrics import Metrics
 from .schemas import ErrorOut, HealthOut, ItemOut, PathOut, SearchOut, SearchRequest
 
-__all__ = ["ERRORS", "ROUTERS", "STATIC", "health_router", "items_router", "page_router",
-           "search_router"]
+__all__ = [
+    "ERRORS",
+    "ROUTERS",
+    "STATIC",
+    "health_router",
+    "items_router",
+    "page_router",
+    "search_router",
+]
 
 STATIC = Path(__file__).parent / "static"
-ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut},
-          422: {"model": ErrorOut}}
+ERRORS = {
+    400: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
 _GUARDED = [Depends(require_api_key)]
 
 search_router = APIRouter(dependencies=_GUARDED)
@@ -70,36 +81,48 @@ def item(item_id: str, service: IndexService = Depends(get_service)) -> ItemOut:
     """An item's kind, text and labels, and its image URL."""
     record = service.index.item(service.known(item_id))
     kind = record.get("kind", "image")
-    return ItemOut(id=item_id, kind=kind, text=record.get("text"),
-                   labels=[str(x) for x in record.get("labels") or []],
-                   image_url=image_url(item_id) if kind == "image" else None)
+    return ItemOut(
+        id=item_id,
+        kind=kind,
+        text=record.get("text"),
+        labels=[str(x) for x in record.get("labels") or []],
+        image_url=image_url(item_id) if kind == "image" else None,
+    )
 
 
 @items_router.get("/path", response_model=PathOut, responses=ERRORS)
-def path(source: str = Query(alias="from", min_length=1, max_length=1000),
-         target: str = Query(alias="to", min_length=1, max_length=1000),
-         service: IndexService = Depends(get_service)) -> PathOut:
+def path(
+    source: str = Query(alias="from", min_length=1, max_length=1000),
+    target: str = Query(alias="to", min_length=1, max_length=1000),
+    service: IndexService = Depends(get_service),
+) -> PathOut:
     """The geodesic path between two items of the index."""
     steps = service.path_between(source, target)
-    return PathOut(source=source, target=target, reachable=bool(steps),
-                   steps=[service.step(s) for s in steps])
+    return PathOut(
+        source=source, target=target, reachable=bool(steps), steps=[service.step(s) for s in steps]
+    )
 
 
 @health_router.get("/healthz", response_model=HealthOut)
 def healthz(service: IndexService = Depends(get_service)) -> HealthOut:
     """Liveness and the index's size."""
     index = service.index
-    return HealthOut(status="ok", n_images=index.n_images, n_texts=index.n_texts,
-                     dimension=index.dim, threshold=index.threshold,
-                     queries=index.query_kinds)
+    return HealthOut(
+        status="ok",
+        n_images=index.n_images,
+        n_texts=index.n_texts,
+        dimension=index.dim,
+        threshold=index.threshold,
+        queries=index.query_kinds,
+    )
 
 
-@health_router.get("/metrics", response_class=PlainTextResponse,
-                   dependencies=_GUARDED)
+@health_router.get("/metrics", response_class=PlainTextResponse, dependencies=_GUARDED)
 def prometheus(metrics: Metrics = Depends(get_metrics)) -> PlainTextResponse:
     """Request counts and latency histograms, Prometheus text format."""
-    return PlainTextResponse(metrics.render(),
-                             media_type="text/plain; version=0.0.4; charset=utf-8")
+    return PlainTextResponse(
+        metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
 
 
 @cache

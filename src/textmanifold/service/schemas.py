@@ -8,8 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .limits import MAX_K, MAX_TEXT_CHARS, MAX_VECTOR_DIM
 
-__all__ = ["ErrorOut", "HealthOut", "HitOut", "ItemOut", "PathOut", "SearchOut",
-           "SearchRequest", "StepOut"]
+__all__ = [
+    "ErrorOut",
+    "HealthOut",
+    "HitOut",
+    "ItemOut",
+    "PathOut",
+    "SearchOut",
+    "SearchRequest",
+    "StepOut",
+]
 
 QUERY_FIELDS = ("text", "image", "id", "vector")
 
@@ -19,18 +27,34 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS,
-                             description="A sentence, embedded with the index's text model.")
-    image: str | None = Field(None, min_length=1,
-                              description="An image file (PNG, JPEG...) in base64; a "
-                                          "``data:image/...;base64,`` prefix is accepted.")
-    id: str | None = Field(None, min_length=1, max_length=1000,
-                           description="The id of an item of the index.")
-    vector: list[float] | None = Field(None, min_length=1, max_length=MAX_VECTOR_DIM,
-                                       description="A vector of the index's dimension.")
-    modify: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS,
-                               description="A modification sentence, with ``image`` or "
-                                           "``id`` (composed retrieval; needs a compose run).")
+    text: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="A sentence, embedded with the index's text model.",
+    )
+    image: str | None = Field(
+        None,
+        min_length=1,
+        description="An image file (PNG, JPEG...) in base64; a "
+        "``data:image/...;base64,`` prefix is accepted.",
+    )
+    id: str | None = Field(
+        None, min_length=1, max_length=1000, description="The id of an item of the index."
+    )
+    vector: list[float] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_VECTOR_DIM,
+        description="A vector of the index's dimension.",
+    )
+    modify: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="A modification sentence, with ``image`` or "
+        "``id`` (composed retrieval; needs a compose run).",
+    )
     k: int = Field(10, ge=1, le=MAX_K, description="Number of results per ranking.")
     metric: Literal["geodesic", "euclidean", "both"] = "both"
     paths: bool = Field(True, description="Return each geodesic result's vertex path.")
@@ -39,8 +63,9 @@ class SearchRequest(BaseModel):
     def _one_query(self) -> SearchRequest:
         given = [name for name in QUERY_FIELDS if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of {', '.join(QUERY_FIELDS)} "
-                             f"(got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"give exactly one of {', '.join(QUERY_FIELDS)} (got {', '.join(given) or 'none'})"
+            )
         if self.modify is not None and given[0] not in ("image", "id"):
             raise ValueError("modify goes with an image or id query")
         return self
@@ -53,8 +78,9 @@ class StepOut(BaseModel):
     kind: Literal["image", "text", "query"]
     caption: str | None
     image_url: str | None = Field(description="URL of the image (image vertices only).")
-    angle: float | None = Field(None, description="Radians of the hop from the previous "
-                                                  "step; null on the first step.")
+    angle: float | None = Field(
+        None, description="Radians of the hop from the previous step; null on the first step."
+    )
 
 
 class HitOut(BaseModel):
@@ -112,7 +138,8 @@ class HealthOut(BaseModel):
     threshold: float | None
     queries: list[Literal["id", "vector", "text", "image", "modify"]] = Field(
         description="The query kinds this index answers (text and image need an encoder, "
-                    "modify a compose run).")
+        "modify a compose run)."
+    )
 
 
 class ErrorOut(BaseModel):

@@ -66,15 +66,27 @@ class HeaderTimeoutProtocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def serve_app(app, *, host: str, port: int, log_level: str = "info",
-              header_timeout: float = HEADER_TIMEOUT_S,
-              max_connections: int = MAX_CONNECTIONS) -> None:
+def serve_app(
+    app,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    header_timeout: float = HEADER_TIMEOUT_S,
+    max_connections: int = MAX_CONNECTIONS,
+) -> None:
     """Run ``app`` under uvicorn (h11) until interrupted, with the bounds above."""
     import uvicorn
 
-    protocol = type("BoundHeaderTimeoutProtocol", (HeaderTimeoutProtocol,),
-                    {"header_timeout": header_timeout})
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                            http=protocol,
-                            limit_concurrency=max_connections)
+    protocol = type(
+        "BoundHeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": header_timeout}
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=protocol,
+        limit_concurrency=max_connections,
+    )
     uvicorn.Server(config).run()

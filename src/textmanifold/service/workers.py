@@ -19,10 +19,12 @@ from .limits import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 __all__ = ["ENVIRONMENT", "app_from_environment", "serve_workers", "use_threads"]
 
 # The variables a worker reads (the API key goes through auth.API_KEY_ENV).
-ENVIRONMENT = {"index": "TEXTMANIFOLD_SERVE_INDEX",
-               "body_timeout": "TEXTMANIFOLD_SERVE_BODY_TIMEOUT",
-               "header_timeout": "TEXTMANIFOLD_SERVE_HEADER_TIMEOUT",
-               "threads": "TEXTMANIFOLD_SERVE_THREADS"}
+ENVIRONMENT = {
+    "index": "TEXTMANIFOLD_SERVE_INDEX",
+    "body_timeout": "TEXTMANIFOLD_SERVE_BODY_TIMEOUT",
+    "header_timeout": "TEXTMANIFOLD_SERVE_HEADER_TIMEOUT",
+    "threads": "TEXTMANIFOLD_SERVE_THREADS",
+}
 
 
 def use_threads(threads: int) -> None:
@@ -52,14 +54,26 @@ def app_from_environment():
     HeaderTimeoutProtocol.header_timeout = float(os.environ[ENVIRONMENT["header_timeout"]])
     use_threads(int(os.environ[ENVIRONMENT["threads"]]))
     index = ManifoldIndex.load(os.environ[ENVIRONMENT["index"]], mmap=True)
-    return create_app(index, body_timeout=float(os.environ[ENVIRONMENT["body_timeout"]]),
-                      api_key=api_key_from_env())
+    return create_app(
+        index,
+        body_timeout=float(os.environ[ENVIRONMENT["body_timeout"]]),
+        api_key=api_key_from_env(),
+    )
 
 
-def serve_workers(index_dir, *, workers: int, host: str, port: int, log_level: str = "info",
-                  body_timeout: float, header_timeout: float = HEADER_TIMEOUT_S,
-                  max_connections: int = MAX_CONNECTIONS, threads: int = 1,
-                  api_key: str | None = None) -> None:
+def serve_workers(
+    index_dir,
+    *,
+    workers: int,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    body_timeout: float,
+    header_timeout: float = HEADER_TIMEOUT_S,
+    max_connections: int = MAX_CONNECTIONS,
+    threads: int = 1,
+    api_key: str | None = None,
+) -> None:
     """Run ``workers`` uvicorn processes on ``host:port`` until interrupted.
 
     ``max_connections`` bounds each worker's open connections (503 beyond them).
@@ -68,13 +82,23 @@ def serve_workers(index_dir, *, workers: int, host: str, port: int, log_level: s
 
     from .auth import API_KEY_ENV
 
-    os.environ.update({ENVIRONMENT["index"]: str(index_dir),
-                       ENVIRONMENT["body_timeout"]: repr(float(body_timeout)),
-                       ENVIRONMENT["header_timeout"]: repr(float(header_timeout)),
-                       ENVIRONMENT["threads"]: str(int(threads))})
+    os.environ.update(
+        {
+            ENVIRONMENT["index"]: str(index_dir),
+            ENVIRONMENT["body_timeout"]: repr(float(body_timeout)),
+            ENVIRONMENT["header_timeout"]: repr(float(header_timeout)),
+            ENVIRONMENT["threads"]: str(int(threads)),
+        }
+    )
     if api_key is not None:
         os.environ[API_KEY_ENV] = api_key
-    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers,
-                host=host, port=port, log_level=log_level,
-                http="textmanifold.service.server:HeaderTimeoutProtocol",
-                limit_concurrency=max_connections)
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http="textmanifold.service.server:HeaderTimeoutProtocol",
+        limit_concurrency=max_connections,
+    )

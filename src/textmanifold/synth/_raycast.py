@@ -67,8 +67,9 @@ def hit_distance(solid: Solid, ox, oy, oz, dx, dy, dz) -> np.ndarray:
         if solid.kind == SPHERE:
             return _hit_sphere(ox - cx, oy - cy, oz - cz, dx, dy, dz, F32(solid.half_width))
         if solid.kind == CYLINDER:
-            return _hit_cylinder(ox - cx, oy - cy, oz - cz, dx, dy, dz,
-                                 F32(solid.half_width), F32(solid.half_height))
+            return _hit_cylinder(
+                ox - cx, oy - cy, oz - cz, dx, dy, dz, F32(solid.half_width), F32(solid.half_height)
+            )
         return _hit_cube(ox - cx, oy - cy, oz - cz, dx, dy, dz, solid)
 
 
@@ -97,9 +98,11 @@ def _hit_cylinder(ox, oy, oz, dx, dy, dz, r, h):
 def _hit_cube(ox, oy, oz, dx, dy, dz, solid: Solid):
     # Slab test in the cube's own frame (world rotated by -rotation about z).
     cos, sin, half = F32(solid.cos), F32(solid.sin), F32(solid.half_width)
-    local = ((cos * ox + sin * oy, cos * dx + sin * dy),
-             (cos * oy - sin * ox, cos * dy - sin * dx),
-             (oz, dz))
+    local = (
+        (cos * ox + sin * oy, cos * dx + sin * dy),
+        (cos * oy - sin * ox, cos * dy - sin * dx),
+        (oz, dz),
+    )
     near, far = None, None
     for o, d in local:
         inv = F32(1.0) / d
@@ -193,7 +196,7 @@ def cast(objects, camera: Camera, width: int, height: int) -> Cast:
     for k, (solid, box) in enumerate(zip(solids, boxes, strict=True)):
         if box is None:
             continue
-        window = np.s_[box[0]:box[1], box[2]:box[3]]
+        window = np.s_[box[0] : box[1], box[2] : box[3]]
         hit = hit_distance(solid, *origin, dx[window], dy[window], dz[window])
         closer = hit < t[window]
         t[window] = np.where(closer, hit, t[window])

@@ -86,8 +86,9 @@ def propose(task: tuple) -> list[Child]:
     return list(itertools.islice(propose_changes(rng, scene, width, height, kinds), want))
 
 
-def _take_new(task: tuple, proposals: list[Child], need: int, seen: set | None,
-              where: str) -> list[Child]:
+def _take_new(
+    task: tuple, proposals: list[Child], need: int, seen: set | None, where: str
+) -> list[Child]:
     """The first ``need`` candidates whose scenes are new to the whole collection.
 
     Asks the node for twice as many candidates (in this process) when too few are new;
@@ -96,26 +97,41 @@ def _take_new(task: tuple, proposals: list[Child], need: int, seen: set | None,
     differ from their parent and from each other.
     """
     while True:
-        taken = [c for c in proposals
-                 if seen is None or object_records(c.scene) not in seen][:need]
+        taken = [c for c in proposals if seen is None or object_records(c.scene) not in seen][:need]
         if len(taken) == need:
             if seen is not None:
                 seen.update(object_records(c.scene) for c in taken)
             return taken
         want = task[5]
         if len(proposals) < want:
-            raise InputError(f"{where} allows only {len(taken)} changes that give new valid "
-                             f"scenes, {need} needed: lower the branching")
+            raise InputError(
+                f"{where} allows only {len(taken)} changes that give new valid "
+                f"scenes, {need} needed: lower the branching"
+            )
         task = task[:5] + (2 * want,) + task[6:]
         proposals = propose(task)
 
 
-def _check_arguments(out: Path, depth, branching, size, seed, workers, text_only_scenes,
-                     train_branches, resume: bool, force: bool) -> tuple[int, int]:
-    for name, value, low in (("depth", depth, 1), ("branching", branching, 1),
-                             ("workers", workers, 1), ("seed", seed, 0),
-                             ("text_only_scenes", text_only_scenes, 0),
-                             ("train_branches", train_branches, 0)):
+def _check_arguments(
+    out: Path,
+    depth,
+    branching,
+    size,
+    seed,
+    workers,
+    text_only_scenes,
+    train_branches,
+    resume: bool,
+    force: bool,
+) -> tuple[int, int]:
+    for name, value, low in (
+        ("depth", depth, 1),
+        ("branching", branching, 1),
+        ("workers", workers, 1),
+        ("seed", seed, 0),
+        ("text_only_scenes", text_only_scenes, 0),
+        ("train_branches", train_branches, 0),
+    ):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
             raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
     width, height = size
@@ -124,11 +140,22 @@ def _check_arguments(out: Path, depth, branching, size, seed, workers, text_only
     return int(width), int(height)
 
 
-def generate_cci(out_dir: str | os.PathLike, *, depth: int = 4, branching: int = 10,
-                 size: tuple[int, int] = (320, 240), seed: int = 0, workers: int = 1,
-                 text_only_scenes: int = 0, changes: str = "all", repeat_scenes: bool = False,
-                 train_branches: int = 0, resume: bool = False, force: bool = False,
-                 progress: bool = True) -> Path:
+def generate_cci(
+    out_dir: str | os.PathLike,
+    *,
+    depth: int = 4,
+    branching: int = 10,
+    size: tuple[int, int] = (320, 240),
+    seed: int = 0,
+    workers: int = 1,
+    text_only_scenes: int = 0,
+    changes: str = "all",
+    repeat_scenes: bool = False,
+    train_branches: int = 0,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Generate the CCI Collection in ``out_dir``.
 
     Parameters
@@ -174,44 +201,75 @@ def generate_cci(out_dir: str | os.PathLike, *, depth: int = 4, branching: int =
         ``resume``/``force``, or resuming a directory generated with other settings.
     """
     out = Path(out_dir)
-    width, height = _check_arguments(out, depth, branching, size, seed, workers,
-                                      text_only_scenes, train_branches, resume, force)
-    config = cci_config(depth=depth, branching=branching, size=(width, height), seed=seed,
-                        text_only_scenes=text_only_scenes, changes=changes,
-                        repeat_scenes=repeat_scenes, train_branches=train_branches)
+    width, height = _check_arguments(
+        out, depth, branching, size, seed, workers, text_only_scenes, train_branches, resume, force
+    )
+    config = cci_config(
+        depth=depth,
+        branching=branching,
+        size=(width, height),
+        seed=seed,
+        text_only_scenes=text_only_scenes,
+        changes=changes,
+        repeat_scenes=repeat_scenes,
+        train_branches=train_branches,
+    )
     source = source_scene(seed, width, height, changes)
     allowed = count_changes(source, preset_kinds(changes))
     if branching > allowed:
-        raise InputError(f"branching {branching} is larger than the {allowed} changes the "
-                         "source scene allows")
+        raise InputError(
+            f"branching {branching} is larger than the {allowed} changes the source scene allows"
+        )
     with process_pool(workers) as pool:
         plan = plan_scenes(source, config, pool, workers, progress)
         records = _scene_records(plan, config)
         write_scenes_first(out, records, resume)
         digits = _digits(len(plan))
         rendered = [index for index, node in enumerate(plan) if node["rendered"]]
-        render_missing([plan[index]["scene"] for index in rendered],
-                       [out / "images" / image_filename(index, digits) for index in rendered],
-                       width, height, resume=resume, pool=pool, workers=workers,
-                       progress=progress)
+        render_missing(
+            [plan[index]["scene"] for index in rendered],
+            [out / "images" / image_filename(index, digits) for index in rendered],
+            width,
+            height,
+            resume=resume,
+            pool=pool,
+            workers=workers,
+            progress=progress,
+        )
     items, pairs = _items_and_pairs(plan, config)
     reachable = reachable_pairs([node["scene"] for node in plan])
-    return write_collection(out, name=NAME, items=items, pairs=pairs, scenes=records,
-                            reachable=reachable, config=config)
+    return write_collection(
+        out, name=NAME, items=items, pairs=pairs, scenes=records, reachable=reachable, config=config
+    )
 
 
-def cci_config(*, depth: int, branching: int, size: tuple[int, int], seed: int,
-               text_only_scenes: int = 0, changes: str = "all", repeat_scenes: bool = False,
-               train_branches: int = 0) -> dict:
+def cci_config(
+    *,
+    depth: int,
+    branching: int,
+    size: tuple[int, int],
+    seed: int,
+    text_only_scenes: int = 0,
+    changes: str = "all",
+    repeat_scenes: bool = False,
+    train_branches: int = 0,
+) -> dict:
     """The generator's config record (``collection.json``); the options closer to the
     paper appear only when set, so today's collections keep their exact records."""
     preset_kinds(changes)  # validates the name
-    config = {"generator": "textmanifold.synth.cci", "depth": depth, "branching": branching,
-              "size": [int(size[0]), int(size[1])], "seed": seed,
-              "text_only_scenes": text_only_scenes}
-    for key, value, default in (("changes", changes, "all"),
-                                ("repeat_scenes", repeat_scenes, False),
-                                ("train_branches", train_branches, 0)):
+    config = {
+        "generator": "textmanifold.synth.cci",
+        "depth": depth,
+        "branching": branching,
+        "size": [int(size[0]), int(size[1])],
+        "seed": seed,
+        "text_only_scenes": text_only_scenes,
+    }
+    for key, value, default in (
+        ("changes", changes, "all"),
+        ("repeat_scenes", repeat_scenes, False),
+        ("train_branches", train_branches, 0),
+    ):
         if value != default:
             config[key] = value
     return config
@@ -219,8 +277,10 @@ def cci_config(*, depth: int, branching: int, size: tuple[int, int], seed: int,
 
 # ----------------------------------------------------------------------------- planning
 
-def plan_scenes(source: Scene, config: dict, pool=None, workers: int = 1,
-                progress: bool = False) -> list[dict]:
+
+def plan_scenes(
+    source: Scene, config: dict, pool=None, workers: int = 1, progress: bool = False
+) -> list[dict]:
     """Every scene of the tree (breadth first), then the text-only ones.
 
     ``config`` holds ``seed``, ``depth``, ``branching``, ``size`` and
@@ -237,39 +297,80 @@ def plan_scenes(source: Scene, config: dict, pool=None, workers: int = 1,
     width, height = config["size"]
     kinds = preset_kinds(config.get("changes", "all"))
     want = branching + max(2, branching // 2)
-    nodes = [{"scene": source, "level": 0, "parent": None, "change": None,
-              "instruction": None, "rendered": True, "branch": False}]
+    nodes = [
+        {
+            "scene": source,
+            "level": 0,
+            "parent": None,
+            "change": None,
+            "instruction": None,
+            "rendered": True,
+            "branch": False,
+        }
+    ]
     seen = None if config.get("repeat_scenes") else {object_records(source)}
 
     def take(tasks, need, desc, parents, levels, rendered, branch=False):
         for task, proposals, parent, level in zip(
-                tasks, ordered_map(propose, tasks, pool, workers, desc=desc, progress=progress),
-                parents, levels, strict=True):
+            tasks,
+            ordered_map(propose, tasks, pool, workers, desc=desc, progress=progress),
+            parents,
+            levels,
+            strict=True,
+        ):
             for child in _take_new(task, proposals, need, seen, f"scene {parent}"):
-                nodes.append({"scene": child.scene, "level": level, "parent": parent,
-                              "change": child.change.to_record(),
-                              "instruction": child.instruction, "rendered": rendered,
-                              "branch": branch})
+                nodes.append(
+                    {
+                        "scene": child.scene,
+                        "level": level,
+                        "parent": parent,
+                        "change": child.change.to_record(),
+                        "instruction": child.instruction,
+                        "rendered": rendered,
+                        "branch": branch,
+                    }
+                )
 
     level_start = 0
     for level in range(config["depth"]):
         parents = list(range(level_start, len(nodes)))
-        tasks = [(seed, CHILDREN, level, k, nodes[p]["scene"], want, width, height, kinds)
-                 for k, p in enumerate(parents)]
+        tasks = [
+            (seed, CHILDREN, level, k, nodes[p]["scene"], want, width, height, kinds)
+            for k, p in enumerate(parents)
+        ]
         level_start = len(nodes)
-        take(tasks, branching, f"planning level {level + 1}", parents,
-             [level + 1] * len(parents), True)
+        take(
+            tasks,
+            branching,
+            f"planning level {level + 1}",
+            parents,
+            [level + 1] * len(parents),
+            True,
+        )
     tree_size = len(nodes)
     inner = level_start  # nodes above the last level: parents of the training branches
-    parents = [int(node_rng(seed, BRANCH, 0, j).integers(inner))
-               for j in range(config.get("train_branches", 0))]
-    tasks = [(seed, BRANCH, 1, j, nodes[p]["scene"], 3, width, height, kinds)
-             for j, p in enumerate(parents)]
-    take(tasks, 1, "planning training branches", parents,
-         [nodes[p]["level"] + 1 for p in parents], True, branch=True)
+    parents = [
+        int(node_rng(seed, BRANCH, 0, j).integers(inner))
+        for j in range(config.get("train_branches", 0))
+    ]
+    tasks = [
+        (seed, BRANCH, 1, j, nodes[p]["scene"], 3, width, height, kinds)
+        for j, p in enumerate(parents)
+    ]
+    take(
+        tasks,
+        1,
+        "planning training branches",
+        parents,
+        [nodes[p]["level"] + 1 for p in parents],
+        True,
+        branch=True,
+    )
     parents = [text_only_parent(seed, j, tree_size) for j in range(config["text_only_scenes"])]
-    tasks = [(seed, TEXT_ONLY, 1, j, nodes[p]["scene"], 3, width, height, kinds)
-             for j, p in enumerate(parents)]
+    tasks = [
+        (seed, TEXT_ONLY, 1, j, nodes[p]["scene"], 3, width, height, kinds)
+        for j, p in enumerate(parents)
+    ]
     take(tasks, 1, "planning text-only", parents, [None] * len(parents), False)
     return nodes
 
@@ -297,11 +398,15 @@ def _scene_records(plan: list[dict], config: dict) -> list[dict[str, Any]]:
     records = []
     for index, node in enumerate(plan):
         record = node["scene"].to_clevr_json(
-            index, image_filename(index, digits), width, height,
-            split=_split(node, config["depth"]))
-        record["cci"] = {"level": node["level"], "parent": node["parent"],
-                         "change": node["change"], "instruction": node["instruction"],
-                         "rendered": node["rendered"]}
+            index, image_filename(index, digits), width, height, split=_split(node, config["depth"])
+        )
+        record["cci"] = {
+            "level": node["level"],
+            "parent": node["parent"],
+            "change": node["change"],
+            "instruction": node["instruction"],
+            "rendered": node["rendered"],
+        }
         if node.get("branch"):
             record["cci"]["branch"] = True
         records.append(record)
@@ -316,15 +421,30 @@ def _items_and_pairs(plan: list[dict], config: dict) -> tuple[list[Item], list[P
     for index, node in enumerate(plan):
         text = describe_scene(node["scene"])
         if not node["rendered"]:
-            items.append(Item(id=f"cci-text-{index:0{digits}d}", modality="text", text=text,
-                              scene=index, split="train"))
+            items.append(
+                Item(
+                    id=f"cci-text-{index:0{digits}d}",
+                    modality="text",
+                    text=text,
+                    scene=index,
+                    split="train",
+                )
+            )
             continue
         split = _split(node, config["depth"])
         image_ids[index] = f"cci-{index:0{digits}d}"
-        items.append(Item(id=image_ids[index], modality="image",
-                          path=f"images/{image_filename(index, digits)}", text=text,
-                          scene=index, split=split))
+        items.append(
+            Item(
+                id=image_ids[index],
+                modality="image",
+                path=f"images/{image_filename(index, digits)}",
+                text=text,
+                scene=index,
+                split=split,
+            )
+        )
         if node["parent"] is not None:
-            pairs.append(Pair(image_ids[node["parent"]], image_ids[index], node["instruction"],
-                              split))
+            pairs.append(
+                Pair(image_ids[node["parent"]], image_ids[index], node["instruction"], split)
+            )
     return items, pairs

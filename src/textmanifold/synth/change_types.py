@@ -52,9 +52,15 @@ class Change:
     relation: str | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {"type": self.kind, "object": self.object_id, "attribute": self.attribute,
-                "old": self.old, "new": self.new, "anchor": self.anchor_id,
-                "relation": self.relation}
+        return {
+            "type": self.kind,
+            "object": self.object_id,
+            "attribute": self.attribute,
+            "old": self.old,
+            "new": self.new,
+            "anchor": self.anchor_id,
+            "relation": self.relation,
+        }
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,14 @@ from .scene import (
 from .spacing import free_mask, layout_ok
 
 VALUES: dict[str, tuple[str, ...]] = {
-    "color": tuple(COLORS), "material": MATERIALS, "shape": SHAPES, "size": tuple(SIZES),
+    "color": tuple(COLORS),
+    "material": MATERIALS,
+    "shape": SHAPES,
+    "size": tuple(SIZES),
 }
 NEW_OBJECTS: tuple[tuple[str, str, str, str], ...] = tuple(
-    itertools.product(SIZES, COLORS, MATERIALS, SHAPES))  # (size, color, material, shape)
+    itertools.product(SIZES, COLORS, MATERIALS, SHAPES)
+)  # (size, color, material, shape)
 MIN_OBJECTS, MAX_OBJECTS = 2, 10
 # Named sets of change kinds (``--changes``): "all" is this project's CCI; "clevr-change"
 # the five change types of CLEVR-Change (Park et al. 2019), which CCI iterates.
@@ -55,11 +59,14 @@ CHANGE_PRESETS: dict[str, tuple[str, ...]] = {
 def preset_kinds(name: str) -> tuple[str, ...]:
     """The change kinds of a preset name (see :data:`CHANGE_PRESETS`)."""
     return CHANGE_PRESETS[check_option("--changes", name, CHANGE_PRESETS)]
-ATTEMPTS = 8          # camera (and position) draws per change before it counts as invalid
+
+
+ATTEMPTS = 8  # camera (and position) draws per change before it counts as invalid
 POSITION_TRIES = 100  # positions drawn per attempt for add and move
 
 
 # ----------------------------------------------------------------------------- enumerating
+
 
 def _is_of(a: Object, b: Object, relation: str, directions) -> bool:
     return offset_along(a, b, directions[relation]) > 0
@@ -138,10 +145,13 @@ class _SpecPool:
     def _draw_add(self, rng: np.random.Generator) -> ChangeSpec:
         objects = self.scene.objects
         while True:
-            spec = ChangeSpec("add", self.scene.next_id,
-                              NEW_OBJECTS[int(rng.integers(len(NEW_OBJECTS)))],
-                              objects[int(rng.integers(len(objects)))].id,
-                              RELATIONS[int(rng.integers(len(RELATIONS)))])
+            spec = ChangeSpec(
+                "add",
+                self.scene.next_id,
+                NEW_OBJECTS[int(rng.integers(len(NEW_OBJECTS)))],
+                objects[int(rng.integers(len(objects)))].id,
+                RELATIONS[int(rng.integers(len(RELATIONS)))],
+            )
             if spec not in self.tried_adds:
                 self.tried_adds.add(spec)
                 return spec
@@ -149,8 +159,16 @@ class _SpecPool:
 
 # ----------------------------------------------------------------------------- applying
 
-def _position(rng, scene: Scene, anchor: Object, relation: str, radius: float,
-              ignore_id: int | None, directions) -> tuple[float, float] | None:
+
+def _position(
+    rng,
+    scene: Scene,
+    anchor: Object,
+    relation: str,
+    radius: float,
+    ignore_id: int | None,
+    directions,
+) -> tuple[float, float] | None:
     """A free ground position in ``relation`` to ``anchor``, or None.
 
     ``POSITION_TRIES`` uniform candidates are drawn at once; the first that fits wins.
@@ -158,7 +176,8 @@ def _position(rng, scene: Scene, anchor: Object, relation: str, radius: float,
     xs, ys = rng.uniform(-WORLD_HALF_WIDTH, WORLD_HALF_WIDTH, size=(2, POSITION_TRIES))
     d = directions[relation]
     fits = ((xs - anchor.x) * d[0] + (ys - anchor.y) * d[1] > 0) & free_mask(
-        scene, xs, ys, radius, directions, ignore_id)
+        scene, xs, ys, radius, directions, ignore_id
+    )
     hits = np.flatnonzero(fits)
     return (float(xs[hits[0]]), float(ys[hits[0]])) if len(hits) else None
 
@@ -176,8 +195,7 @@ def _semantic(rng, scene: Scene, spec: ChangeSpec, directions) -> tuple[Scene, C
         return changed, Change(spec.kind, obj.id, spec.kind, old, spec.new)
     if spec.kind == "drop":
         obj = scene.object(spec.object_id)
-        return (scene.drop_object(obj.id),
-                Change("drop", obj.id, "object", _attributes(obj), None))
+        return (scene.drop_object(obj.id), Change("drop", obj.id, "object", _attributes(obj), None))
     anchor = scene.object(spec.anchor_id)
     if spec.kind == "move":
         obj = scene.object(spec.object_id)
@@ -185,20 +203,31 @@ def _semantic(rng, scene: Scene, spec: ChangeSpec, directions) -> tuple[Scene, C
         if spot is None:
             return None
         moved = scene.replace_object(obj.with_changes(x=spot[0], y=spot[1]))
-        return moved, Change("move", obj.id, "position", [obj.x, obj.y], list(spot),
-                             anchor.id, spec.relation)
+        return moved, Change(
+            "move", obj.id, "position", [obj.x, obj.y], list(spot), anchor.id, spec.relation
+        )
     size, color, material, shape = spec.new
     spot = _position(rng, scene, anchor, spec.relation, SIZES[size], None, directions)
     if spot is None:
         return None
-    new = Object(spec.object_id, shape, color, material, size, spot[0], spot[1],
-                 float(rng.uniform(0.0, 360.0)))
-    return scene.add_object(new), Change("add", new.id, "object", None, _attributes(new),
-                                         anchor.id, spec.relation)
+    new = Object(
+        spec.object_id,
+        shape,
+        color,
+        material,
+        size,
+        spot[0],
+        spot[1],
+        float(rng.uniform(0.0, 360.0)),
+    )
+    return scene.add_object(new), Change(
+        "add", new.id, "object", None, _attributes(new), anchor.id, spec.relation
+    )
 
 
-def apply_change(rng: np.random.Generator, scene: Scene, spec: ChangeSpec, width: int,
-                 height: int) -> Child | None:
+def apply_change(
+    rng: np.random.Generator, scene: Scene, spec: ChangeSpec, width: int, height: int
+) -> Child | None:
     """Apply one change plus a camera jitter; None if no valid draw is found.
 
     Parameters
@@ -228,14 +257,18 @@ def apply_change(rng: np.random.Generator, scene: Scene, spec: ChangeSpec, width
             return None
         changed, change = result
         child = changed.with_camera(scene.camera.jittered(rng))
-        if (layout_ok(changed, directions) and layout_ok(child)
-                and render.is_visible(child, width, height)):
+        if (
+            layout_ok(changed, directions)
+            and layout_ok(child)
+            and render.is_visible(child, width, height)
+        ):
             return Child(child, change, instruction(rng, change, target, anchor))
     return None
 
 
-def propose_changes(rng: np.random.Generator, scene: Scene, width: int,
-                    height: int, kinds: tuple[str, ...] = KINDS) -> Iterator[Child]:
+def propose_changes(
+    rng: np.random.Generator, scene: Scene, width: int, height: int, kinds: tuple[str, ...] = KINDS
+) -> Iterator[Child]:
     """Valid children of ``scene`` (changes of ``kinds``) in random order, each scene new,
     until none is left.
 
@@ -254,8 +287,9 @@ def propose_changes(rng: np.random.Generator, scene: Scene, width: int,
             yield child
 
 
-def sample_changes(rng: np.random.Generator, scene: Scene, n: int, width: int,
-                   height: int) -> list[Child]:
+def sample_changes(
+    rng: np.random.Generator, scene: Scene, n: int, width: int, height: int
+) -> list[Child]:
     """``n`` valid children of ``scene`` whose scenes differ from it and from each other.
 
     Raises
@@ -269,6 +303,8 @@ def sample_changes(rng: np.random.Generator, scene: Scene, n: int, width: int,
         raise InputError(f"{n} changes asked, but the scene allows only {allowed}")
     children = list(itertools.islice(propose_changes(rng, scene, width, height), n))
     if len(children) < n:
-        raise InputError(f"{n} changes asked, but only {len(children)} of the scene's "
-                         f"{allowed} changes keep every object visible and apart")
+        raise InputError(
+            f"{n} changes asked, but only {len(children)} of the scene's "
+            f"{allowed} changes keep every object visible and apart"
+        )
     return children

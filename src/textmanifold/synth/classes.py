@@ -118,8 +118,9 @@ def scene_edit_distance(a: Scene | dict, b: Scene | dict) -> int:
     # Square (n + m) assignment: real pairs, then "drop a_i" / "add b_j" dummies.
     big = len(ATTRIBUTES) + 1
     cost = np.zeros((n + m, m + n))
-    cost[:n, :m] = [[sum(x != y for x, y in zip(oa, ob, strict=True)) for ob in objs_b]
-                    for oa in objs_a]
+    cost[:n, :m] = [
+        [sum(x != y for x, y in zip(oa, ob, strict=True)) for ob in objs_b] for oa in objs_a
+    ]
     cost[:n, m:] = np.where(np.eye(n, dtype=bool), 1, big)
     cost[n:, :m] = np.where(np.eye(m, dtype=bool), 1, big)
     rows, cols = linear_sum_assignment(cost)
@@ -135,8 +136,9 @@ def _attribute_tuples(scene: Scene | dict) -> list[tuple[str, ...]]:
 # ----------------------------------------------------------------------------- scenes
 
 
-def perturb(rng: np.random.Generator, scene: Scene, n_edits: int, jitter: float,
-            width: int, height: int) -> Scene:
+def perturb(
+    rng: np.random.Generator, scene: Scene, n_edits: int, jitter: float, width: int, height: int
+) -> Scene:
     """``scene`` after ``n_edits`` random semantic changes, a ground nudge of every object
     and the changes' camera jitters, with every object visible at ``width`` x ``height``.
 
@@ -155,8 +157,10 @@ def perturb(rng: np.random.Generator, scene: Scene, n_edits: int, jitter: float,
         current = _nudge(rng, current, jitter)
         if layout_ok(current) and render.is_visible(current, width, height):
             return current
-    raise InputError(f"no valid perturbation with {n_edits} changes found in {MEMBER_TRIES} "
-                     f"draws; use a larger image size or fewer changes")
+    raise InputError(
+        f"no valid perturbation with {n_edits} changes found in {MEMBER_TRIES} "
+        f"draws; use a larger image size or fewer changes"
+    )
 
 
 def _nudge(rng: np.random.Generator, scene: Scene, sigma: float) -> Scene:
@@ -180,8 +184,7 @@ class CategorySet:
     texts: list[tuple[Scene, int]]
 
 
-def category_scenes(config: ClassesConfig, workers: int = 1,
-                    progress: bool = False) -> CategorySet:
+def category_scenes(config: ClassesConfig, workers: int = 1, progress: bool = False) -> CategorySet:
     """Draw every scene of the set, nothing rendered.
 
     Deterministic in ``config.seed`` whatever ``workers`` is: each theme and each category
@@ -190,15 +193,27 @@ def category_scenes(config: ClassesConfig, workers: int = 1,
     config.validate()
     n_themes = math.ceil(config.n_classes / config.classes_per_theme)
     theme_seeds, class_seeds = np.random.SeedSequence(config.seed).spawn(2)
-    themes = [_visible_random_scene(np.random.default_rng(seq), config.width, config.height)
-              for seq in theme_seeds.spawn(n_themes)]
-    tasks = [(config, themes[k // config.classes_per_theme], seq)
-             for k, seq in enumerate(class_seeds.spawn(config.n_classes))]
+    themes = [
+        _visible_random_scene(np.random.default_rng(seq), config.width, config.height)
+        for seq in theme_seeds.spawn(n_themes)
+    ]
+    tasks = [
+        (config, themes[k // config.classes_per_theme], seq)
+        for k, seq in enumerate(class_seeds.spawn(config.n_classes))
+    ]
     workers = min(workers, len(tasks))
     with process_pool(workers) as pool:
-        planned = list(ordered_map(_plan_category, tasks, pool, workers,
-                                   desc="planning categories", unit="category",
-                                   progress=progress))
+        planned = list(
+            ordered_map(
+                _plan_category,
+                tasks,
+                pool,
+                workers,
+                desc="planning categories",
+                unit="category",
+                progress=progress,
+            )
+        )
     out = CategorySet([], [], [])
     for k, (prototype, images, texts) in enumerate(planned):
         out.prototypes.append(prototype)
@@ -218,7 +233,7 @@ def _plan_category(task) -> tuple[Scene, list[Scene], list[Scene]]:
         perturb(rng, prototype, int(rng.integers(low, high + 1)), config.position_jitter, w, h)
         for _ in range(config.images_per_class + config.texts_per_class)
     ]
-    return prototype, members[:config.images_per_class], members[config.images_per_class:]
+    return prototype, members[: config.images_per_class], members[config.images_per_class :]
 
 
 def _visible_random_scene(rng: np.random.Generator, width: int, height: int) -> Scene:
@@ -232,9 +247,15 @@ def _visible_random_scene(rng: np.random.Generator, width: int, height: int) -> 
 # ----------------------------------------------------------------------------- writing
 
 
-def generate_classes(out_dir: str | os.PathLike, config: ClassesConfig | None = None, *,
-                     workers: int = 1, resume: bool = False, force: bool = False,
-                     progress: bool = True) -> Path:
+def generate_classes(
+    out_dir: str | os.PathLike,
+    config: ClassesConfig | None = None,
+    *,
+    workers: int = 1,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Generate, render and write the category set as a Collection (see module docstring).
 
     Parameters
@@ -267,15 +288,21 @@ def generate_classes(out_dir: str | os.PathLike, config: ClassesConfig | None = 
     items, scene_json = _items_and_scenes(scenes, config)
     write_scenes_first(out, scene_json, resume)
     with process_pool(workers) as pool:
-        render_missing([s for s, _ in scenes.images],
-                       [out / it.path for it in items if it.modality == "image"],
-                       config.width, config.height, resume=resume, pool=pool,
-                       workers=workers, progress=progress, desc="rendering categories")
+        render_missing(
+            [s for s, _ in scenes.images],
+            [out / it.path for it in items if it.modality == "image"],
+            config.width,
+            config.height,
+            resume=resume,
+            pool=pool,
+            workers=workers,
+            progress=progress,
+            desc="rendering categories",
+        )
     return write_collection(out, name=NAME, items=items, scenes=scene_json, config=record)
 
 
-def _items_and_scenes(scenes: CategorySet, config: ClassesConfig) -> tuple[list[Item],
-                                                                            list[dict]]:
+def _items_and_scenes(scenes: CategorySet, config: ClassesConfig) -> tuple[list[Item], list[dict]]:
     """Items and CLEVR scene records: prototypes, then image members, then text members."""
     w, h = config.width, config.height
 
@@ -290,12 +317,26 @@ def _items_and_scenes(scenes: CategorySet, config: ClassesConfig) -> tuple[list[
     items: list[Item] = []
     for i, (scene, k) in enumerate(scenes.images):
         item_id = f"img-{i:05d}"
-        items.append(Item(id=item_id, modality="image", path=f"images/{item_id}.png",
-                          text=describe_scene(scene), labels=[category_name(k)],
-                          scene=len(records)))
+        items.append(
+            Item(
+                id=item_id,
+                modality="image",
+                path=f"images/{item_id}.png",
+                text=describe_scene(scene),
+                labels=[category_name(k)],
+                scene=len(records),
+            )
+        )
         records.append(record(scene, k, f"{item_id}.png", "image"))
     for i, (scene, k) in enumerate(scenes.texts):
-        items.append(Item(id=f"txt-{i:05d}", modality="text", text=describe_scene(scene),
-                          labels=[category_name(k)], scene=len(records)))
+        items.append(
+            Item(
+                id=f"txt-{i:05d}",
+                modality="text",
+                text=describe_scene(scene),
+                labels=[category_name(k)],
+                scene=len(records),
+            )
+        )
         records.append(record(scene, k, "", "text"))
     return items, records

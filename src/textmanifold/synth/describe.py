@@ -18,11 +18,14 @@ from .scene import Camera, Scene
 
 BAND = 1.0  # world units from the centre where "middle" ends
 PLACES = {
-    ("left", "behind"): "at the back left", ("middle", "behind"): "at the back",
+    ("left", "behind"): "at the back left",
+    ("middle", "behind"): "at the back",
     ("right", "behind"): "at the back right",
-    ("left", "middle"): "on the left", ("middle", "middle"): "in the middle",
+    ("left", "middle"): "on the left",
+    ("middle", "middle"): "in the middle",
     ("right", "middle"): "on the right",
-    ("left", "front"): "at the front left", ("middle", "front"): "at the front",
+    ("left", "front"): "at the front left",
+    ("middle", "front"): "at the front",
     ("right", "front"): "at the front right",
 }
 
@@ -35,9 +38,17 @@ def _objects_and_directions(scene: Scene | dict[str, Any]):
         return objects, dirs["right"], dirs["behind"]
     where = f"scene {scene.get('image_index', '?')}" if isinstance(scene, dict) else "scene"
     try:
-        objects = [(o["size"], o["color"], o["material"], o["shape"],
-                    float(o["3d_coords"][0]), float(o["3d_coords"][1]))
-                   for o in scene["objects"]]
+        objects = [
+            (
+                o["size"],
+                o["color"],
+                o["material"],
+                o["shape"],
+                float(o["3d_coords"][0]),
+                float(o["3d_coords"][1]),
+            )
+            for o in scene["objects"]
+        ]
         if "directions" in scene:
             right = np.asarray(scene["directions"]["right"], dtype=float)
             behind = np.asarray(scene["directions"]["behind"], dtype=float)

@@ -58,18 +58,25 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
 }
 NOUNS: tuple[str, ...] = ("object", "thing")
-MATERIAL_ADJECTIVES = {"metal": ("metallic", "shiny metal", "metal"),
-                       "rubber": ("rubber", "matte rubber")}
-PLACE_WORDS = {"left": ("to the left of", "left of"), "right": ("to the right of", "right of"),
-               "front": ("in front of",), "behind": ("behind",)}
+MATERIAL_ADJECTIVES = {
+    "metal": ("metallic", "shiny metal", "metal"),
+    "rubber": ("rubber", "matte rubber"),
+}
+PLACE_WORDS = {
+    "left": ("to the left of", "left of"),
+    "right": ("to the right of", "right of"),
+    "front": ("in front of",),
+    "behind": ("behind",),
+}
 
 
 def _pick(rng: np.random.Generator, options):
     return options[int(rng.integers(len(options)))]
 
 
-def instruction(rng: np.random.Generator, change: Change, target: Reference | None,
-                anchor: Reference | None) -> str:
+def instruction(
+    rng: np.random.Generator, change: Change, target: Reference | None, anchor: Reference | None
+) -> str:
     """The instruction for ``change``; ``target`` / ``anchor`` name its objects.
 
     Parameters
@@ -83,16 +90,16 @@ def instruction(rng: np.random.Generator, change: Change, target: Reference | No
         The anchor object's referring expression for a move or an add.
     """
     noun = _pick(rng, NOUNS)
-    fields = {"ref": target.text(noun) if target is not None else "",
-              "anchor": anchor.text(noun) if anchor is not None else ""}
+    fields = {
+        "ref": target.text(noun) if target is not None else "",
+        "anchor": anchor.text(noun) if anchor is not None else "",
+    }
     if change.kind == "material":
         fields["new_material"] = _pick(rng, MATERIAL_ADJECTIVES[change.new])
     if change.relation is not None:
         fields["where"] = _pick(rng, PLACE_WORDS[change.relation])
     if change.kind == "add":
         attrs = change.new
-        fields["new_object"] = " ".join(
-            attrs[k] for k in ("size", "color", "material", "shape"))
+        fields["new_object"] = " ".join(attrs[k] for k in ("size", "color", "material", "shape"))
     fields["new"] = change.new if isinstance(change.new, str) else ""
     return _pick(rng, TEMPLATES[change.kind]).format(**fields)
-

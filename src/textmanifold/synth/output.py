@@ -44,8 +44,9 @@ def write_scenes_first(out: Path, records: list[dict], resume: bool) -> None:
     path = out / "scenes.json"
     text = io.dumps_json({"scenes": records})
     if resume and path.exists() and path.read_text("utf-8", errors="replace") != text:
-        raise InputError(f"{out}: was generated with other settings or code; "
-                         "use --force to overwrite it")
+        raise InputError(
+            f"{out}: was generated with other settings or code; use --force to overwrite it"
+        )
     io.write_text(path, text)
 
 
@@ -70,8 +71,11 @@ def die_with_parent() -> None:
 @contextmanager
 def process_pool(workers: int) -> Iterator[multiprocessing.pool.Pool | None]:
     """A fork pool of ``workers`` processes, or None for one; terminated on any error."""
-    pool = (multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent)
-            if workers > 1 else None)
+    pool = (
+        multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent)
+        if workers > 1
+        else None
+    )
     try:
         yield pool
     except BaseException:
@@ -84,8 +88,16 @@ def process_pool(workers: int) -> Iterator[multiprocessing.pool.Pool | None]:
             pool.join()
 
 
-def ordered_map(function: Callable, tasks: Sequence, pool=None, workers: int = 1, *,
-                desc: str, unit: str = "scene", progress: bool = False) -> Iterable:
+def ordered_map(
+    function: Callable,
+    tasks: Sequence,
+    pool=None,
+    workers: int = 1,
+    *,
+    desc: str,
+    unit: str = "scene",
+    progress: bool = False,
+) -> Iterable:
     """Results of ``function`` over ``tasks`` in order, in ``pool`` (of ``workers``
     processes) when there is one, with a progress bar."""
     from tqdm import tqdm
@@ -95,8 +107,7 @@ def ordered_map(function: Callable, tasks: Sequence, pool=None, workers: int = 1
         results = pool.imap(function, tasks, chunksize=chunk)
     else:
         results = map(function, tasks)
-    return tqdm(results, total=len(tasks), desc=desc, unit=unit, disable=not progress,
-                leave=False)
+    return tqdm(results, total=len(tasks), desc=desc, unit=unit, disable=not progress, leave=False)
 
 
 def _render_to(task: tuple[Scene, Path, int, int]) -> None:
@@ -104,20 +115,33 @@ def _render_to(task: tuple[Scene, Path, int, int]) -> None:
     write_png(path, render.render(scene, width, height))
 
 
-def render_missing(scenes: Sequence[Scene], paths: Sequence[Path], width: int, height: int,
-                   *, resume: bool, pool=None, workers: int = 1, progress: bool = True,
-                   desc: str = "rendering") -> int:
+def render_missing(
+    scenes: Sequence[Scene],
+    paths: Sequence[Path],
+    width: int,
+    height: int,
+    *,
+    resume: bool,
+    pool=None,
+    workers: int = 1,
+    progress: bool = True,
+    desc: str = "rendering",
+) -> int:
     """Render ``scenes[i]`` to ``paths[i]`` (``width`` x ``height`` pixels), in ``pool``
     (of ``workers`` processes) when there is one; with ``resume``, keep files that
     already decode completely.
 
     Returns the number of images rendered.
     """
-    tasks = [(scene, path, width, height) for scene, path in zip(scenes, paths, strict=True)
-             if not (resume and check_image_file(path) is None)]
+    tasks = [
+        (scene, path, width, height)
+        for scene, path in zip(scenes, paths, strict=True)
+        if not (resume and check_image_file(path) is None)
+    ]
     for folder in {Path(p).parent for p in paths}:
         folder.mkdir(parents=True, exist_ok=True)
-    for _ in ordered_map(_render_to, tasks, pool, workers, desc=desc, unit="img",
-                         progress=progress):
+    for _ in ordered_map(
+        _render_to, tasks, pool, workers, desc=desc, unit="img", progress=progress
+    ):
         pass
     return len(tasks)

@@ -43,13 +43,18 @@ def object_records(scene: Scene | dict[str, Any], where: str = "scene") -> tuple
     list position, as in :meth:`Scene.from_clevr_json`).
     """
     if isinstance(scene, Scene):
-        records = [(o.id, o.color, o.shape, o.material, o.size, (o.x, o.y))
-                   for o in scene.objects]
+        records = [(o.id, o.color, o.shape, o.material, o.size, (o.x, o.y)) for o in scene.objects]
     else:
         try:
             records = [
-                (int(o.get("id", i)), o["color"], o["shape"], o["material"], o["size"],
-                 (float(o["3d_coords"][0]), float(o["3d_coords"][1])))
+                (
+                    int(o.get("id", i)),
+                    o["color"],
+                    o["shape"],
+                    o["material"],
+                    o["size"],
+                    (float(o["3d_coords"][0]), float(o["3d_coords"][1])),
+                )
                 for i, o in enumerate(scene["objects"])
             ]
         except (KeyError, TypeError, IndexError, ValueError) as exc:
@@ -88,14 +93,14 @@ def reachable_pairs(scenes: Sequence[Scene | dict[str, Any]]) -> scipy.sparse.cs
     buckets: dict[tuple, dict[Any, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, rec in enumerate(records):
         for k, obj in enumerate(rec):
-            rest = intern.setdefault(rec[:k] + rec[k + 1:], len(intern))
+            rest = intern.setdefault(rec[:k] + rec[k + 1 :], len(intern))
             # (b) one extra object: this scene minus one object is another scene.
             for j in scene_of_content.get(rest, ()):
                 rows.append(i)
                 cols.append(j)
             # (a) one attribute of one object: bucket by everything but that attribute.
             for slot in range(1, len(SLOTS) + 1):
-                key = (rest, obj[0], slot, obj[1:slot] + obj[slot + 1:])
+                key = (rest, obj[0], slot, obj[1:slot] + obj[slot + 1 :])
                 buckets[key][obj[slot]].append(i)
     for by_value in buckets.values():
         if len(by_value) < 2:
@@ -141,5 +146,7 @@ def content_scene_index(scenes: Sequence[Scene | dict[str, Any]]) -> np.ndarray:
     ndarray of int64, shape (N,)
     """
     first: dict[tuple, int] = {}
-    return np.array([first.setdefault(object_records(s, f"scene {i}"), i)
-                     for i, s in enumerate(scenes)], dtype=np.int64)
+    return np.array(
+        [first.setdefault(object_records(s, f"scene {i}"), i) for i, s in enumerate(scenes)],
+        dtype=np.int64,
+    )

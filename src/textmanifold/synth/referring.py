@@ -27,10 +27,18 @@ from .scene import Object, Scene
 SEARCH_ORDER: tuple[str, ...] = ("shape", "color", "size", "material")
 WORD_ORDER: tuple[str, ...] = ("size", "color", "material", "shape")  # "small red rubber cube"
 RELATIONS: tuple[str, ...] = ("left", "right", "front", "behind")
-RELATION_WORDS = {"left": "left of", "right": "right of", "front": "in front of",
-                  "behind": "behind"}
-SUPERLATIVE_WORDS = {"left": "leftmost", "right": "rightmost", "front": "frontmost",
-                     "behind": "rearmost"}
+RELATION_WORDS = {
+    "left": "left of",
+    "right": "right of",
+    "front": "in front of",
+    "behind": "behind",
+}
+SUPERLATIVE_WORDS = {
+    "left": "leftmost",
+    "right": "rightmost",
+    "front": "frontmost",
+    "behind": "rearmost",
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +118,9 @@ def refer_by_attributes(scene: Scene, object_id: int) -> Reference | None:
     return None
 
 
-def refer(scene: Scene, object_id: int,
-          directions: dict[str, np.ndarray] | None = None) -> Reference | None:
+def refer(
+    scene: Scene, object_id: int, directions: dict[str, np.ndarray] | None = None
+) -> Reference | None:
     """The shortest unambiguous :class:`Reference` to an object, or None if none exists.
 
     None happens only when identical objects share every extreme position and no other

@@ -42,18 +42,21 @@ BACK_LIGHT = _unit((-1.1685, 2.64602, 5.81574))
 
 # Shading, in display units (1.0 shows an albedo as is); tuned by eye against CLEVR and so
 # that an object's median colour stays nearest its CLEVR colour (tests/test_render.py).
-AMBIENT, KEY, FILL, BACK = 0.42, 0.80, 0.20, 0.20   # sky-like ambient and the lamps
+AMBIENT, KEY, FILL, BACK = 0.42, 0.80, 0.20, 0.20  # sky-like ambient and the lamps
 GROUND_ALBEDO = 0.50
 FLOOR_SHADOWED = GROUND_ALBEDO * (AMBIENT + FILL * FILL_LIGHT[2] + BACK * BACK_LIGHT[2])
 FLOOR_LIT = FLOOR_SHADOWED + GROUND_ALBEDO * KEY * KEY_LIGHT[2]
-RUBBER_SHEEN, RUBBER_SHININESS = 0.06, 8.0          # a faint, broad key-light sheen
+RUBBER_SHEEN, RUBBER_SHININESS = 0.06, 8.0  # a faint, broad key-light sheen
 # Metal: a weak diffuse body plus a mirror of a studio environment (see _shade_objects).
 METAL_DIFFUSE, METAL_REFLECT, METAL_GLINT = 0.15, 1.0, 0.45
-METAL_HIGHLIGHT, METAL_SHININESS = 1.5, 200.0       # the key lamp's hot spot
-SKY_BASE, SKY_ZENITH = 0.35, 0.8                     # sky at the horizon, gain towards zenith
-STUDIO_LAMPS = ((KEY_LIGHT, 1.6, 80.0), (FILL_LIGHT, 0.8, 80.0),  # (direction, strength,
-                (BACK_LIGHT, 1.0, 3.0))                           #  Phong exponent)
-FLOOR_NEAR, FLOOR_FAR, FLOOR_FADE = 1.2, 0.5, 2.0   # floor in the mirror: near, far, fade
+METAL_HIGHLIGHT, METAL_SHININESS = 1.5, 200.0  # the key lamp's hot spot
+SKY_BASE, SKY_ZENITH = 0.35, 0.8  # sky at the horizon, gain towards zenith
+STUDIO_LAMPS = (
+    (KEY_LIGHT, 1.6, 80.0),
+    (FILL_LIGHT, 0.8, 80.0),  # (direction, strength,
+    (BACK_LIGHT, 1.0, 3.0),
+)  #  Phong exponent)
+FLOOR_NEAR, FLOOR_FAR, FLOOR_FADE = 1.2, 0.5, 2.0  # floor in the mirror: near, far, fade
 SHADOW_BIAS = F32(1e-3)  # lifts shadow-ray origins off their own surface
 
 
@@ -126,8 +129,9 @@ def render(scene: Scene, width: int = 320, height: int = 240) -> np.ndarray:
     return render_with_mask(scene, width, height)[0]
 
 
-def render_with_mask(scene: Scene, width: int = 320,
-                     height: int = 240) -> tuple[np.ndarray, np.ndarray]:
+def render_with_mask(
+    scene: Scene, width: int = 320, height: int = 240
+) -> tuple[np.ndarray, np.ndarray]:
     """The image and :func:`object_masks` from one cast (cheaper than both calls)."""
     check_render_size(width, height)
     cast = rc.cast(scene.objects, scene.camera, width, height)
@@ -135,6 +139,7 @@ def render_with_mask(scene: Scene, width: int = 320,
 
 
 # ----------------------------------------------------------------------------- internals
+
 
 def _ids(scene: Scene, cast: rc.Cast) -> np.ndarray:
     ids = np.array([o.id for o in scene.objects] + [-1], dtype=np.int32)
@@ -160,10 +165,12 @@ def _shade(scene: Scene, cast: rc.Cast) -> np.ndarray:
     on_object = cast.index >= 0
     if on_object.any():
         image[on_object] = _shade_objects(
-            scene, cast.index[on_object],
+            scene,
+            cast.index[on_object],
             np.stack([dx[on_object], dy[on_object], dz[on_object]]),
             np.stack([n[on_object] for n in normals]),
-            shadow[on_object], points[2][on_object],
+            shadow[on_object],
+            points[2][on_object],
         )
     return np.clip(image * F32(255) + F32(0.5), 0, 255).astype(np.uint8)
 
@@ -175,7 +182,7 @@ def _normals(cast: rc.Cast, points):
     for k, (solid, box) in enumerate(zip(cast.solids, cast.boxes, strict=True)):
         if box is None:
             continue
-        window = np.s_[box[0]:box[1], box[2]:box[3]]
+        window = np.s_[box[0] : box[1], box[2] : box[3]]
         mine = cast.index[window] == k
         if not mine.any():
             continue
@@ -202,12 +209,14 @@ def _shadows(camera: Camera, cast: rc.Cast, points, normals, hit) -> np.ndarray:
     for k, (solid, box) in enumerate(zip(cast.solids, boxes, strict=True)):
         if box is None:
             continue
-        window = np.s_[box[0]:box[1], box[2]:box[3]]
+        window = np.s_[box[0] : box[1], box[2] : box[3]]
         todo = facing[window] & ~shadow[window] & (cast.index[window] != k)
         if not todo.any():
             continue
-        origin = [p[window][todo] + SHADOW_BIAS * n[window][todo]
-                  for p, n in zip(points, normals, strict=True)]
+        origin = [
+            p[window][todo] + SHADOW_BIAS * n[window][todo]
+            for p, n in zip(points, normals, strict=True)
+        ]
         blocked = np.isfinite(rc.hit_distance(solid, *origin, lx, ly, lz))
         shadow[window][todo] = blocked
     return shadow
@@ -227,18 +236,24 @@ def _shade_objects(scene: Scene, index, d, n, shadow, height) -> np.ndarray:
         return np.maximum(light @ n, F32(0))
 
     upness = F32(0.5) + F32(0.5) * n[2]  # ambient from the sky: tops brighter than bottoms
-    diffuse = (AMBIENT * (F32(0.6) + F32(0.4) * upness) + KEY * lit * toward(KEY_LIGHT)
-               + FILL * toward(FILL_LIGHT) + BACK * toward(BACK_LIGHT))
+    diffuse = (
+        AMBIENT * (F32(0.6) + F32(0.4) * upness)
+        + KEY * lit * toward(KEY_LIGHT)
+        + FILL * toward(FILL_LIGHT)
+        + BACK * toward(BACK_LIGHT)
+    )
     reflected = d - F32(2) * np.sum(d * n, axis=0) * n
     along_key = np.maximum(KEY_LIGHT @ reflected, F32(0))
 
-    sheen = RUBBER_SHEEN * lit * along_key ** RUBBER_SHININESS
+    sheen = RUBBER_SHEEN * lit * along_key**RUBBER_SHININESS
     rubber = albedo * diffuse[:, None] + sheen[:, None]
     # Metal mirrors a studio: a dim sky with bright lobes around the three lamps above the
     # horizon, the floor below it. The lamps' glints are partly untinted, as on CLEVR's
     # metals, so a face turned to a lamp flashes pale while the others stay dark.
-    lamps = sum(strength * np.maximum(light @ reflected, F32(0)) ** spread
-                for light, strength, spread in STUDIO_LAMPS)
+    lamps = sum(
+        strength * np.maximum(light @ reflected, F32(0)) ** spread
+        for light, strength, spread in STUDIO_LAMPS
+    )
     upward = reflected[2] > 0
     # The floor seen near the object is lit; further off it fades into a dark world, so
     # a vertical face shades from floor-bright at its foot to dark at its top.
@@ -246,7 +261,9 @@ def _shade_objects(scene: Scene, index, d, n, shadow, height) -> np.ndarray:
     floor = FLOOR_FAR + (FLOOR_NEAR - FLOOR_FAR) * np.exp(-floor_distance / FLOOR_FADE)
     environment = np.where(upward, SKY_BASE + SKY_ZENITH * reflected[2] + lamps, floor)
     glint = np.where(upward, METAL_GLINT * lamps, F32(0)) + (
-        METAL_HIGHLIGHT * lit * along_key ** METAL_SHININESS)
-    shiny = (albedo * (METAL_DIFFUSE * diffuse + METAL_REFLECT * environment)[:, None]
-             + glint[:, None])
+        METAL_HIGHLIGHT * lit * along_key**METAL_SHININESS
+    )
+    shiny = (
+        albedo * (METAL_DIFFUSE * diffuse + METAL_REFLECT * environment)[:, None] + glint[:, None]
+    )
     return np.where(metal[:, None], shiny, rubber).astype(F32)

@@ -124,9 +124,12 @@ class Camera:
         right_ground = np.array([right[0], right[1], 0.0])
         right_ground /= np.linalg.norm(right_ground)
         return {
-            "behind": behind, "front": -behind,
-            "right": right_ground, "left": -right_ground,
-            "above": np.array([0.0, 0.0, 1.0]), "below": np.array([0.0, 0.0, -1.0]),
+            "behind": behind,
+            "front": -behind,
+            "right": right_ground,
+            "left": -right_ground,
+            "above": np.array([0.0, 0.0, 1.0]),
+            "below": np.array([0.0, 0.0, -1.0]),
         }
 
     def project(self, points: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -163,8 +166,10 @@ class Camera:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "azimuth": self.azimuth, "elevation": self.elevation,
-            "distance": self.distance, "fov": self.fov,
+            "azimuth": self.azimuth,
+            "elevation": self.elevation,
+            "distance": self.distance,
+            "fov": self.fov,
             "location": [float(v) for v in self.location],
         }
 
@@ -218,26 +223,36 @@ class Scene:
     def with_camera(self, camera: Camera) -> Scene:
         return replace(self, camera=camera)
 
-    def to_clevr_json(self, image_index: int, image_filename: str, width: int, height: int,
-                      split: str = "cci") -> dict[str, Any]:
+    def to_clevr_json(
+        self, image_index: int, image_filename: str, width: int, height: int, split: str = "cci"
+    ) -> dict[str, Any]:
         """The scene in CLEVR's JSON layout, plus ``id`` per object and ``camera``."""
         centres = np.array([o.coords_3d for o in self.objects], dtype=np.float64).reshape(-1, 3)
         pixels = self.camera.project(centres, width, height) if len(centres) else centres
         objects = []
         for obj, (col, row, depth) in zip(self.objects, pixels, strict=True):
-            objects.append({
-                "id": obj.id, "shape": obj.shape, "color": obj.color,
-                "material": obj.material, "size": obj.size,
-                # Full precision: the JSON round-trips to the identical Scene.
-                "3d_coords": list(obj.coords_3d),
-                "rotation": obj.rotation,
-                "pixel_coords": [int(round(col)), int(round(row)), round(float(depth), 4)],
-            })
-        directions = {k: [round(float(c), 6) for c in v]
-                      for k, v in self.camera.ground_directions().items()}
+            objects.append(
+                {
+                    "id": obj.id,
+                    "shape": obj.shape,
+                    "color": obj.color,
+                    "material": obj.material,
+                    "size": obj.size,
+                    # Full precision: the JSON round-trips to the identical Scene.
+                    "3d_coords": list(obj.coords_3d),
+                    "rotation": obj.rotation,
+                    "pixel_coords": [int(round(col)), int(round(row)), round(float(depth), 4)],
+                }
+            )
+        directions = {
+            k: [round(float(c), 6) for c in v] for k, v in self.camera.ground_directions().items()
+        }
         return {
-            "image_index": image_index, "image_filename": image_filename, "split": split,
-            "objects": objects, "directions": directions,
+            "image_index": image_index,
+            "image_filename": image_filename,
+            "split": split,
+            "objects": objects,
+            "directions": directions,
             "camera": self.camera.to_json(),
             "next_id": self.next_id,
         }
@@ -253,9 +268,13 @@ class Scene:
         try:
             objects = tuple(
                 Object(
-                    id=int(o.get("id", i)), shape=o["shape"], color=o["color"],
-                    material=o["material"], size=o["size"],
-                    x=float(o["3d_coords"][0]), y=float(o["3d_coords"][1]),
+                    id=int(o.get("id", i)),
+                    shape=o["shape"],
+                    color=o["color"],
+                    material=o["material"],
+                    size=o["size"],
+                    x=float(o["3d_coords"][0]),
+                    y=float(o["3d_coords"][1]),
                     rotation=float(o.get("rotation", 0.0)),
                 )
                 for i, o in enumerate(data["objects"])
@@ -270,7 +289,7 @@ class Scene:
 
 # ----------------------------------------------------------------------------- placement
 
-MIN_GAP = 0.25        # CLEVR's min_dist: free space between two objects' footprints
+MIN_GAP = 0.25  # CLEVR's min_dist: free space between two objects' footprints
 DIRECTION_MARGIN = 0.4  # CLEVR's margin: keeps left/right/front/behind unambiguous
 
 
@@ -298,8 +317,13 @@ def is_free(scene: Scene, x: float, y: float, radius: float, ignore_id: int | No
     return True
 
 
-def free_position(rng: np.random.Generator, scene: Scene, radius: float,
-                  ignore_id: int | None = None, tries: int = 200) -> tuple[float, float] | None:
+def free_position(
+    rng: np.random.Generator,
+    scene: Scene,
+    radius: float,
+    ignore_id: int | None = None,
+    tries: int = 200,
+) -> tuple[float, float] | None:
     """A random ``(x, y)`` where an object of ``radius`` fits, or None after ``tries``."""
     for _ in range(tries):
         x, y = rng.uniform(-WORLD_HALF_WIDTH, WORLD_HALF_WIDTH, size=2)
@@ -311,13 +335,21 @@ def free_position(rng: np.random.Generator, scene: Scene, radius: float,
 def random_object(rng: np.random.Generator, object_id: int) -> tuple[str, str, str, str, float]:
     """Random ``(shape, color, material, size, rotation)`` for a new object."""
     return (
-        str(rng.choice(SHAPES)), str(rng.choice(list(COLORS))), str(rng.choice(MATERIALS)),
-        str(rng.choice(list(SIZES))), float(rng.uniform(0.0, 360.0)),
+        str(rng.choice(SHAPES)),
+        str(rng.choice(list(COLORS))),
+        str(rng.choice(MATERIALS)),
+        str(rng.choice(list(SIZES))),
+        float(rng.uniform(0.0, 360.0)),
     )
 
 
-def random_scene(rng: np.random.Generator, min_objects: int = 3, max_objects: int = 6,
-                 camera: Camera | None = None, tries: int = 100) -> Scene:
+def random_scene(
+    rng: np.random.Generator,
+    min_objects: int = 3,
+    max_objects: int = 6,
+    camera: Camera | None = None,
+    tries: int = 100,
+) -> Scene:
     """A random scene with CLEVR's spacing rules (visibility is checked by the renderer).
 
     Raises
@@ -334,8 +366,9 @@ def random_scene(rng: np.random.Generator, min_objects: int = 3, max_objects: in
             spot = free_position(rng, scene, SIZES[size])
             if spot is None:
                 break
-            scene = scene.add_object(Object(object_id, shape, color, material, size,
-                                            spot[0], spot[1], rotation))
+            scene = scene.add_object(
+                Object(object_id, shape, color, material, size, spot[0], spot[1], rotation)
+            )
         else:
             return scene
     raise RuntimeError(f"could not place {min_objects}-{max_objects} objects in {tries} tries")

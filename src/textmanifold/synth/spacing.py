@@ -14,8 +14,9 @@ import numpy as np
 from .scene import DIRECTION_MARGIN, MIN_GAP, WORLD_HALF_WIDTH, Scene
 
 
-def free_mask(scene: Scene, xs, ys, radii, directions: dict[str, np.ndarray],
-              ignore_id: int | None = None) -> np.ndarray:
+def free_mask(
+    scene: Scene, xs, ys, radii, directions: dict[str, np.ndarray], ignore_id: int | None = None
+) -> np.ndarray:
     """Which candidate positions keep the spacing rules against ``scene``'s objects.
 
     Parameters

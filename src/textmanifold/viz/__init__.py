@@ -7,10 +7,13 @@ Layer 5 of ``docs/architecture.md``: matplotlib on arrays and graphs, built on
 
 from .._exports import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "curves": ("plot_curves", "plot_degree_vs_threshold", "plot_retrievable_vs_threshold"),
-    "examples": ("find_smooth_paths", "neighbour_examples", "vertex_tile"),
-    "learning": ("plot_learning_curves",),
-    "output": ("new_figure", "save_png"),
-    "tiles": ("Tile", "plot_neighbour_examples", "plot_path_strips", "plot_tile_rows"),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "curves": ("plot_curves", "plot_degree_vs_threshold", "plot_retrievable_vs_threshold"),
+        "examples": ("find_smooth_paths", "neighbour_examples", "vertex_tile"),
+        "learning": ("plot_learning_curves",),
+        "output": ("new_figure", "save_png"),
+        "tiles": ("Tile", "plot_neighbour_examples", "plot_path_strips", "plot_tile_rows"),
+    },
+)

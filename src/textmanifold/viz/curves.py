@@ -19,9 +19,16 @@ _STYLE = {"Image": (BLUE, "o"), "Joint": (RED, "s")}
 _FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
 
 
-def plot_curves(thresholds: Sequence[float], series: Mapping[str, Sequence[float]],
-                path: str | os.PathLike, *, ylabel: str, title: str,
-                hline: float | None = None, hline_label: str = "") -> None:
+def plot_curves(
+    thresholds: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    *,
+    ylabel: str,
+    title: str,
+    hline: float | None = None,
+    hline_label: str = "",
+) -> None:
     """One line per named series against the threshold (radians); save a PNG.
 
     Parameters
@@ -52,18 +59,26 @@ def plot_curves(thresholds: Sequence[float], series: Mapping[str, Sequence[float
     save_png(fig, path)
 
 
-def plot_retrievable_vs_threshold(thresholds: Sequence[float],
-                                  retrievable: Mapping[str, Sequence[float]],
-                                  path: str | os.PathLike,
-                                  n_queries: int | None = None) -> None:
+def plot_retrievable_vs_threshold(
+    thresholds: Sequence[float],
+    retrievable: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    n_queries: int | None = None,
+) -> None:
     """Retrievable query images against the threshold, e.g. for ``Image`` and ``Joint``."""
-    plot_curves(thresholds, retrievable, path, ylabel="retrievable query images",
-                title="Retrievable points vs threshold", hline=n_queries,
-                hline_label="all queries")
+    plot_curves(
+        thresholds,
+        retrievable,
+        path,
+        ylabel="retrievable query images",
+        title="Retrievable points vs threshold",
+        hline=n_queries,
+        hline_label="all queries",
+    )
 
 
-def plot_degree_vs_threshold(thresholds: Sequence[float], degree: Mapping[str, Sequence[float]],
-                             path: str | os.PathLike) -> None:
+def plot_degree_vs_threshold(
+    thresholds: Sequence[float], degree: Mapping[str, Sequence[float]], path: str | os.PathLike
+) -> None:
     """Mean vertex degree of each graph against the threshold."""
-    plot_curves(thresholds, degree, path, ylabel="mean degree",
-                title="Mean degree vs threshold")
+    plot_curves(thresholds, degree, path, ylabel="mean degree", title="Mean degree vs threshold")

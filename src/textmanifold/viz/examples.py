@@ -34,10 +34,17 @@ def _merged(scenes: Sequence[int]) -> list[int]:
     return [s for i, s in enumerate(scenes) if i == 0 or s != scenes[i - 1]]
 
 
-def find_smooth_paths(graph: scipy.sparse.spmatrix, vertex_scene: np.ndarray,
-                      is_image: np.ndarray, reachable: scipy.sparse.spmatrix, *,
-                      max_paths: int = 3, max_sources: int = 200,
-                      seed: int = 0, rule: str = "literal") -> list[list[int]]:
+def find_smooth_paths(
+    graph: scipy.sparse.spmatrix,
+    vertex_scene: np.ndarray,
+    is_image: np.ndarray,
+    reachable: scipy.sparse.spmatrix,
+    *,
+    max_paths: int = 3,
+    max_sources: int = 200,
+    seed: int = 0,
+    rule: str = "literal",
+) -> list[list[int]]:
     """Smooth shortest paths between image vertices that visit at least one text vertex.
 
     ``rule`` is the smooth-path rule (:func:`textmanifold.manifold.paths.is_smooth`).
@@ -82,9 +89,15 @@ def find_smooth_paths(graph: scipy.sparse.spmatrix, vertex_scene: np.ndarray,
     return chosen[:max_paths]
 
 
-def neighbour_examples(graph: scipy.sparse.spmatrix, targets: np.ndarray, queries: np.ndarray,
-                       X: np.ndarray, labels: Sequence, *,
-                       max_examples: int = 3) -> list[tuple[list[int], int]]:
+def neighbour_examples(
+    graph: scipy.sparse.spmatrix,
+    targets: np.ndarray,
+    queries: np.ndarray,
+    X: np.ndarray,
+    labels: Sequence,
+    *,
+    max_examples: int = 3,
+) -> list[tuple[list[int], int]]:
     """Geodesic path from each query to its nearest target, and its Euclidean nearest target.
 
     Parameters
@@ -102,8 +115,7 @@ def neighbour_examples(graph: scipy.sparse.spmatrix, targets: np.ndarray, querie
         each group, longer paths first.
     """
     targets = np.asarray(targets)
-    dist, pred, source = dijkstra(graph, indices=targets, min_only=True,
-                                  return_predecessors=True)
+    dist, pred, source = dijkstra(graph, indices=targets, min_only=True, return_predecessors=True)
     euclid = targets[np.argmax(X[queries] @ X[targets].T, axis=1)]
     ranked = []
     for q, e in zip(queries, euclid, strict=True):
@@ -121,5 +133,4 @@ def neighbour_examples(graph: scipy.sparse.spmatrix, targets: np.ndarray, querie
 
 def vertex_tile(image: np.ndarray, is_image: bool, caption: str = "", title: str = "") -> Tile:
     """A tile framed by the vertex's kind."""
-    return Tile(np.asarray(image, dtype=np.uint8), "image" if is_image else "text", caption,
-                title)
+    return Tile(np.asarray(image, dtype=np.uint8), "image" if is_image else "text", caption, title)

@@ -12,8 +12,9 @@ from .output import new_figure, save_png
 _SEED_COLOURS = ("#1f5fd6", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
 
 
-def plot_learning_curves(curves: Mapping[str, Mapping[int, Sequence[dict]]],
-                         path: str | os.PathLike) -> None:
+def plot_learning_curves(
+    curves: Mapping[str, Mapping[int, Sequence[dict]]], path: str | os.PathLike
+) -> None:
     """Save a PNG with, per model, validation R@1 (top) and loss (bottom) against steps.
 
     Parameters
@@ -32,8 +33,15 @@ def plot_learning_curves(curves: Mapping[str, Mapping[int, Sequence[dict]]],
         for k, (seed, curve) in enumerate(sorted(curves[name].items())):
             steps = [p["step"] for p in curve]
             colour = _SEED_COLOURS[k % len(_SEED_COLOURS)]
-            top.plot(steps, [p["R@1"] for p in curve], color=colour, marker="o",
-                     markersize=2.5, linewidth=1.2, label=f"seed {seed}")
+            top.plot(
+                steps,
+                [p["R@1"] for p in curve],
+                color=colour,
+                marker="o",
+                markersize=2.5,
+                linewidth=1.2,
+                label=f"seed {seed}",
+            )
             bottom.plot(steps, [p["loss"] for p in curve], color=colour, linewidth=1.2)
         top.set_title(name, fontsize=9)
         top.set_ylim(0, 1)

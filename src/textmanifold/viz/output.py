@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from .. import io
 
 BLUE = "#1f5fd6"  # image vertices (the paper's blue boundary)
-RED = "#d62728"   # text vertices (the paper's red boundary)
+RED = "#d62728"  # text vertices (the paper's red boundary)
 
 
 def new_figure(width_in: float, height_in: float, dpi: int = 100) -> Figure:

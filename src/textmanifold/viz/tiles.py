@@ -51,8 +51,14 @@ class Tile:
             raise InputError(f"tile image must have shape (h, w, 3), got {shape}")
 
 
-def plot_tile_rows(rows: Sequence[Sequence[Tile]], path: str | os.PathLike, *,
-                   title: str = "", tile_inches: float = 1.9, wrap: int = 28) -> None:
+def plot_tile_rows(
+    rows: Sequence[Sequence[Tile]],
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    tile_inches: float = 1.9,
+    wrap: int = 28,
+) -> None:
     """Draw each row of tiles left to right, framed by kind, and save a PNG.
 
     Parameters
@@ -95,23 +101,30 @@ def plot_tile_rows(rows: Sequence[Sequence[Tile]], path: str | os.PathLike, *,
             if tile.title:
                 ax.set_title(tile.title, fontsize=8)
             if tile.caption:
-                ax.set_xlabel("\n".join(textwrap.wrap(tile.caption, wrap)), fontsize=6,
-                              color=colour if tile.kind == "text" else "black")
+                ax.set_xlabel(
+                    "\n".join(textwrap.wrap(tile.caption, wrap)),
+                    fontsize=6,
+                    color=colour if tile.kind == "text" else "black",
+                )
     if title:
         fig.suptitle(title, fontsize=10)
     save_png(fig, path)
 
 
-def plot_path_strips(paths: Sequence[Sequence[Tile]], path: str | os.PathLike,
-                     title: str = "Smooth geodesic paths (blue: image, red: text)") -> None:
+def plot_path_strips(
+    paths: Sequence[Sequence[Tile]],
+    path: str | os.PathLike,
+    title: str = "Smooth geodesic paths (blue: image, red: text)",
+) -> None:
     """Fig. 1 analogue: each row is one shortest path from an image to an image."""
     plot_tile_rows(paths, path, title=title)
 
 
-def plot_neighbour_examples(examples: Sequence[tuple[Sequence[Tile], Tile]],
-                            path: str | os.PathLike,
-                            title: str = "Geodesic path to the nearest target vs the "
-                                         "Euclidean nearest target") -> None:
+def plot_neighbour_examples(
+    examples: Sequence[tuple[Sequence[Tile], Tile]],
+    path: str | os.PathLike,
+    title: str = "Geodesic path to the nearest target vs the Euclidean nearest target",
+) -> None:
     """Fig. 3 analogue: the geodesic path from a query image to its nearest target, then
     the Euclidean nearest target.
 
