@@ -19,12 +19,13 @@ results:
 	test -f runs/reproduce/report/report.json
 	rm -rf docs/results && cp -r runs/reproduce/report docs/results
 
-test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
+# lint first (it depends on $(STAMP), so `make test` still bootstraps .venv).
+test: lint
 	$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests
 
 # Re-install only when the project's metadata changes (idempotent).
 $(STAMP): pyproject.toml
