@@ -1,6 +1,8 @@
 """Reference builders shared by the manifold, evaluation and CLI tests: points on the
 sphere, brute-force great-circle graphs, and the smooth-path reference of DESIGN.md."""
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import scipy.sparse
@@ -53,12 +55,12 @@ def smooth_by_definition(scenes, reach: np.ndarray, rule: str = "merged") -> boo
 
     ``literal``: a step between two vertices of the same scene is no change (not smooth).
     """
-    if rule == "literal" and any(a == b for a, b in zip(scenes, scenes[1:], strict=False)):
+    if rule == "literal" and any(a == b for a, b in itertools.pairwise(scenes)):
         return False
-    merged = [scenes[0]] + [b for a, b in zip(scenes, scenes[1:], strict=False) if b != a]
+    merged = [scenes[0]] + [b for a, b in itertools.pairwise(scenes) if b != a]
     if len(set(merged)) < len(merged):
         return False
-    adjacent_ok = all(reach[a, b] for a, b in zip(merged, merged[1:], strict=False))
+    adjacent_ok = all(reach[a, b] for a, b in itertools.pairwise(merged))
     shortcut = any(
         reach[merged[i], merged[j]] for i in range(len(merged)) for j in range(i + 2, len(merged))
     )

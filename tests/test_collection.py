@@ -87,7 +87,7 @@ def test_validate_names_a_corrupt_items_line(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     (problem,) = validate_collection(tmp_path / "c")
     assert problem.startswith(f"{path}:3: invalid JSON")
-    with pytest.raises(DataFormatError, match="items.jsonl:3"):
+    with pytest.raises(DataFormatError, match=r"items\.jsonl:3"):
         read_collection(tmp_path / "c")
 
 

@@ -13,10 +13,14 @@ from textmanifold.errors import DataFormatError, MissingFileError
 def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     target = tmp_path / "a.json"
     io.write_json(target, {"v": 1})
-    with pytest.raises(RuntimeError):
+
+    def crash_mid_write():
         with io.atomic_write(target, "w") as handle:
             handle.write('{"v": 2, "half')
             raise RuntimeError("crash mid-write")
+
+    with pytest.raises(RuntimeError, match="crash mid-write"):
+        crash_mid_write()
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temp file left behind
 
@@ -51,13 +55,13 @@ def test_jsonl_round_trip_and_line_numbers(tmp_path):
 
 
 def test_missing_and_corrupt_files_name_the_file(tmp_path):
-    with pytest.raises(MissingFileError, match="nope.json"):
+    with pytest.raises(MissingFileError, match=r"nope\.json"):
         io.read_json(tmp_path / "nope.json")
     bad = tmp_path / "bad.npy"
     bad.write_bytes(b"not an array")
-    with pytest.raises(DataFormatError, match="bad.npy"):
+    with pytest.raises(DataFormatError, match=r"bad\.npy"):
         io.load_npy(bad)
-    with pytest.raises(DataFormatError, match="bad.npy"):
+    with pytest.raises(DataFormatError, match=r"bad\.npy"):
         io.load_sparse(bad)
 
 

@@ -39,7 +39,7 @@ def test_dir_rules(tmp_path):
     full.mkdir()
     (full / "kept").write_text("y")
     assert check_output_dir(tmp_path / "new") == tmp_path / "new"
-    with pytest.raises(InputError, match="OUT .*/f: exists and is not a directory"):
+    with pytest.raises(InputError, match=r"OUT .*/f: exists and is not a directory"):
         check_output_dir(tmp_path / "f", "OUT")
     with pytest.raises(InputError, match=r"use --resume to continue it or --force"):
         check_output_dir(full)

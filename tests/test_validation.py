@@ -200,7 +200,7 @@ def test_check_option_returns_the_value_and_names_the_choices():
 
 
 @pytest.mark.parametrize(
-    "value, low, high, kwargs, message",
+    ("value", "low", "high", "kwargs", "message"),
     [
         (-1, 0, None, {}, "steps must be >= 0, got -1"),
         (0.0, 0, None, {"closed": "neither"}, "steps must be positive, got 0.0"),
@@ -239,7 +239,7 @@ def test_check_interval_refuses_with_one_line(value, low, high, kwargs, message)
 
 
 @pytest.mark.parametrize(
-    "value, closed", [(0, "both"), (0, "left"), (1, "right"), (0.5, "neither"), (1, "both")]
+    ("value", "closed"), [(0, "both"), (0, "left"), (1, "right"), (0.5, "neither"), (1, "both")]
 )
 def test_check_interval_keeps_the_ends_it_is_told_to(value, closed):
     assert check_interval("x", value, 0, 1, closed=closed) == value

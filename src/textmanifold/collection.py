@@ -58,6 +58,7 @@ class Collection:
 
     @property
     def name(self) -> str:
+        """The collection's name: ``collection.json``'s ``name``, else the directory's."""
         return str(self.meta.get("name", self.root.name))
 
     @property
@@ -89,10 +90,11 @@ class Collection:
         return [it for it in self.items if it.modality == "text"]
 
     def pairs_of(self, split: str) -> list[Pair]:
+        """Return the pairs of one split."""
         return [p for p in self.pairs if p.split == split]
 
     def reachable(self) -> scipy.sparse.csr_matrix:
-        """The scene x scene reachable-neighbour matrix (raises if the set has none)."""
+        """Load the scene x scene reachable-neighbour matrix (raises if the set has none)."""
         return io.load_sparse(self.root / "reachable.npz")
 
 
@@ -178,33 +180,11 @@ def read_collection(path: str | os.PathLike) -> Collection:
     root = Path(path)
     if not root.is_dir():
         raise MissingFileError(f"{root}: collection directory not found")
-    meta = io.read_json(root / "collection.json")
-    if not isinstance(meta, dict):
-        raise DataFormatError(f"{root / 'collection.json'}: expected a JSON object")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise DataFormatError(
-            f"{root / 'collection.json'}: format_version {version!r} is not {FORMAT_VERSION}"
-        )
+    meta = _read_meta(root / "collection.json")
     items_path = root / "items.jsonl"
     items = read_items(items_path)
-    seen = {item.id for item in items}
-    pairs_path = root / "pairs.jsonl"
-    pairs: list[Pair] = []
-    if pairs_path.exists():
-        for n, r in io.iter_jsonl(pairs_path):
-            pair = _pair_from_record(r, f"{pairs_path}:{n}")
-            for end in (pair.source, pair.target):
-                if end not in seen:
-                    raise DataFormatError(f"{pairs_path}:{n}: unknown item id {end!r}")
-            pairs.append(pair)
-    scenes = None
-    scenes_path = root / "scenes.json"
-    if scenes_path.exists():
-        data = io.read_json(scenes_path)
-        if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
-            raise DataFormatError(f"{scenes_path}: expected an object with a 'scenes' list")
-        scenes = data["scenes"]
+    pairs = _read_pairs(root / "pairs.jsonl", {item.id for item in items})
+    scenes = _read_scenes(root / "scenes.json")
     n_scenes = len(scenes) if scenes is not None else 0
     for item in items:
         if item.scene is not None and not 0 <= item.scene < n_scenes:
@@ -213,6 +193,40 @@ def read_collection(path: str | os.PathLike) -> Collection:
                 f"but the collection has {n_scenes} scenes"
             )
     return Collection(root=root, meta=meta, items=items, pairs=pairs, scenes=scenes)
+
+
+def _read_meta(meta_path: Path) -> dict:
+    """Read ``collection.json``: a JSON object of this format version."""
+    meta = io.read_json(meta_path)
+    if not isinstance(meta, dict):
+        raise DataFormatError(f"{meta_path}: expected a JSON object")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DataFormatError(f"{meta_path}: format_version {version!r} is not {FORMAT_VERSION}")
+    return meta
+
+
+def _read_pairs(pairs_path: Path, seen: set[str]) -> list[Pair]:
+    """Read ``pairs.jsonl`` (none when absent); both ends must be ids in ``seen``."""
+    pairs: list[Pair] = []
+    if pairs_path.exists():
+        for n, r in io.iter_jsonl(pairs_path):
+            pair = _pair_from_record(r, f"{pairs_path}:{n}")
+            for end in (pair.source, pair.target):
+                if end not in seen:
+                    raise DataFormatError(f"{pairs_path}:{n}: unknown item id {end!r}")
+            pairs.append(pair)
+    return pairs
+
+
+def _read_scenes(scenes_path: Path) -> list | None:
+    """Read the ``scenes`` list of ``scenes.json``, or None when the file is absent."""
+    if not scenes_path.exists():
+        return None
+    data = io.read_json(scenes_path)
+    if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
+        raise DataFormatError(f"{scenes_path}: expected an object with a 'scenes' list")
+    return data["scenes"]
 
 
 # ----------------------------------------------------------------------------- validation
@@ -236,36 +250,48 @@ def validate_collection(
         coll = read_collection(path)
     except (DataFormatError, MissingFileError) as exc:
         return [str(exc)]
-    problems: list[str] = []
+    problems = _count_problems(coll) + _reachable_problems(coll)
+    if check_images:
+        problems += _image_problems(coll, progress)
+    return problems
+
+
+def _count_problems(coll: Collection) -> list[str]:
+    """List the counts in ``collection.json`` that disagree with the records."""
     counts = coll.meta.get("counts", {})
     actual = {"items": len(coll.items), "pairs": len(coll.pairs)}
-    for key, value in actual.items():
-        if key in counts and counts[key] != value:
-            problems.append(
-                f"{coll.root / 'collection.json'}: counts.{key} says {counts[key]}, found {value}"
-            )
-    reach_path = coll.root / "reachable.npz"
-    if reach_path.exists():
-        try:
-            reach = coll.reachable()
-            n = len(coll.scenes or [])
-            if reach.shape != (n, n):
-                problems.append(f"{reach_path}: shape {reach.shape} does not match {n} scenes")
-            elif (reach != reach.T).nnz:
-                problems.append(f"{reach_path}: matrix is not symmetric")
-        except (DataFormatError, MissingFileError) as exc:
-            problems.append(str(exc))
-    if check_images:
-        images: Iterable[Item] = coll.images()
-        if progress:
-            from tqdm import tqdm
+    return [
+        f"{coll.root / 'collection.json'}: counts.{key} says {counts[key]}, found {value}"
+        for key, value in actual.items()
+        if key in counts and counts[key] != value
+    ]
 
-            images = tqdm(list(images), desc="checking images", unit="img")
-        for item in images:
-            problem = check_image_file(coll.image_path(item))
-            if problem:
-                problems.append(problem)
-    return problems
+
+def _reachable_problems(coll: Collection) -> list[str]:
+    """List the reachable matrix's problems: unreadable, wrong shape, or not symmetric."""
+    reach_path = coll.root / "reachable.npz"
+    if not reach_path.exists():
+        return []
+    try:
+        reach = coll.reachable()
+        n = len(coll.scenes or [])
+        if reach.shape != (n, n):
+            return [f"{reach_path}: shape {reach.shape} does not match {n} scenes"]
+        if (reach != reach.T).nnz:
+            return [f"{reach_path}: matrix is not symmetric"]
+    except (DataFormatError, MissingFileError) as exc:
+        return [str(exc)]
+    return []
+
+
+def _image_problems(coll: Collection, progress: bool) -> list[str]:
+    """One line per image file that is missing or does not decode completely."""
+    images: Iterable[Item] = coll.images()
+    if progress:
+        from tqdm import tqdm
+
+        images = tqdm(list(images), desc="checking images", unit="img")
+    return [problem for item in images if (problem := check_image_file(coll.image_path(item)))]
 
 
 def text_rows(coll: Collection) -> tuple[list[str], list[str]]:

@@ -258,8 +258,10 @@ def check_interval(
 
 
 def _interval_text(low, high, left: bool, right: bool, labels) -> str:
-    """``>= 0``, ``positive``, ``<= 1`` or ``in [a, b)`` (with ``labels``: ``in (0, pi] =
-    (0, 3.14159]``)."""
+    """Describe an interval: ``>= 0``, ``positive``, ``<= 1`` or ``in [a, b)``.
+
+    With ``labels``: ``in (0, pi] = (0, 3.14159]``.
+    """
     if high is None:
         return "positive" if low == 0 and not left else f"{'>=' if left else '>'} {low:g}"
     if low is None:
@@ -275,8 +277,10 @@ def _interval_text(low, high, left: bool, right: bool, labels) -> str:
 
 
 def is_finite_number(value) -> bool:
-    """Whether ``value`` is a finite real number (``None``, ``bool``, a string, NaN and inf
-    are not)."""
+    """Tell whether ``value`` is a finite real number.
+
+    ``None``, ``bool``, a string, NaN and inf are not.
+    """
     return (
         isinstance(value, numbers.Real)
         and not isinstance(value, bool | np.bool_)

@@ -31,7 +31,7 @@ def test_every_command_help_is_reflowed():
         assert all("\n" not in paragraph for paragraph in text.split("\n\n")), text
 
 
-@pytest.mark.parametrize("text, size", [("320x240", (320, 240)), (" 64 X 48 ", (64, 48))])
+@pytest.mark.parametrize(("text", "size"), [("320x240", (320, 240)), (" 64 X 48 ", (64, 48))])
 def test_parse_size(text, size):
     assert parse_size(text) == size
 

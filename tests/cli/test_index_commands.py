@@ -31,7 +31,7 @@ def write_set(root, image_ids, text_ids, seed):
     return root / "image.npy", root / "text.npy"
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path):
     images = [f"img{i}" for i in range(80)]
     items = [
@@ -185,7 +185,7 @@ def test_bad_inputs_end_with_one_error_line(capsys, files):
     build(capsys, files, out)
 
     def fails(*args, match):
-        code, stdout, stderr = cli(capsys, *args)
+        code, _, stderr = cli(capsys, *args)
         assert code == 2, stderr
         assert stderr.count("\n") == 1 and stderr.startswith("error: ") and match in stderr
 

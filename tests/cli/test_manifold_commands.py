@@ -123,7 +123,7 @@ def test_graph_build_matches_brute_force(labelled, capsys):
 
 
 def test_retrieve_matches_scipy_shortest_paths(labelled, capsys):
-    path, image, text, _, labels, items = labelled
+    path, image, text, _, _, items = labelled
     assert (
         run(
             "retrieve",

@@ -30,7 +30,7 @@ def _run_and_collection(index_dir: Path) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(
-    "size, message",
+    ("size", "message"),
     [
         ((20000, 20000), f"more pixels than the {MAX_IMAGE_PIXELS:,} this tool decodes"),
         ((12000, 12000), f"12000x12000 pixels is more than the {MAX_IMAGE_PIXELS:,}"),
@@ -59,7 +59,7 @@ def test_search_text_with_bytes_that_are_not_utf8(index_copy, capsys):
 
 
 @pytest.mark.parametrize(
-    "device, message",
+    ("device", "message"),
     [
         ("bogus", "unknown device 'bogus'"),
         ("cuda", "device 'cuda' was asked for, but torch sees no CUDA device"),

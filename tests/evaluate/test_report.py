@@ -221,7 +221,7 @@ def test_write_report_files(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    ("change", "message"),
     [
         (lambda r: r.pop("composed"), "lack key 'composed'"),
         (
@@ -242,5 +242,5 @@ def test_bad_results_are_named(tmp_path, change, message):
 
 def test_missing_figure_is_an_error(tmp_path):
     results = _results(figures=[{"path": "figures/none.png", "caption": "x"}])
-    with pytest.raises(InputError, match="none.png"):
+    with pytest.raises(InputError, match=r"none\.png"):
         report.write_report(tmp_path, results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -68,7 +69,7 @@ def test_paths_are_shortest_paths(index):
         assert steps[0].id == "query" and steps[0].kind == "query" and steps[-1].id == hit.id
         rows = [index.row(s.id) for s in steps[1:]]
         first = math.acos(min(1.0, float(X[rows[0]].astype(np.float64) @ q)))
-        length = first + sum(index.graph[a, b] for a, b in zip(rows, rows[1:], strict=False))
+        length = first + sum(index.graph[a, b] for a, b in itertools.pairwise(rows))
         assert length == pytest.approx(hit.geodesic, abs=1e-6)
         for s, r in zip(steps[1:], rows, strict=True):
             assert s.kind == ("image" if index.is_image[r] else "text")
@@ -157,7 +158,7 @@ def test_add_refuses_an_indexed_id_with_another_vector_unless_replace():
     index = ManifoldIndex.from_arrays(first, threshold=THRESHOLD)
     moved = unit_rows(np.random.default_rng(13), 2)
     ids = first.image_ids[:2]
-    with pytest.raises(InputError, match="2 ids are already in the index .*'img0', 'img1'"):
+    with pytest.raises(InputError, match=r"2 ids are already in the index .*'img0', 'img1'"):
         index.add(image_embeddings=(moved, ids))
     assert index.manifest["counts"]["vertices"] == 160  # refused: nothing changed
     with pytest.raises(InputError, match="dimension 5, the index 3"):
@@ -207,8 +208,8 @@ def test_path_between_is_a_shortest_path(index):
             assert steps == []
             continue
         rows = [index.row(s.id) for s in steps]
-        length = sum(index.graph[x, y] for x, y in zip(rows, rows[1:], strict=False))
-        ref = sum(index.graph[x, y] for x, y in zip(expected, expected[1:], strict=False))
+        length = sum(index.graph[x, y] for x, y in itertools.pairwise(rows))
+        ref = sum(index.graph[x, y] for x, y in itertools.pairwise(expected))
         assert rows[0] == index.row(a) and rows[-1] == index.row(b)
         assert length == pytest.approx(ref, rel=1e-12)
 

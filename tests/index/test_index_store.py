@@ -171,14 +171,14 @@ CORRUPTIONS = {
         "ids.json",
         "'img0' appears 2 times",
         lambda r: (r / "ids.json").write_text(
-            json.dumps(["img0"] + json.loads((r / "ids.json").read_text())[:-1])
+            json.dumps(["img0", *json.loads((r / "ids.json").read_text())[:-1]])
         ),
     ),
     "integer id": (
         "ids.json",
         "must be a non-empty string, got 3",
         lambda r: (r / "ids.json").write_text(
-            json.dumps([3] + json.loads((r / "ids.json").read_text())[1:])
+            json.dumps([3, *json.loads((r / "ids.json").read_text())[1:]])
         ),
     ),
     "too few ids": (
@@ -315,7 +315,7 @@ def _run_dir(root: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "holder, message",
+    ("holder", "message"),
     [
         (_collection_dir, "holds a Collection (collection.json)"),
         (_run_dir, "holds a training run (run.json)"),

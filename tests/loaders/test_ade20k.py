@@ -132,7 +132,7 @@ def make_2021(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("make, release", [(make_2016, "2016"), (make_2021, "2021")])
+@pytest.mark.parametrize(("make", "release"), [(make_2016, "2016"), (make_2021, "2021")])
 def test_both_releases_give_labels_texts_splits_and_filters(tmp_path, make, release):
     root = make(tmp_path)
     loaded = load_ade20k(root, show_progress=False)  # release detected from the index file
@@ -244,7 +244,7 @@ def test_index_without_scene_field_falls_back_to_the_folder(tmp_path):
 
 
 def test_no_index_is_a_clear_error(tmp_path):
-    with pytest.raises(MissingFileError, match="neither index_ade20k.pkl"):
+    with pytest.raises(MissingFileError, match=r"neither index_ade20k\.pkl"):
         load_ade20k(tmp_path, show_progress=False)
 
 

@@ -36,7 +36,7 @@ def test_iter_csv_optional_header(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    ("content", "message"),
     [
         (b"A,B\n1,2\n3\n", r"t\.csv:3: expected at least 2 fields, got 1"),
         (b"A,B\n1,\xff\n", r"t\.csv:2: not UTF-8 text"),

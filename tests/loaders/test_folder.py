@@ -89,7 +89,7 @@ def test_a_corrupt_image_is_named_unless_skipped(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "table, message",
+    ("table", "message"),
     [
         ("path,caption\nmissing.jpg,x\n", "captions.csv:2: no image 'missing.jpg'"),
         ("file,caption\ncats/tom.jpg,x\n", "captions.csv:2: missing column 'path'"),

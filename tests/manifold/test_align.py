@@ -86,7 +86,7 @@ def test_nearest_recovers_a_small_rotation_of_an_unpaired_cloud():
 
 
 @pytest.mark.parametrize(
-    "kwargs, source, target, message",
+    ("kwargs", "source", "target", "message"),
     [
         ({}, np.ones((5, 3)), np.ones((4, 3)), r"as many target rows \(4\) as source rows \(5\)"),
         ({}, np.ones((5, 3)), np.ones((5, 4)), "target has dimension 4"),

@@ -1,5 +1,7 @@
 """Geodesic neighbours against scipy's all-pairs shortest paths and networkx."""
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -79,7 +81,7 @@ def test_k_nearest_sources_equals_brute_force(k):
 def test_k_nearest_sources_orders_equal_distances_by_source_id():
     # Vertex 0 sits at distance 1 from sources 4, 2, 3 (equal) and 2.5 from source 1.
     rows, cols, weights = [0, 0, 0, 0], [4, 2, 3, 5], [1.0, 1.0, 1.0, 1.5]
-    upper = scipy.sparse.coo_matrix((weights + [1.0], (rows + [5], cols + [1])), (6, 6))
+    upper = scipy.sparse.coo_matrix(([*weights, 1.0], ([*rows, 5], [*cols, 1])), (6, 6))
     graph = (upper + upper.T).tocsr()
     dist, source = k_nearest_sources(graph, [4, 3, 2, 1], 4)
     assert source[0].tolist() == [2, 3, 4, 1] and dist[0].tolist() == [1.0, 1.0, 1.0, 2.5]
@@ -103,7 +105,7 @@ def test_shortest_path_equals_networkx():
     for a, b in [(0, 57), (3, 99), (110, 170)]:
         path = shortest_path(graph, a, b)
         assert path == nx.dijkstra_path(G, a, b)
-        length = sum(graph[u, v] for u, v in zip(path, path[1:], strict=False))
+        length = sum(graph[u, v] for u, v in itertools.pairwise(path))
         assert length == pytest.approx(nx.dijkstra_path_length(G, a, b))
     assert shortest_path(graph, 5, 5) == [5]
     assert shortest_path(graph, 0, 150) == []  # different components
@@ -111,7 +113,7 @@ def test_shortest_path_equals_networkx():
 
 
 @pytest.mark.parametrize(
-    "call, message",
+    ("call", "message"),
     [
         (lambda g: nearest_source(g, []), "non-empty"),
         (lambda g: nearest_source(g, [0, 500]), "source vertex 500 is out of range"),
@@ -244,7 +246,7 @@ def test_classifier_bad_input(model_class):
             model_class(**kwargs).fit(X, not_a_sequence)
     with pytest.raises(InputError, match="label 3"):
         model_class(**kwargs).fit(X, [0, 1, 2, None] + [0] * 16)
-    with pytest.raises(InputError, match="non-empty 2-D|X is empty"):
+    with pytest.raises(InputError, match=r"non-empty 2-D|X is empty"):
         model_class(**kwargs).fit(np.zeros((0, 4)), [])
     model = model_class(**kwargs).fit(X, list(range(20)))
     with pytest.raises(InputError, match="dimension 3"):

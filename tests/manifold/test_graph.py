@@ -40,7 +40,7 @@ def test_graph_equals_brute_force(points, backend):
     # The comparison is only meaningful if no pair sits within rounding of the threshold.
     assert np.abs(D - threshold).min() > 1e-6
     G = great_circle_graph(points, threshold=threshold, backend=backend, chunk_size=37)
-    expected = D < threshold
+    expected = threshold > D
     assert isinstance(G, scipy.sparse.csr_matrix) and G.shape == (400, 400)
     assert np.array_equal(G.toarray() > 0, expected)
     np.testing.assert_allclose(G.toarray()[expected], D[expected], rtol=0, atol=2e-7)
@@ -76,7 +76,7 @@ def test_target_degree_is_the_closest_achievable(points, target):
     G = great_circle_graph(points, target_degree=target, backend="numpy")
     assert mean_degree(G) == 2 * wanted / n
     same = great_circle_graph(points, threshold=threshold, backend="faiss")
-    assert (G != same).nnz == 0
+    assert (same != G).nnz == 0
 
 
 def test_edges_to_equals_brute_force_and_matches_graph_rows(points):
@@ -116,7 +116,7 @@ def test_normalize_is_opt_in():
 
 
 @pytest.mark.parametrize(
-    "row, message",
+    ("row", "message"),
     [(np.zeros(4), "row 7 is a zero vector"), (np.array([np.nan, 1, 0, 0]), "row 7 holds NaN")],
 )
 def test_bad_rows_are_named_even_with_normalize(row, message):
@@ -128,7 +128,7 @@ def test_bad_rows_are_named_even_with_normalize(row, message):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         ({}, "exactly one of threshold and target_degree"),
         ({"threshold": 0.3, "target_degree": 4}, "exactly one of"),
@@ -169,9 +169,9 @@ def test_check_edge_rule_wants_exactly_one_and_names_them_as_told():
     check_edge_rule(0.3, None)
     check_edge_rule(None, 4)
     for given in ((None, None), (0.3, 4)):
-        with pytest.raises(InputError, match="^give exactly one of threshold and target_degree$"):
+        with pytest.raises(InputError, match=r"^give exactly one of threshold and target_degree$"):
             check_edge_rule(*given)
         with pytest.raises(
-            InputError, match="^give exactly one of --threshold and --target-degree$"
+            InputError, match=r"^give exactly one of --threshold and --target-degree$"
         ):
             check_edge_rule(*given, names=("--threshold", "--target-degree"))

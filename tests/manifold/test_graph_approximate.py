@@ -71,7 +71,7 @@ def test_sampled_recall_over_all_rows_is_the_edge_recall(planted):
 
 
 def test_too_few_probes_lose_edges_and_calibration_recovers_them(planted):
-    X, threshold, exact, _ = planted
+    X, threshold, _, _ = planted
     truth, _ = brute_force_edges(X, threshold)
     n_true = int(np.triu(truth).sum())
     cos_t = np.cos(threshold)
@@ -84,7 +84,7 @@ def test_too_few_probes_lose_edges_and_calibration_recovers_them(planted):
 
 
 def test_auto_switches_to_approximate_above_the_size(planted, monkeypatch):
-    X, threshold, exact, approx = planted
+    X, threshold, _, approx = planted
     assert graph_module.graph_backend("auto", len(X)) == "faiss"
     monkeypatch.setattr(graph_module, "APPROXIMATE_MIN_N", 1000)
     assert graph_module.graph_backend("auto", len(X)) == "approximate"

@@ -141,6 +141,10 @@ def test_zero_length_edges_tie_by_source_id():
 
 def test_bad_ids_and_k_are_refused_before_the_compiled_code():
     graph = random_graph(0)
-    for sources, k in (([0, 300], 2), ([-1], 2), ([0], 0)):
-        with pytest.raises(ValueError):
+    for sources, k, message in (
+        ([0, 300], 2, "source ids must lie in"),
+        ([-1], 2, "source ids must lie in"),
+        ([0], 0, "k must be >= 1"),
+    ):
+        with pytest.raises(ValueError, match=message):
             k_label_dijkstra(graph, sources, k)

@@ -61,7 +61,7 @@ def test_bad_weights_are_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(MissingFileError, match="weights file not found"):
         ImageEncoder(dim=4, weights=tmp_path / "none.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a torch file")
-    with pytest.raises(DataFormatError, match="junk.pth"):
+    with pytest.raises(DataFormatError, match=r"junk\.pth"):
         ImageEncoder(dim=4, weights=tmp_path / "junk.pth")
     torch.save({"conv9.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(DataFormatError, match="not a ResNet-18 state dict"):
@@ -74,7 +74,7 @@ def test_bad_weights_are_clear_errors(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
-    with pytest.raises(TextManifoldError, match="could not be loaded offline.*resnet18"):
+    with pytest.raises(TextManifoldError, match=r"could not be loaded offline.*resnet18"):
         ImageEncoder(dim=4, weights="imagenet")
     assert imagenet_weights_path() == tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
 

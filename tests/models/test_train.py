@@ -127,7 +127,7 @@ def test_runs_are_never_overwritten_and_resume_checks_settings(shapes, tmp_path)
     with pytest.raises(InputError, match="already holds a run"):
         train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
     changed = TrainSettings(steps=2, **{**TINY, "lr": 0.1})
-    with pytest.raises(InputError, match="lr=0.01, this call has 0.1"):
+    with pytest.raises(InputError, match=r"lr=0\.01, this call has 0\.1"):
         train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=changed, resume=True)
     with pytest.raises(InputError, match="its model"):
         train_compose(
@@ -146,7 +146,7 @@ def test_missing_image_is_named_before_training(shapes, tmp_path):
     copy = tmp_path / "coll"
     shutil.copytree(shapes, copy)
     (copy / "images" / "img0007.png").unlink()
-    with pytest.raises(MissingFileError, match="img0007.png: image file not found"):
+    with pytest.raises(MissingFileError, match=r"img0007\.png: image file not found"):
         train_compose(
             copy, tmp_path / "run", method="tirg", dim=8, settings=TrainSettings(steps=1, **TINY)
         )
@@ -157,7 +157,7 @@ def test_unreadable_image_inside_a_worker_is_one_clear_error(shapes, tmp_path):
     copy = tmp_path / "coll"
     shutil.copytree(shapes, copy)
     (copy / "images" / "img0003.png").write_bytes(b"\x89PNG broken")
-    with pytest.raises(TextManifoldError, match="img0003.png: unreadable image"):
+    with pytest.raises(TextManifoldError, match=r"img0003\.png: unreadable image"):
         train_compose(
             copy,
             tmp_path / "run",
@@ -171,7 +171,7 @@ def test_empty_split_and_small_data_and_text_model(shapes, text_cache, tmp_path)
     settings = TrainSettings(steps=1, **TINY)
     with pytest.raises(InputError, match="no pairs in split 'test'"):
         train_compose(shapes, tmp_path / "a", method="tirg", split="test", settings=settings)
-    with pytest.raises(InputError, match="split 'test' of .* no image items with a desc"):
+    with pytest.raises(InputError, match=r"split 'test' of .* no image items with a desc"):
         train_joint(shapes, tmp_path / "b", split="test", settings=settings)
     with pytest.raises(InputError, match="batch size 50 is larger than the 20 pairs"):
         train_compose(

@@ -141,7 +141,7 @@ def _png(width: int, height: int) -> str:
 
 
 @pytest.mark.parametrize(
-    "method, url, body, status, message",
+    ("method", "url", "body", "status", "message"),
     [
         ("post", "/search", {"id": "no-such-image"}, 404, "unknown id 'no-such-image'"),
         ("post", "/search", {"id": "../img0000"}, 404, "unknown id '../img0000'"),

@@ -88,7 +88,7 @@ def test_serve_without_its_run_still_answers_id_queries(tiny_index_dir, tiny_ind
         client = Client(url)
         hits = client.search(id="img0000", k=3)["geodesic"]
         assert _ids(hits) == _ids(tiny_index.search(id="img0000", k=3).geodesic)
-        with pytest.raises(ServiceError, match="HTTP 400: <server path>.*not found") as info:
+        with pytest.raises(ServiceError, match=r"HTTP 400: <server path>.*not found") as info:
             client.search(text="a red circle")
         assert info.value.status == 400
         assert "moved-away" not in str(info.value) and str(tmp_path) not in str(info.value)

@@ -63,15 +63,15 @@ def test_take_new_skips_scenes_seen_anywhere_and_asks_for_more():
     task = (0, CHILDREN, 0, 0, source, 4, 64, 48)
     first = propose(task)
     assert len(first) == 4
-    more = propose(task[:5] + (8,) + task[6:])
+    more = propose((*task[:5], 8, *task[6:]))
     assert [c.instruction for c in more[:4]] == [c.instruction for c in first]  # a prefix
     seen = {object_records(c.scene) for c in first[:3]}
     taken = _take_new(task, first, 2, seen, "scene 0")
     assert [c.instruction for c in taken] == [c.instruction for c in more[3:5]]
     assert object_records(more[4].scene) in seen
-    few = propose(task[:5] + (3,) + task[6:])  # fewer than asked: the node is exhausted
+    few = propose((*task[:5], 3, *task[6:]))  # fewer than asked: the node is exhausted
     with pytest.raises(InputError, match="scene 0 allows only 0 changes"):
-        _take_new(task[:5] + (5,) + task[6:], few, 1, seen, "scene 0")
+        _take_new((*task[:5], 5, *task[6:]), few, 1, seen, "scene 0")
 
 
 def test_same_seed_same_bytes_regardless_of_workers_and_other_seed_differs(tmp_path):
@@ -118,7 +118,7 @@ def test_force_overwrites(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         ({"depth": 0}, "depth must be an integer >= 1"),
         ({"branching": 10**6}, "branching 1000000 is larger than the"),
@@ -186,7 +186,7 @@ def test_cli_depth_two_gives_111_images_110_pairs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--depth", "0"], "depth"),
         (["--branching", "100000"], "branching 100000"),

@@ -186,7 +186,7 @@ def test_each_change_does_exactly_what_it_says(kind, scene_index):
                 is_free(camera_scene, o.x, o.y, o.radius, o.id) for o in camera_scene.objects
             )
         assert is_visible(child.scene, W, H)
-    assert checked > 0 or kind == "drop" and len(scene.objects) <= 2
+    assert checked > 0 or (kind == "drop" and len(scene.objects) <= 2)
 
 
 # ----------------------------------------------------------------------------- references

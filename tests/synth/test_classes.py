@@ -85,7 +85,7 @@ def test_members_are_closer_to_their_own_prototype():
         own.append(d[k])
         other.append(np.mean([x for j, x in enumerate(d) if j != k]))
     assert np.mean(own) < np.mean(other)
-    low, high = config.member_edits
+    _, high = config.member_edits
     assert max(own) <= high  # at most one attribute or object per change
 
 
@@ -163,7 +163,7 @@ def test_cli_generate_resume_and_errors(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "field, value, message",
+    ("field", "value", "message"),
     [
         ("n_classes", 0, "n_classes must be a positive integer, got 0"),
         ("images_per_class", 1.5, "images_per_class must be a positive integer, got 1.5"),

@@ -40,7 +40,7 @@ def centre(obj: Object) -> np.ndarray:
 
 def pixel_of(scene: Scene, point, width=W, height=H) -> tuple[int, int]:
     col, row, _ = scene.camera.project(np.asarray(point, float)[None], width, height)[0]
-    return int(math.floor(row)), int(math.floor(col))
+    return math.floor(row), math.floor(col)
 
 
 def luma(pixels) -> np.ndarray:

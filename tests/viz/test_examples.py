@@ -1,5 +1,7 @@
 """Figure examples: geodesic paths to the nearest target checked against networkx."""
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ def test_neighbour_examples_follow_shortest_paths():
     for path, euclid in examples:
         q, geo = path[0], path[-1]
         assert geo in targets
-        length = sum(graph[a, b] for a, b in zip(path, path[1:], strict=False))
+        length = sum(graph[a, b] for a, b in itertools.pairwise(path))
         best = min(
             nx.shortest_path_length(G, int(q), int(t), weight="weight")
             for t in targets

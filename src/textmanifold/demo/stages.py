@@ -242,7 +242,7 @@ def table3_graphs(demo: Demo) -> dict:
         "thresholds": thresholds,
         "mean_degree": degrees,
         "random": sampler,
-        "vertices": {kind: int(len(sets[kind][0])) for kind in sets},
+        "vertices": {kind: len(sets[kind][0]) for kind in sets},
     }
 
 

@@ -92,7 +92,7 @@ def table1(demo: Demo) -> dict:
         "comparisons": estimate["comparisons"],
         "seeds": estimate["seeds"],
         "texts": c.label_texts,
-        "text_vertices": int(len(text)),
+        "text_vertices": len(text),
         "per_draw": estimate["per_draw"],
         "sweep": sweep,
         "curves": curves,

@@ -316,4 +316,4 @@ def tables_of(results: dict) -> list[Table]:
     tables.append(composed_table(results["composed"]))
     if results.get("training"):
         tables.append(training_table(results["training"]))
-    return tables + [stages_table(results["stages"])]
+    return [*tables, stages_table(results["stages"])]

@@ -58,7 +58,7 @@ def over_seeds(values: Sequence[float], shared_se: Sequence[float] | None = None
     return {
         "mean": mean,
         "se": se,
-        "seeds": int(len(v)),
+        "seeds": len(v),
         "per_seed": [float(x) if is_finite_number(x) else math.nan for x in values],
         "agree": int(np.sum(np.sign(v) == side)) if side else 0,
     }

@@ -104,7 +104,7 @@ class ManifoldIndex:
         collection=None,
         seed: int = 0,
     ) -> ManifoldIndex:
-        """An index on given rows; the graph is built unless ``graph`` is given.
+        """Make an index on given rows; the graph is built unless ``graph`` is given.
 
         Parameters
         ----------
@@ -170,8 +170,9 @@ class ManifoldIndex:
         device: str = "cpu",
         encoder=None,
     ) -> ManifoldIndex:
-        """Embed a Collection with a run or an encoder (or take embedding files), align,
-        build the graph.
+        """Embed a Collection, align it and build the graph.
+
+        The Collection is embedded with a run or an encoder, or embedding files are taken.
 
         Parameters
         ----------
@@ -398,18 +399,21 @@ class ManifoldIndex:
 
     @property
     def dim(self) -> int:
+        """The vectors' dimension."""
         return int(self.info.dim)
 
     @property
     def n_images(self) -> int:
+        """How many image vertices the index holds."""
         return int(self.info.counts.images)
 
     @property
     def n_texts(self) -> int:
+        """How many text vertices the index holds."""
         return int(self.info.counts.texts)
 
     def row(self, id: str) -> int:
-        """The vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
+        """Return the vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
         try:
             return self._row_of()[str(id)]
         except KeyError:
@@ -437,7 +441,7 @@ class ManifoldIndex:
         return dict(self._all_items()[row])
 
     def image_path(self, id: str) -> Path:
-        """The image file of an indexed image vertex."""
+        """Return the image file of an indexed image vertex."""
         record = self.item(id)
         if record["kind"] != "image":
             raise InputError(f"{id!r} is a text vertex, not an image")
@@ -463,8 +467,10 @@ class ManifoldIndex:
         metric: str = "geodesic",
         return_paths: bool = False,
     ) -> SearchResult:
-        """The k nearest images to one query, by geodesic and/or angular distance
-        (:meth:`.searching.Searcher.search` documents the parameters)."""
+        """Rank the k nearest images to one query, by geodesic and/or angular distance.
+
+        :meth:`.searching.Searcher.search` documents the parameters.
+        """
         return self._searcher.search(
             image=image,
             text=text,
@@ -477,25 +483,30 @@ class ManifoldIndex:
         )
 
     def path_between(self, a: str, b: str) -> list[PathStep]:
-        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable.
+        """Find a shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable.
 
-        Each step after the first carries the angle of the edge that reaches it."""
+        Each step after the first carries the angle of the edge that reaches it.
+        """
         return self._searcher.path_between(a, b)
 
     def attach(self, vector) -> Attachment:
-        """Attach an out-of-sample query ``vector`` of shape (d,), in the index's space
-        (image embeddings through :meth:`align_images` first; projected onto the unit
-        sphere), to the graph as a search does; the graph itself is not changed.
+        """Attach an out-of-sample query ``vector`` of shape (d,) to the graph as a search does.
+
+        ``vector`` is in the index's space (image embeddings through :meth:`align_images`
+        first) and is projected onto the unit sphere; the graph itself is not changed.
 
         Returns an :class:`~.searching.Attachment`: the unit float32 ``vector`` (d,), its
         float64 ``norm``, the ``vertices`` (m,) int64 it is joined to, the ``lengths``
         (m,) float64 of those edges in radians (each below :attr:`threshold`), and the
-        float32 ``scores`` (n,) = ``vectors @ vector``."""
+        float32 ``scores`` (n,) = ``vectors @ vector``.
+        """
         return self._searcher.attach(vector)
 
     def align_images(self, rows: np.ndarray) -> np.ndarray:
-        """Image embeddings (m, d) through the index's stored ICP map (unchanged without
-        one): the space image vertices live in."""
+        """Map image embeddings (m, d) through the index's stored ICP map.
+
+        Unchanged without one; the result is in the space image vertices live in.
+        """
         return rows if self._aligner is None else self._aligner.transform(rows)
 
     @property
@@ -504,7 +515,7 @@ class ManifoldIndex:
         return self.info.query_kinds()
 
     def query_encoder(self):
-        """What embeds text and image queries (:func:`.encoders.open_query_encoder`)."""
+        """Open what embeds text and image queries (:func:`.encoders.open_query_encoder`)."""
         if self._encoder is None:
             from .encoders import open_query_encoder
 

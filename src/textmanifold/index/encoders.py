@@ -43,8 +43,11 @@ def run_checksum(run_dir: str | os.PathLike) -> str:
 
 
 def open_query_encoder(manifest: IndexManifest):
-    """What embeds an index's text and image queries: the manifest's pretrained encoder,
-    else its run (refused when the run changed since the build)."""
+    """Open what embeds an index's text and image queries.
+
+    The manifest's pretrained encoder, else its run (refused when the run changed since
+    the build).
+    """
     spec, model = manifest.encoder, manifest.model or {}
     if spec:
         from .pretrained import encoder_from_spec
@@ -126,8 +129,10 @@ class RunEncoder:
         return self._full
 
     def _text_run(self):
-        """The model for sentences: a joint run's text branch alone, unless the whole
-        model is already loaded."""
+        """Load the model for sentences.
+
+        A joint run's text branch alone, unless the whole model is already loaded.
+        """
         if self._full is not None or self.kind != "joint":
             return self.run
         if self._text_only is None:

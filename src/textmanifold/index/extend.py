@@ -13,7 +13,7 @@ __all__ = ["extend_graph"]
 def extend_graph(
     graph, old: np.ndarray, new: np.ndarray, threshold: float
 ) -> scipy.sparse.csr_matrix:
-    """The graph of ``old`` rows followed by ``new`` rows, reusing ``graph`` on ``old``.
+    """Build the graph of ``old`` rows followed by ``new`` rows, reusing ``graph`` on ``old``.
 
     Only the new-old edges (:func:`~textmanifold.manifold.graph.attach_edges`) and the
     new-new edges (:func:`~textmanifold.manifold.graph.build_graph`) are computed. Both

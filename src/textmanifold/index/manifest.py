@@ -43,6 +43,7 @@ REQUIRED = ("format", "format_version", "created_by", "model", "dim", "threshold
 
 
 def created_by() -> str:
+    """Name this package and its version, as a manifest's ``created_by`` records them."""
     return f"textmanifold {__version__}"
 
 
@@ -56,6 +57,7 @@ class Counts:
     edges: int
 
     def to_json(self) -> dict:
+        """Return the counts as the JSON object ``manifest.json`` holds."""
         return {
             "vertices": self.vertices,
             "images": self.images,
@@ -96,9 +98,12 @@ class IndexManifest:
         collection=None,
         aligner=None,
     ) -> IndexManifest:
-        """A new index's manifest: ``collection`` (a path) is recorded resolved, a fitted
-        ``aligner`` (:class:`~textmanifold.manifold.ICPAligner`) by its residual and
-        pairs; counts are zero until the index counts itself."""
+        """Make a new index's manifest.
+
+        ``collection`` (a path) is recorded resolved, a fitted ``aligner``
+        (:class:`~textmanifold.manifold.ICPAligner`) by its residual and pairs; counts are
+        zero until the index counts itself.
+        """
         return cls(
             created_by=created_by(),
             model=model,
@@ -117,7 +122,7 @@ class IndexManifest:
 
     @classmethod
     def from_json(cls, data, source: str | os.PathLike = "manifest.json") -> IndexManifest:
-        """The record of a parsed ``manifest.json``, every field checked.
+        """Make the record of a parsed ``manifest.json``, every field checked.
 
         Parameters
         ----------
@@ -159,7 +164,7 @@ class IndexManifest:
         )
 
     def to_json(self) -> dict:
-        """The JSON object of ``manifest.json`` (a fresh copy: editing it changes nothing)."""
+        """Return the JSON object of ``manifest.json`` (a fresh copy: edits change nothing)."""
         out = {
             f.name: copy.deepcopy(getattr(self, f.name))
             for f in fields(self)
@@ -171,6 +176,7 @@ class IndexManifest:
         return {**copy.deepcopy(self.extra), **out}
 
     def with_counts(self, counts: Counts) -> IndexManifest:
+        """Return a copy of this manifest with ``counts``."""
         return replace(self, counts=counts)
 
     @property
@@ -179,9 +185,11 @@ class IndexManifest:
         return (self.model or {}).get("run")
 
     def query_kinds(self) -> list[str]:
-        """The queries the index answers: always ``id`` and ``vector``; ``text`` and
-        ``image`` with a run or an encoder that embeds them; ``modify`` with a compose
-        run trained in Joint."""
+        """List the queries the index answers.
+
+        Always ``id`` and ``vector``; ``text`` and ``image`` with a run or an encoder that
+        embeds them; ``modify`` with a compose run trained in Joint.
+        """
         encoder = self.encoder or {}
         kinds = ["id", "vector"]
         if self.run or encoder:
@@ -197,15 +205,27 @@ def _field_error(path: Path, key: str, expected: str, value) -> DataFormatError:
     return DataFormatError(f"{path}: {key!r} must be {expected}, got {value!r}")
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_fields(manifest: dict, path: Path) -> None:
-    """Types and ranges of the manifest's fields (the keys of :data:`REQUIRED` exist)."""
+    """Check the types and ranges of the manifest's fields (the keys of :data:`REQUIRED` exist)."""
+    _check_scalars(manifest, path)
+    _check_model(manifest["model"], path)
+    encoder = manifest.get("encoder")
+    if encoder is not None and (
+        not isinstance(encoder, dict) or not isinstance(encoder.get("kind"), str)
+    ):
+        raise _field_error(path, "encoder", "null or an object with a 'kind'", encoder)
+    _check_counts(manifest["counts"], path)
 
-    def is_int(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
 
+def _check_scalars(manifest: dict, path: Path) -> None:
+    """Check the top-level fields before ``model``: strings, numbers and ``align``."""
     if not isinstance(manifest["created_by"], str):
         raise _field_error(path, "created_by", "a string", manifest["created_by"])
-    if not is_int(manifest["dim"]) or manifest["dim"] < 1:
+    if not _is_int(manifest["dim"]) or manifest["dim"] < 1:
         raise _field_error(path, "dim", "a positive integer", manifest["dim"])
     threshold = manifest["threshold"]
     if not is_finite_number(threshold) or not 0 < float(threshold) <= math.pi:
@@ -213,30 +233,32 @@ def _check_fields(manifest: dict, path: Path) -> None:
     degree = manifest.get("target_degree")
     if degree is not None and (not is_finite_number(degree) or float(degree) <= 0):
         raise _field_error(path, "target_degree", "null or a positive number", degree)
-    if "seed" in manifest and not is_int(manifest["seed"]):
+    if "seed" in manifest and not _is_int(manifest["seed"]):
         raise _field_error(path, "seed", "an integer", manifest["seed"])
     for key in ("collection", "metric"):
         if manifest.get(key) is not None and not isinstance(manifest[key], str):
             raise _field_error(path, key, "null or a string", manifest[key])
     if manifest.get("align") is not None and not isinstance(manifest["align"], dict):
         raise _field_error(path, "align", "null or an object", manifest["align"])
-    model = manifest["model"]
-    if model is not None:
-        if not isinstance(model, dict):
-            raise _field_error(path, "model", "null or an object", model)
-        for key in ("run", "kind", "checksum"):
-            if model.get(key) is not None and not isinstance(model[key], str):
-                raise _field_error(path, f"model.{key}", "a string", model[key])
-        if model.get("run") is not None and not isinstance(model.get("checksum"), str):
-            raise _field_error(path, "model.checksum", "a string", model.get("checksum"))
-    encoder = manifest.get("encoder")
-    if encoder is not None and (
-        not isinstance(encoder, dict) or not isinstance(encoder.get("kind"), str)
-    ):
-        raise _field_error(path, "encoder", "null or an object with a 'kind'", encoder)
-    counts = manifest["counts"]
+
+
+def _check_model(model, path: Path) -> None:
+    """Check ``model``: null, or an object of string fields with a checksum for a run."""
+    if model is None:
+        return
+    if not isinstance(model, dict):
+        raise _field_error(path, "model", "null or an object", model)
+    for key in ("run", "kind", "checksum"):
+        if model.get(key) is not None and not isinstance(model[key], str):
+            raise _field_error(path, f"model.{key}", "a string", model[key])
+    if model.get("run") is not None and not isinstance(model.get("checksum"), str):
+        raise _field_error(path, "model.checksum", "a string", model.get("checksum"))
+
+
+def _check_counts(counts, path: Path) -> None:
+    """Check ``counts``: non-negative integers, images + texts = vertices."""
     if not isinstance(counts, dict) or not all(
-        is_int(counts.get(c)) and counts[c] >= 0 for c in ("vertices", "images", "texts", "edges")
+        _is_int(counts.get(c)) and counts[c] >= 0 for c in ("vertices", "images", "texts", "edges")
     ):
         raise DataFormatError(
             f"{path}: 'counts' must give vertices, images, texts, edges as non-negative integers"

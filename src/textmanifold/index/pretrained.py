@@ -1,5 +1,7 @@
-"""Pretrained encoders an index can embed with: open_clip from local weights, and the
-bundled sentence-transformers text model with an image function of the user's.
+"""Pretrained encoders an index can embed with.
+
+open_clip from local weights, and the bundled sentence-transformers text model with an
+image function of the user's.
 
 Every encoder here (and :class:`~textmanifold.index.encoders.RunEncoder`) answers the same
 small protocol: ``dim``, ``images(list) -> (n, dim)``, ``texts(list) -> (n, dim)`` (unit
@@ -48,7 +50,7 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 
 def _pil(image):
-    """A PIL RGB image from a path (decoded under the pixel bound) or a PIL image."""
+    """Return a PIL RGB image from a path (decoded under the pixel bound) or a PIL image."""
     if isinstance(image, str | os.PathLike):
         return open_rgb(image)
     return image.convert("RGB")
@@ -242,7 +244,7 @@ def _import_function(text: str):
 def parse_encoder(
     encoder: str, *, pretrained=None, image_encoder: str | None = None, device: str = "cpu"
 ):
-    """The encoder ``--encoder`` names (``open_clip:MODEL`` or ``sentence-transformers``)."""
+    """Open the encoder ``--encoder`` names (``open_clip:MODEL`` or ``sentence-transformers``)."""
     kind, _, model = encoder.partition(":")
     if kind == "open_clip" and model:
         return OpenClipEncoder(model, pretrained, device=device)

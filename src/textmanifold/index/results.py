@@ -64,7 +64,7 @@ class Hit:
     path: list[PathStep] | None = None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict; a non-finite ``geodesic`` becomes ``None``."""
+        """Return a JSON-ready dict; a non-finite ``geodesic`` becomes ``None``."""
         out = asdict(self)
         for key in ("geodesic", "euclidean"):
             if not math.isfinite(out[key]):
@@ -92,7 +92,7 @@ class SearchResult:
     euclidean: list[Hit]
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict with the same three keys."""
+        """Return a JSON-ready dict with the same three keys."""
         return {
             "query": dict(self.query),
             "geodesic": [h.to_dict() for h in self.geodesic],
@@ -113,7 +113,7 @@ def _show_step(step: PathStep) -> str:
 
 
 def format_table(result: SearchResult, *, paths: bool = False) -> str:
-    """The rankings as aligned text tables (one per metric asked), for people.
+    """Format the rankings as aligned text tables (one per metric asked), for people.
 
     Distances are radians; an unreachable image shows ``unreachable``. With ``paths``
     each reachable hit is followed by its vertex sequence from the query.

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..manifold import MIN_WEIGHT, exact_inner, margin, row_norms
 
-__all__ = ["arc_lengths", "query_edges", "nearest_by_angle", "row_norms"]
+__all__ = ["arc_lengths", "nearest_by_angle", "query_edges", "row_norms"]
 
 
 def arc_lengths(
@@ -55,7 +55,7 @@ def query_edges(
     scores32: np.ndarray,
     threshold: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The edges a new vertex ``q`` gets under the graph's rule.
+    """Find the edges a new vertex ``q`` gets under the graph's rule.
 
     Parameters
     ----------
@@ -93,7 +93,7 @@ def nearest_by_angle(
     m: int,
     exclude: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``m`` allowed rows nearest ``q`` by exact angle, nearest first.
+    """Find the ``m`` allowed rows nearest ``q`` by exact angle, nearest first.
 
     The float32 scores pick the candidates: every row within twice the float32 error
     bound of the ``m``-th best score, so none of the exact top ``m`` is missed.

@@ -12,6 +12,7 @@ its geodesic k nearest images come from a Dijkstra that stops once they are sett
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from dataclasses import dataclass
@@ -77,8 +78,11 @@ class _Query:
 
 
 class Searcher:
-    """Queries on an index (:meth:`~textmanifold.index.ManifoldIndex.search` documents
-    them); reads the index's current arrays at each call, so it follows ``add``."""
+    """Queries on an index.
+
+    :meth:`~textmanifold.index.ManifoldIndex.search` documents them. The searcher reads the
+    index's current arrays at each call, so it follows ``add``.
+    """
 
     def __init__(self, index):
         self.index = index
@@ -112,7 +116,7 @@ class Searcher:
     # ------------------------------------------------------------------ resolving
 
     def resolve(self, *, image=None, text=None, vector=None, id=None, modify=None) -> _Query:
-        """What was asked, embedded (and aligned) and attached; one of the four inputs."""
+        """Embed (and align) and attach what was asked; one of the four inputs."""
         given = [
             name
             for name, v in (("image", image), ("text", text), ("vector", vector), ("id", id))
@@ -175,7 +179,7 @@ class Searcher:
         metric: str = "geodesic",
         return_paths: bool = False,
     ) -> SearchResult:
-        """The k nearest images to one query, by geodesic and/or angular distance.
+        """Rank the k nearest images to one query, by geodesic and/or angular distance.
 
         Parameters
         ----------
@@ -202,7 +206,7 @@ class Searcher:
         return self._rank(query, k, metric, return_paths)
 
     def path_between(self, a: str, b: str) -> list[PathStep]:
-        """A shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable."""
+        """Find a shortest path from vertex ``a`` to vertex ``b``; ``[]`` if unreachable."""
         ra, rb = self.index.row(a), self.index.row(b)
         found = self._dijkstra([(ra, 0.0)], 0, -1, settle=[rb])
         if rb not in found.settled:
@@ -295,15 +299,15 @@ class Searcher:
         )
 
     def _edge(self, a: int, b: int) -> float:
-        """The great-circle length of the graph's edge a-b, radians."""
+        """Return the great-circle length of the graph's edge a-b, radians."""
         g = self.index.graph
         start, end = g.indptr[a], g.indptr[a + 1]
         where = start + int(np.searchsorted(g.indices[start:end], b))
         return float(g.data[where])
 
     def _path_steps(self, rows: list[int], first: float | None) -> list[PathStep]:
-        """Steps along ``rows``; ``first`` is the hop onto ``rows[0]`` (None: the start)."""
-        angles = [first] + [self._edge(a, b) for a, b in zip(rows, rows[1:], strict=False)]
+        """List the steps along ``rows``; ``first`` is the hop onto ``rows[0]`` (None: start)."""
+        angles = [first] + [self._edge(a, b) for a, b in itertools.pairwise(rows)]
         return [self._step(v, angle) for v, angle in zip(rows, angles, strict=True)]
 
 

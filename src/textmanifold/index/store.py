@@ -63,7 +63,7 @@ __all__ = [
 IMAGE, TEXT = 0, 1
 FILES = ("vectors.npy", "norms.npy", "kinds.npy", "ids.json", "graph.npz", "items.jsonl")
 #: Every entry an index directory may hold; ``--force`` replaces these and nothing else.
-OWNED = frozenset(FILES + ("manifest.json", "align.npz"))
+OWNED = frozenset((*FILES, "manifest.json", "align.npz"))
 
 
 def file_checksum(*paths: str | os.PathLike) -> str:
@@ -161,7 +161,7 @@ def read_arrays(root: Path, manifest: IndexManifest, mmap: bool) -> dict:
 
 
 def _vertex_array(path: Path, n: int) -> np.ndarray:
-    """A per-vertex ``.npy`` array of shape ``(n,)``, real-valued."""
+    """Load a per-vertex ``.npy`` array of shape ``(n,)``, real-valued."""
     array = io.load_npy(path)
     if array.shape != (n,) or not np.issubdtype(array.dtype, np.number):
         raise DataFormatError(
@@ -256,10 +256,13 @@ def check_replaceable(target: Path, option: str = "--out") -> None:
 
 
 def write_index(target: Path, force: bool, write) -> None:
-    """Write an index directory atomically: ``write(staging)`` fills a fresh directory
-    beside ``target`` (:func:`write_arrays`), which then replaces ``target``
-    (:func:`commit_directory`); an existing ``target`` only with ``force``, and only
-    when it holds nothing but an index (:func:`check_replaceable`, checked first)."""
+    """Write an index directory atomically.
+
+    ``write(staging)`` fills a fresh directory beside ``target`` (:func:`write_arrays`),
+    which then replaces ``target`` (:func:`commit_directory`); an existing ``target`` only
+    with ``force``, and only when it holds nothing but an index (:func:`check_replaceable`,
+    checked first).
+    """
     if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target} already exists; pass --force (force=True) to replace it")
     check_replaceable(target)
@@ -338,6 +341,6 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def staging_directory(target: Path) -> Path:
-    """A fresh empty directory beside ``target`` to write a new index into."""
+    """Make a fresh empty directory beside ``target`` to write a new index into."""
     target.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))

@@ -75,7 +75,7 @@ class Vertices:
 
 
 def _as_embedding(value, name: str) -> tuple[np.ndarray, list[str]]:
-    """A ``.npy`` path (ids beside it) or an ``(array, ids)`` pair."""
+    """Read an embedding: a ``.npy`` path (ids beside it) or an ``(array, ids)`` pair."""
     if isinstance(value, str | os.PathLike):
         return load_embedding(value)
     try:
@@ -92,7 +92,7 @@ def _as_embedding(value, name: str) -> tuple[np.ndarray, list[str]]:
 
 
 def _metadata(coll: Collection | None, where: dict[str, int], row_id: str, kind: str) -> dict:
-    """A vertex's record; ``where`` maps item id -> position in ``coll.items``."""
+    """Make a vertex's record; ``where`` maps item id -> position in ``coll.items``."""
     record = {"id": row_id, "kind": kind, "path": None, "text": None, "labels": []}
     position = where.get(item_id_of_row(row_id))
     if position is not None:
@@ -216,7 +216,7 @@ def build_inputs(
     progress: bool = False,
     device: str = "cpu",
 ):
-    """What an index build embeds and records (parameters of ``ManifoldIndex.build``).
+    """Gather what an index build embeds and records (parameters of ``ManifoldIndex.build``).
 
     Returns
     -------
@@ -274,8 +274,11 @@ def conflicting_ids(
     vectors: np.ndarray,
     rows: np.ndarray | None = None,
 ) -> list[str]:
-    """Ids of ``records`` already indexed (``row_of``: id -> row of ``items`` and
-    ``vectors``) with other metadata, or, with the new ``rows``, another vector."""
+    """Find the ids of ``records`` already indexed with other metadata or another vector.
+
+    ``row_of`` maps an id to its row of ``items`` and ``vectors``; a vector is compared
+    with the new ``rows``.
+    """
     clash = []
     for position, record in enumerate(records):
         row = row_of.get(record["id"])
@@ -302,7 +305,7 @@ def check_no_conflict(clash: list[str], replace: bool) -> None:
 
 
 def collection_records(coll: Collection) -> list[dict]:
-    """The vertex records a Collection gives (images, then text rows), without embedding."""
+    """List the vertex records a Collection gives (images, then text rows), without embedding."""
     where = coll.index()
     text_ids, _ = text_rows(coll)
     return [_metadata(coll, where, it.id, "image") for it in coll.images()] + [
@@ -368,12 +371,12 @@ def fit_alignment(vertices: Vertices) -> ICPAligner:
     images, texts = described_pairs(vertices.image_ids, vertices.text_ids)
     check_alignable(len(images), len(vertices.image_ids), "alignment")
     aligner = ICPAligner(correspondence="paired").fit(vertices.image[images], vertices.text[texts])
-    aligner.n_pairs_ = int(len(images))
+    aligner.n_pairs_ = len(images)
     return aligner
 
 
 def aligner_state(aligner: ICPAligner | None) -> dict | None:
-    """The arrays that :func:`aligner_from` needs (saved as ``align.npz``)."""
+    """Return the arrays that :func:`aligner_from` needs (saved as ``align.npz``)."""
     if aligner is None:
         return None
     return {
@@ -384,7 +387,7 @@ def aligner_state(aligner: ICPAligner | None) -> dict | None:
 
 
 def aligner_from(state: dict | None) -> ICPAligner | None:
-    """A fitted :class:`ICPAligner` rebuilt from :func:`aligner_state`'s arrays."""
+    """Rebuild a fitted :class:`ICPAligner` from :func:`aligner_state`'s arrays."""
     if state is None:
         return None
     aligner = ICPAligner(correspondence="paired")
@@ -396,7 +399,7 @@ def aligner_from(state: dict | None) -> ICPAligner | None:
 
 
 def vertex_rows(vertices: Vertices, align: bool):
-    """The rows of a new index: ``(aligner, X, ids, kinds)``.
+    """Make the rows of a new index: ``(aligner, X, ids, kinds)``.
 
     ``aligner`` is the fitted paired ICP (:func:`fit_alignment`; None without ``align``),
     ``X`` the (n, d) unit float32 rows (aligned images, then texts), ``ids`` their ids,

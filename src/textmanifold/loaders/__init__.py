@@ -62,11 +62,11 @@ def load_dataset(
 __all__ = [
     "LOADERS",
     "LoadedDataset",
-    "load_dataset",
     "load_ade20k",
-    "load_openimages",
-    "load_fashioniq",
-    "load_css",
     "load_clevr",
+    "load_css",
+    "load_dataset",
+    "load_fashioniq",
     "load_folder",
+    "load_openimages",
 ]

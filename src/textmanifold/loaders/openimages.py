@@ -19,34 +19,43 @@ from ._common import LoadedDataset, find_file, iter_csv, locate_image, progress
 
 # Where each table may lie, relative to ROOT (first match wins; --*-csv options override).
 _DIRS = ("", "annotations", "labels", "metadata")
-LABEL_FILES = tuple(
-    f"{d}/{n}".lstrip("/")
-    for d in _DIRS
-    for n in (
-        "validation-annotations-human-imagelabels.csv",
-        "oidv7-val-annotations-human-imagelabels.csv",
-        "validation-annotations-human-imagelabels-boxable.csv",
-    )
-) + ("validation/labels/classifications.csv",)
-CLASS_FILES = tuple(
-    f"{d}/{n}".lstrip("/")
-    for d in _DIRS
-    for n in (
-        "oidv7-class-descriptions.csv",
-        "oidv6-class-descriptions.csv",
-        "class-descriptions.csv",
-        "class-descriptions-boxable.csv",
-    )
-) + ("validation/metadata/classes.csv",)
-BOX_FILES = tuple(
-    f"{d}/{n}".lstrip("/")
-    for d in _DIRS
-    for n in (
-        "validation-annotations-bbox.csv",
-        "oidv6-validation-annotations-bbox.csv",
-        "oidv7-val-annotations-bbox.csv",
-    )
-) + ("validation/labels/detections.csv",)
+LABEL_FILES = (
+    *tuple(
+        f"{d}/{n}".lstrip("/")
+        for d in _DIRS
+        for n in (
+            "validation-annotations-human-imagelabels.csv",
+            "oidv7-val-annotations-human-imagelabels.csv",
+            "validation-annotations-human-imagelabels-boxable.csv",
+        )
+    ),
+    "validation/labels/classifications.csv",
+)
+CLASS_FILES = (
+    *tuple(
+        f"{d}/{n}".lstrip("/")
+        for d in _DIRS
+        for n in (
+            "oidv7-class-descriptions.csv",
+            "oidv6-class-descriptions.csv",
+            "class-descriptions.csv",
+            "class-descriptions-boxable.csv",
+        )
+    ),
+    "validation/metadata/classes.csv",
+)
+BOX_FILES = (
+    *tuple(
+        f"{d}/{n}".lstrip("/")
+        for d in _DIRS
+        for n in (
+            "validation-annotations-bbox.csv",
+            "oidv6-validation-annotations-bbox.csv",
+            "oidv7-val-annotations-bbox.csv",
+        )
+    ),
+    "validation/labels/detections.csv",
+)
 NARRATIVE_FILES = tuple(
     f"{d}/{n}".lstrip("/")
     for d in _DIRS

@@ -35,10 +35,10 @@ from .retrieval import Retrieval, retrieve_labelled
 __all__ = [
     "MIN_WEIGHT",
     "UNRETRIEVABLE",
-    "Retrieval",
     "EuclideanKNNClassifier",
     "GeodesicKNNClassifier",
     "ICPAligner",
+    "Retrieval",
     "SmoothPathCount",
     "align_to_descriptions",
     "check_edge_rule",

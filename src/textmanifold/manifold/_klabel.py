@@ -33,7 +33,7 @@ __all__ = ["k_label_dijkstra"]
 
 
 def k_label_dijkstra(graph, sources, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest distinct sources of every vertex of a CSR graph, nearest first.
+    """Find the ``k`` nearest distinct sources of every vertex of a CSR graph, nearest first.
 
     Parameters
     ----------
@@ -83,8 +83,10 @@ def _before(d1, s1, d2, s2):
 
 @njit(cache=True, nogil=True)
 def _sift_up(heap_d, heap_s, heap_v, where, i, d, s, v):
-    """Place vertex ``v`` with key ``(d, s)`` at heap slot ``i`` or above (a new entry,
-    or a lowered key); ``where[u]`` tracks every moved vertex's slot."""
+    """Place vertex ``v`` with key ``(d, s)`` at heap slot ``i`` or above.
+
+    For a new entry or a lowered key; ``where[u]`` tracks every moved vertex's slot.
+    """
     while i > 0:
         parent = (i - 1) >> 1
         if not _before(d, s, heap_d[parent], heap_s[parent]):
@@ -99,8 +101,11 @@ def _sift_up(heap_d, heap_s, heap_v, where, i, d, s, v):
 
 @njit(cache=True, nogil=True)
 def _sift_down(heap_d, heap_s, heap_v, where, size, i, d, s, v):
-    """Place vertex ``v`` with key ``(d, s)`` at slot ``i`` or below, in a heap of
-    ``size`` entries (slot ``i`` is being refilled: a raised key or the last entry)."""
+    """Place vertex ``v`` with key ``(d, s)`` at slot ``i`` or below.
+
+    The heap holds ``size`` entries; slot ``i`` is being refilled (a raised key or the
+    last entry).
+    """
     while True:
         child = 2 * i + 1
         if child >= size:
@@ -119,9 +124,10 @@ def _sift_down(heap_d, heap_s, heap_v, where, size, i, d, s, v):
     where[v] = i
 
 
+# C901: a numba kernel; the heap loop stays in one compiled frame.
 @njit(cache=True, nogil=True)
-def _search(indptr, indices, weights, sources, k):
-    """The search on raw CSR arrays (int64, int64, float64); see :func:`k_label_dijkstra`."""
+def _search(indptr, indices, weights, sources, k):  # noqa: C901
+    """Run the search on raw CSR arrays (int64, int64, float64); see :func:`k_label_dijkstra`."""
     n = indptr.shape[0] - 1
     # Row v is v's label list: settled[v] final labels, then tentative ones, held[v] in
     # all; the unused tail stays (inf, -1), which is the output's padding.

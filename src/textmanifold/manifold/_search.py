@@ -52,7 +52,7 @@ def check_chunk_size(chunk_size) -> int:
 def euclidean_kneighbors(
     Q: np.ndarray, X: np.ndarray, k: int, *, backend: str = "auto", chunk_size: int = DEFAULT_CHUNK
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest rows of ``X`` to each row of ``Q`` in Euclidean distance.
+    """Find the ``k`` nearest rows of ``X`` to each row of ``Q`` in Euclidean distance.
 
     Parameters
     ----------
@@ -127,8 +127,10 @@ def ordered_row_sums(products: np.ndarray) -> np.ndarray:
 
 
 def row_norms(A: np.ndarray) -> np.ndarray:
-    """Float64 norms of float32 rows, by :func:`ordered_row_sums` (in blocks of rows, so
-    the float64 temporaries stay small)."""
+    """Compute float64 norms of float32 rows by :func:`ordered_row_sums`.
+
+    In blocks of rows, so the float64 temporaries stay small.
+    """
     out = np.empty(len(A))
     for start in range(0, len(A), 65_536):
         A64 = A[start : start + 65_536].astype(np.float64)
@@ -137,7 +139,7 @@ def row_norms(A: np.ndarray) -> np.ndarray:
 
 
 def exact_inner(A, B, norm_a, norm_b, rows, cols) -> np.ndarray:
-    """The one canonical score: cosine of ``A[rows]`` and ``B[cols]`` in float64.
+    """Compute the one canonical score: cosine of ``A[rows]`` and ``B[cols]`` in float64.
 
     Products of float32 values are exact in float64; adding them one dimension at a time
     fixes the rounding whatever the batch, so both backends and both orders of a pair
@@ -148,7 +150,7 @@ def exact_inner(A, B, norm_a, norm_b, rows, cols) -> np.ndarray:
 
 
 def passing_pairs(A, B, norm_a, norm_b, blocks, cos_t: float):
-    """The candidate pairs whose canonical score (:func:`exact_inner`) is ``> cos_t``.
+    """Keep the candidate pairs whose canonical score (:func:`exact_inner`) is ``> cos_t``.
 
     ``blocks`` yields ``(rows, cols)`` int64 arrays of candidate pairs (e.g. from float32
     products under a loosened bound). Returns rows, cols and their float64 scores,

@@ -148,9 +148,12 @@ def approximate_pairs(
 def _cell_candidates(
     X: np.ndarray, cell: np.ndarray, probes: np.ndarray, loose: float, chunk_size: int
 ):
-    """Yield candidate pairs ``(rows, cols)``, canonical (``rows < cols``): each cell's
-    rows against the rows of its ``probes[c]`` cells whose float32 product is ``> loose``.
-    A pair found from both ends appears twice (the caller removes duplicates)."""
+    """Yield candidate pairs ``(rows, cols)``, canonical (``rows < cols``).
+
+    Each cell's rows are paired with the rows of its ``probes[c]`` cells whose float32
+    product is ``> loose``.
+    A pair found from both ends appears twice (the caller removes duplicates).
+    """
     members = np.argsort(cell, kind="stable")
     bounds = np.searchsorted(cell[members], np.arange(len(probes) + 1))
     for c in range(len(probes)):
@@ -168,7 +171,7 @@ def _cell_candidates(
 
 
 def _assign(X: np.ndarray, centroids: np.ndarray, chunk_size: int) -> np.ndarray:
-    """The cell (nearest centroid by inner product) of every row, shape (n,)."""
+    """Assign every row its cell (nearest centroid by inner product), shape (n,)."""
     cell = np.empty(len(X), dtype=np.int64)
     for start in range(0, len(X), chunk_size):
         cell[start : start + chunk_size] = np.argmax(
@@ -199,8 +202,10 @@ def _calibrate(X, cell, order, cos_t, target_recall, rng) -> tuple[int, float]:
 
 
 def _exact_pairs_of(X: np.ndarray, rows: np.ndarray, cos_t: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact edges ``(r, j)`` of the given (distinct) rows, by brute force over all of
-    ``X``: two int64 arrays, one entry per edge."""
+    """Find the exact edges ``(r, j)`` of the given (distinct) rows by brute force.
+
+    Over all of ``X``; two int64 arrays, one entry per edge.
+    """
     sub_rows, cols, _ = pairs_above(X[rows], X, cos_t, "auto", 4096)
     sub_rows = rows[sub_rows]
     other = sub_rows != cols

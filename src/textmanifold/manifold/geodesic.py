@@ -264,7 +264,7 @@ def _check_sources(sources, n: int, unique: bool = True) -> np.ndarray:
 
 
 def _nearest_source(graph, sources):
-    """scipy's multi-source Dijkstra on a checked graph; -1 where unreachable."""
+    """Scipy's multi-source Dijkstra on a checked graph; -1 where unreachable."""
     dist, _, source = dijkstra(
         graph, directed=True, indices=sources, min_only=True, return_predecessors=True
     )

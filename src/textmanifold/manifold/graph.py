@@ -103,7 +103,7 @@ def threshold_for_degree(
     normalize: bool = False,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> float:
-    """The threshold (radians) whose graph's mean degree is closest to ``target_degree``.
+    """Find the threshold (radians) whose graph's mean degree is closest to ``target_degree``.
 
     Mean degree is ``2 * p / n`` for a graph with ``p`` edges, and grows monotonically
     with the threshold. We take ``p* = round(target_degree * n / 2)`` and find, exactly,
@@ -172,7 +172,7 @@ def build_graph(
 def check_edge_rule(
     threshold, target_degree, names: tuple[str, str] = ("threshold", "target_degree")
 ) -> None:
-    """The edge rule is a threshold or a mean degree: exactly one of them is given.
+    """Check the edge rule is a threshold or a mean degree: exactly one of them is given.
 
     ``names`` are what the message calls the two (a command passes its options).
 
@@ -245,7 +245,7 @@ def attach_edges(
 
 
 def graph_backend(backend: str, n: int) -> str:
-    """The candidate search a graph of ``n`` vertices gets: numpy, faiss or approximate."""
+    """Choose the candidate search a graph of ``n`` vertices gets: numpy, faiss or approximate."""
     exact = resolve_backend(backend)  # refuses "approximate" without FAISS
     if backend == "approximate":
         return "approximate"
@@ -282,7 +282,7 @@ def _select_threshold(X, target_degree, backend, chunk_size):
     """Threshold for ``target_degree`` and the scored pairs inside its bracket."""
     n = len(X)
     target = _check_target_degree(target_degree, n)
-    wanted = int(round(target * n / 2))
+    wanted = round(target * n / 2)
     factor = 1.5  # headroom over the sampled estimate; doubled if it falls short
     while True:
         floor = _estimate_cos_floor(X, factor * target, chunk_size)
@@ -315,14 +315,14 @@ def _check_target_degree(target_degree, n: int) -> float:
 
 
 def _sampled_threshold(X: np.ndarray, target_degree, chunk_size: int) -> float:
-    """A threshold giving about ``target_degree`` on a sample of rows (large graphs)."""
+    """Estimate a threshold giving about ``target_degree`` on a sample of rows (large graphs)."""
     target = _check_target_degree(target_degree, len(X))
     floor = _estimate_cos_floor(X, target, chunk_size) + margin(X.shape[1])
     return float(np.arccos(np.clip(floor, -1.0, 1.0)))
 
 
 def _estimate_cos_floor(X: np.ndarray, degree: float, chunk_size: int) -> float:
-    """A score below which a sample of rows has about ``degree`` neighbours on average.
+    """Estimate a score below which a sample of rows has about ``degree`` neighbours on average.
 
     The sample's mean degree at score ``c`` is (its scores above ``c``) / (rows), so the
     floor is the ``degree * rows``-th largest of all the sample's scores, kept as a
@@ -349,7 +349,7 @@ def _estimate_cos_floor(X: np.ndarray, degree: float, chunk_size: int) -> float:
 
 
 def _angle_between(s_in: float, s_out: float) -> float | None:
-    """An angle t with ``s_in > cos(t) >= s_out`` (float64), or None if none is found."""
+    """Find an angle t with ``s_in > cos(t) >= s_out`` (float64), or None if none is found."""
     lo = np.arccos(np.clip(s_in, -1.0, 1.0)) if np.isfinite(s_in) else 0.0
     theta = 0.5 * (lo + np.arccos(np.clip(s_out, -1.0, 1.0)))
     for _ in range(64):

@@ -77,6 +77,7 @@ class NeighborLabelClassifier(ParamsMixin):
     """Base: predict and retrievable from a subclass's ``kneighbors(Q)``."""
 
     def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+        """Return distances (n_q, k) ascending and target indices (n_q, k); a subclass's."""
         raise NotImplementedError
 
     def predict(self, Q) -> np.ndarray:

@@ -45,6 +45,7 @@ of sources. Exactness is tested against networkx on tie-free graphs.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import NamedTuple
 
@@ -167,7 +168,7 @@ def is_smooth(scenes, reachable: scipy.sparse.spmatrix | np.ndarray, rule: str =
     """
     _check_rule(rule)
     scenes = list(scenes)
-    repeated = any(a == b for a, b in zip(scenes, scenes[1:], strict=False))
+    repeated = any(a == b for a, b in itertools.pairwise(scenes))
     if repeated and rule == "literal":
         return False
     merged = [s for i, s in enumerate(scenes) if i == 0 or s != scenes[i - 1]]
@@ -271,7 +272,7 @@ class _Search:
 
 
 def _extend(path: tuple, s: int, neighbours: list[frozenset], merge: bool = False) -> tuple | None:
-    """The (merged) scene sequence ``path`` + ``s`` if still smooth, else None.
+    """Extend the (merged) scene sequence ``path`` by ``s`` if still smooth, else None.
 
     A repeat of the last scene is merged with ``merge`` and ends the path without it.
     """
@@ -282,7 +283,7 @@ def _extend(path: tuple, s: int, neighbours: list[frozenset], merge: bool = Fals
         return None
     if not neighbours[s].isdisjoint(path[:-1]):
         return None  # s is reachable from an earlier, non-adjacent scene: a shortcut
-    return path + (s,)
+    return (*path, s)
 
 
 # ----------------------------------------------------------------------------- validation

@@ -63,8 +63,11 @@ class Retrieval:
         return self.neighbours[:, 0] >= 0
 
     def to_json(self) -> dict:
-        """``{"threshold", "targets", "queries": [{"id", "retrievable", "prediction",
-        "neighbours": [{"id", "distance"}]}]}`` (multi-label predictions sorted)."""
+        """Return the result as a JSON-ready dict.
+
+        ``{"threshold", "targets", "queries": [{"id", "retrievable", "prediction",
+        "neighbours": [{"id", "distance"}]}]}`` (multi-label predictions sorted).
+        """
         queries = []
         for q, row_dist, row_nb, predicted in zip(
             self.query_ids, self.distances, self.neighbours, self.predictions, strict=True
@@ -85,7 +88,7 @@ class Retrieval:
                     ],
                 }
             )
-        return {"threshold": self.threshold, "targets": int(len(self.targets)), "queries": queries}
+        return {"threshold": self.threshold, "targets": len(self.targets), "queries": queries}
 
 
 def retrieve_labelled(

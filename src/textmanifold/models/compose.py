@@ -42,7 +42,7 @@ from .joint import Projection
 from .loss import info_nce, l2_normalize
 from .tirg import TIRG, TIRGConv, balance_weights
 
-__all__ = ["BALANCED_INIT", "METHODS", "ComposeModel", "InJoint", "Relation", "TIRG", "TIRGConv"]
+__all__ = ["BALANCED_INIT", "METHODS", "TIRG", "ComposeModel", "InJoint", "Relation", "TIRGConv"]
 
 METHODS = ("tirg", "tirg-conv", "relation")
 #: The one default of ``balanced_init``: ComposeModel, ComposeModelConfig, train_compose.

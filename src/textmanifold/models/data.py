@@ -29,8 +29,8 @@ __all__ = [
     "ImageFiles",
     "batch_indices",
     "check_files",
-    "iterate_batches",
     "image_tensor",
+    "iterate_batches",
     "iterate_images",
     "load_image",
 ]

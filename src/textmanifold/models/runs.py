@@ -304,7 +304,7 @@ def train_compose(
             + ([[it.id, it.text] for it in images] if in_joint else [None])
         ),
         held_out=len(val_rows) or None,
-        joint_term_pool=int(len(side.pool)) if side is not None else None,
+        joint_term_pool=len(side.pool) if side is not None else None,
     )
     torch.manual_seed(settings.seed)
     # built before the run directory is made: bad --weights leave nothing behind
@@ -359,7 +359,7 @@ def train_compose(
     extra = {}
     if side is not None:
         extra = {
-            "joint_term_pool": int(len(side.pool)),
+            "joint_term_pool": len(side.pool),
             "joint_term_images": side.distinct_images(result.step),
         }
     return _finish(out, result, **extra)

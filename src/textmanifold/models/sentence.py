@@ -97,7 +97,7 @@ class SentenceTextEncoder:
         self,
         model: str | os.PathLike | None = None,
         *,
-        cache_dir: str | os.PathLike | None | bool = None,
+        cache_dir: str | os.PathLike | bool | None = None,
         batch_size: int = 64,
         device: str = "cpu",
         progress: bool = True,

@@ -318,7 +318,8 @@ def fit(
         torch.set_num_threads(threads_before)
 
 
-def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> TrainResult:
+# C901: the epoch loop; its phases share optimiser, schedule and early-stop state.
+def _fit(model, loss_of_batch, dataset, settings, run_dir, resume, validate) -> TrainResult:  # noqa: C901
     """:func:`fit` with the thread count set."""
     from tqdm import tqdm
 

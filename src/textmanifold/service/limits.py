@@ -83,34 +83,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        too_large = f"request body larger than {self.max_bytes} bytes"
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await _json_error(send, 400, "invalid Content-Length header")
-                return
-            if int(declared) > self.max_bytes:
-                await _json_error(send, 413, too_large)
-                return
-        chunks, size, more = [], 0, True
-        deadline = time.monotonic() + self.timeout
-        while more:
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                await _json_error(send, 408, f"request body not received within {self.timeout:g} s")
-                return
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await _json_error(send, 413, too_large)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body, replayed = b"".join(chunks), False
+        refusal = self._declared_refusal(dict(scope.get("headers") or []))
+        if refusal is not None:
+            await _json_error(send, *refusal)
+            return
+        body = await self._read_body(receive, send)
+        if body is None:  # refused (413, 408) or the client disconnected
+            return
+        replayed = False
 
         async def replay():
             nonlocal replayed
@@ -120,3 +100,38 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"request body larger than {self.max_bytes} bytes"
+
+    def _declared_refusal(self, headers: dict) -> tuple[int, str] | None:
+        """``(status, message)`` for a bad or too large Content-Length, else None."""
+        declared = headers.get(b"content-length")
+        if declared is None:
+            return None
+        if not declared.isdigit():
+            return 400, "invalid Content-Length header"
+        if int(declared) > self.max_bytes:
+            return 413, self._too_large()
+        return None
+
+    async def _read_body(self, receive, send) -> bytes | None:
+        """The whole body within the limits, or None once refused or disconnected."""
+        chunks, size, more = [], 0, True
+        deadline = time.monotonic() + self.timeout
+        while more:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                await _json_error(send, 408, f"request body not received within {self.timeout:g} s")
+                return None
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _json_error(send, 413, self._too_large())
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)

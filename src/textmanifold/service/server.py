@@ -30,7 +30,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     header_timeout: float = HEADER_TIMEOUT_S
 
-    def connection_made(self, transport) -> None:  # noqa: D102 (asyncio.Protocol)
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
         self._arm()
@@ -50,18 +50,18 @@ class HeaderTimeoutProtocol(H11Protocol):
         if waiting and not self.transport.is_closing():
             self.transport.close()  # no request in flight: nobody to answer
 
-    def data_received(self, data: bytes) -> None:  # noqa: D102
+    def data_received(self, data: bytes) -> None:
         scope = self.scope
         super().data_received(data)
         if self.scope is not scope:  # a new request's headers are complete
             self._disarm()
 
-    def on_response_complete(self) -> None:  # noqa: D102
+    def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm()  # the next request on this connection has the same bound
 
-    def connection_lost(self, exc) -> None:  # noqa: D102
+    def connection_lost(self, exc) -> None:
         self._disarm()
         super().connection_lost(exc)
 

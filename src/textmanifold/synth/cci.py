@@ -108,7 +108,7 @@ def _take_new(
                 f"{where} allows only {len(taken)} changes that give new valid "
                 f"scenes, {need} needed: lower the branching"
             )
-        task = task[:5] + (2 * want,) + task[6:]
+        task = (*task[:5], 2 * want, *task[6:])
         proposals = propose(task)
 
 

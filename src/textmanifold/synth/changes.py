@@ -75,21 +75,29 @@ def _is_of(a: Object, b: Object, relation: str, directions) -> bool:
 def _specs_of_kind(scene: Scene, kind: str, directions) -> Iterator[ChangeSpec]:
     objects = scene.objects
     if kind in ATTRIBUTE_KINDS:
-        for obj in objects:
-            for value in VALUES[kind]:
-                if value != getattr(obj, kind):
-                    yield ChangeSpec(kind, obj.id, value)
+        yield from _attribute_specs(objects, kind)
     elif kind == "drop" and len(objects) > MIN_OBJECTS:
         for obj in objects:
             yield ChangeSpec("drop", obj.id)
     elif kind == "move":
-        for obj, anchor in itertools.permutations(objects, 2):
-            for relation in RELATIONS:
-                if not _is_of(obj, anchor, relation, directions):
-                    yield ChangeSpec("move", obj.id, None, anchor.id, relation)
+        yield from _move_specs(objects, directions)
     elif kind == "add" and len(objects) < MAX_OBJECTS:
         for new, anchor, relation in itertools.product(NEW_OBJECTS, objects, RELATIONS):
             yield ChangeSpec("add", scene.next_id, new, anchor.id, relation)
+
+
+def _attribute_specs(objects, kind: str) -> Iterator[ChangeSpec]:
+    for obj in objects:
+        for value in VALUES[kind]:
+            if value != getattr(obj, kind):
+                yield ChangeSpec(kind, obj.id, value)
+
+
+def _move_specs(objects, directions) -> Iterator[ChangeSpec]:
+    for obj, anchor in itertools.permutations(objects, 2):
+        for relation in RELATIONS:
+            if not _is_of(obj, anchor, relation, directions):
+                yield ChangeSpec("move", obj.id, None, anchor.id, relation)
 
 
 def enumerate_changes(scene: Scene, kinds: tuple[str, ...] = KINDS) -> Iterator[ChangeSpec]:

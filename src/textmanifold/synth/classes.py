@@ -124,7 +124,7 @@ def scene_edit_distance(a: Scene | dict, b: Scene | dict) -> int:
     cost[:n, m:] = np.where(np.eye(n, dtype=bool), 1, big)
     cost[n:, :m] = np.where(np.eye(m, dtype=bool), 1, big)
     rows, cols = linear_sum_assignment(cost)
-    return int(round(cost[rows, cols].sum()))
+    return int(round(cost[rows, cols].sum()))  # noqa: RUF046 (a float under numpy < 2)
 
 
 def _attribute_tuples(scene: Scene | dict) -> list[tuple[str, ...]]:

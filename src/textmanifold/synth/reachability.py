@@ -66,7 +66,8 @@ def object_records(scene: Scene | dict[str, Any], where: str = "scene") -> tuple
     return tuple(records)
 
 
-def reachable_pairs(scenes: Sequence[Scene | dict[str, Any]]) -> scipy.sparse.csr_matrix:
+# C901: the hot loop over objects and buckets; helpers would add a call per object.
+def reachable_pairs(scenes: Sequence[Scene | dict[str, Any]]) -> scipy.sparse.csr_matrix:  # noqa: C901
     """The reachable-neighbour relation of a list of scenes.
 
     Parameters

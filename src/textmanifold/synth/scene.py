@@ -213,7 +213,7 @@ class Scene:
         """A scene with ``obj`` appended; ``obj.id`` must be ``self.next_id``."""
         if obj.id != self.next_id:
             raise ValueError(f"new object id must be {self.next_id}, got {obj.id}")
-        return replace(self, objects=self.objects + (obj,), next_id=self.next_id + 1)
+        return replace(self, objects=(*self.objects, obj), next_id=self.next_id + 1)
 
     def drop_object(self, object_id: int) -> Scene:
         """A scene without the object of this id (``next_id`` is kept)."""
@@ -241,7 +241,8 @@ class Scene:
                     # Full precision: the JSON round-trips to the identical Scene.
                     "3d_coords": list(obj.coords_3d),
                     "rotation": obj.rotation,
-                    "pixel_coords": [int(round(col)), int(round(row)), round(float(depth), 4)],
+                    # int(): round() of a numpy scalar is a float under numpy < 2.
+                    "pixel_coords": [int(round(col)), int(round(row)), round(float(depth), 4)],  # noqa: RUF046
                 }
             )
         directions = {
