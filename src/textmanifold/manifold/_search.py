@@ -11,6 +11,7 @@ build option, :mod:`.approximate`) searches here with FAISS.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..validation import check_option, check_positive_int
@@ -126,7 +127,7 @@ def ordered_row_sums(products: np.ndarray) -> np.ndarray:
     return sums
 
 
-def row_norms(A: np.ndarray) -> np.ndarray:
+def row_norms(A: NDArray[np.floating]) -> NDArray[np.float64]:
     """Compute float64 norms of float32 rows by :func:`ordered_row_sums`.
 
     In blocks of rows, so the float64 temporaries stay small.
@@ -138,7 +139,14 @@ def row_norms(A: np.ndarray) -> np.ndarray:
     return out
 
 
-def exact_inner(A, B, norm_a, norm_b, rows, cols) -> np.ndarray:
+def exact_inner(
+    A: NDArray[np.floating],
+    B: NDArray[np.floating],
+    norm_a: NDArray[np.float64],
+    norm_b: NDArray[np.float64],
+    rows: NDArray[np.integer],
+    cols: NDArray[np.integer],
+) -> NDArray[np.float64]:
     """Compute the one canonical score: cosine of ``A[rows]`` and ``B[cols]`` in float64.
 
     Products of float32 values are exact in float64; adding them one dimension at a time

@@ -26,6 +26,7 @@ by less than ``tol`` or ``max_iter`` steps were taken.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..base import ParamsMixin
 from ..errors import InputError
@@ -86,7 +87,7 @@ class ICPAligner(ParamsMixin):
         self.tol = tol
         self.normalize = normalize
 
-    def fit(self, source, target) -> ICPAligner:
+    def fit(self, source: ArrayLike, target: ArrayLike) -> ICPAligner:
         """Learn the map from ``source`` (n_source, d) onto ``target`` (n_target, d)."""
         check_option("correspondence", self.correspondence, CORRESPONDENCES)
         source = check_points(source, "source", dtype=np.float64)
@@ -108,7 +109,7 @@ class ICPAligner(ParamsMixin):
         self.n_features_in_ = source.shape[1]
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Apply ``T`` to ``X`` (n, d); rows re-projected onto the sphere if ``normalize``.
 
         Returns
@@ -131,7 +132,7 @@ class ICPAligner(ParamsMixin):
             moved = moved / norms[:, None]
         return moved.astype(dtype)
 
-    def fit_transform(self, source, target) -> np.ndarray:
+    def fit_transform(self, source: ArrayLike, target: ArrayLike) -> NDArray[np.floating]:
         """``fit(source, target)`` then ``transform(source)``."""
         return self.fit(source, target).transform(source)
 
@@ -171,8 +172,12 @@ class ICPAligner(ParamsMixin):
 
 
 def align_to_descriptions(
-    image, text, descriptions=None, *, correspondence: str = "paired"
-) -> tuple[np.ndarray, dict]:
+    image: ArrayLike,
+    text: ArrayLike,
+    descriptions: ArrayLike | None = None,
+    *,
+    correspondence: str = "paired",
+) -> tuple[NDArray[np.floating], dict]:
     """Fit ICP from the image cloud onto the text cloud; return T(image) and a summary.
 
     Parameters

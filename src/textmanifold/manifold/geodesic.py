@@ -22,6 +22,7 @@ to it with a zero-length (:data:`.graph.MIN_WEIGHT`) edge.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-def nearest_source(graph, sources) -> tuple[np.ndarray, np.ndarray]:
+def nearest_source(graph, sources: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Every vertex's geodesically nearest source, in one multi-source Dijkstra pass.
 
     Parameters
@@ -66,7 +67,9 @@ def nearest_source(graph, sources) -> tuple[np.ndarray, np.ndarray]:
     return _nearest_source(graph, _check_sources(sources, graph.shape[0]))
 
 
-def k_nearest_sources(graph, sources, k: int) -> tuple[np.ndarray, np.ndarray]:
+def k_nearest_sources(
+    graph, sources: ArrayLike, k: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Each vertex's ``k`` geodesically nearest *distinct* sources, nearest first.
 
     Multi-source search whose labels carry their source: every vertex keeps its ``k``
@@ -170,7 +173,9 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         self.target_degree = target_degree
         self.backend = backend
 
-    def fit(self, X, y, X_aux=None) -> GeodesicKNNClassifier:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, X_aux: ArrayLike | None = None
+    ) -> GeodesicKNNClassifier:
         """Build the graph on ``X`` (n_targets, d) and ``X_aux`` (n_aux, d), unit rows.
 
         ``y`` holds one label per row of ``X`` (see :mod:`.knn` for label forms).
@@ -198,7 +203,7 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:
+    def kneighbors(self, Q: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Geodesic distances and indices of each query's nearest distinct targets.
 
         Parameters

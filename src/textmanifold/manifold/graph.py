@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import UNIT_NORM_TOL, check_interval, check_unit_rows  # noqa: F401 (re-exported)
@@ -50,7 +51,7 @@ _SAMPLE_ROWS = 1024
 
 
 def great_circle_graph(
-    X,
+    X: ArrayLike,
     *,
     threshold: float | None = None,
     target_degree: float | None = None,
@@ -96,7 +97,7 @@ def great_circle_graph(
 
 
 def threshold_for_degree(
-    X,
+    X: ArrayLike,
     target_degree: float,
     *,
     backend: str = "auto",
@@ -186,8 +187,8 @@ def check_edge_rule(
 
 
 def edges_to(
-    Q,
-    X,
+    Q: ArrayLike,
+    X: ArrayLike,
     threshold: float,
     *,
     backend: str = "auto",

@@ -21,6 +21,7 @@ with no neighbour at all gets :data:`UNRETRIEVABLE`.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..base import ParamsMixin
 from ..errors import InputError
@@ -76,11 +77,13 @@ def check_n_neighbors(n_neighbors) -> int:
 class NeighborLabelClassifier(ParamsMixin):
     """Base: predict and retrievable from a subclass's ``kneighbors(Q)``."""
 
-    def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+    def kneighbors(  # pragma: no cover - abstract
+        self, Q: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Return distances (n_q, k) ascending and target indices (n_q, k); a subclass's."""
         raise NotImplementedError
 
-    def predict(self, Q) -> np.ndarray:
+    def predict(self, Q: ArrayLike) -> NDArray:
         """Majority label of each query's neighbours.
 
         Parameters
@@ -103,7 +106,7 @@ class NeighborLabelClassifier(ParamsMixin):
             out[q] = max(counts, key=counts.get) if counts else UNRETRIEVABLE
         return out
 
-    def retrievable(self, Q) -> np.ndarray:
+    def retrievable(self, Q: ArrayLike) -> NDArray[np.bool_]:
         """Boolean mask of shape (n_q,): the query has at least one neighbour."""
         return self.kneighbors(Q)[1][:, 0] >= 0
 
@@ -136,7 +139,9 @@ class EuclideanKNNClassifier(NeighborLabelClassifier):
         self.n_neighbors = n_neighbors
         self.backend = backend
 
-    def fit(self, X, y, X_aux=None) -> EuclideanKNNClassifier:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, X_aux: ArrayLike | None = None
+    ) -> EuclideanKNNClassifier:
         """Store the targets ``X`` (n_targets, d) and labels ``y``; ``X_aux`` is ignored.
 
         ``X_aux`` is accepted so both classifiers share one call; extra unlabelled points
@@ -150,7 +155,7 @@ class EuclideanKNNClassifier(NeighborLabelClassifier):
         self.n_targets_, self.n_features_in_ = X.shape
         return self
 
-    def kneighbors(self, Q) -> tuple[np.ndarray, np.ndarray]:
+    def kneighbors(self, Q: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Euclidean distances (n_q, k) ascending and target indices (n_q, k).
 
         Columns beyond ``n_targets_`` are padded with ``inf`` / ``-1``.

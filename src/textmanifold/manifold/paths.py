@@ -51,6 +51,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse
+from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
@@ -80,9 +81,9 @@ class SmoothPathCount(NamedTuple):
 
 def count_smooth_paths(
     graph: scipy.sparse.spmatrix,
-    vertex_scene: np.ndarray,
-    is_image: np.ndarray,
-    reachable: scipy.sparse.spmatrix | np.ndarray,
+    vertex_scene: NDArray[np.integer],
+    is_image: NDArray[np.bool_],
+    reachable: scipy.sparse.spmatrix | NDArray[np.bool_],
     *,
     batch_size: int | None = None,
     progress: bool = False,

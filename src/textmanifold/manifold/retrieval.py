@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
 from .geodesic import GeodesicKNNClassifier
@@ -58,7 +59,7 @@ class Retrieval:
     threshold: float
 
     @property
-    def retrievable(self) -> np.ndarray:
+    def retrievable(self) -> NDArray[np.bool_]:
         """Shape (m,), bool: the query reaches at least one target."""
         return self.neighbours[:, 0] >= 0
 
@@ -92,12 +93,12 @@ class Retrieval:
 
 
 def retrieve_labelled(
-    X,
+    X: ArrayLike,
     ids: Sequence[str],
     labels: Sequence,
     queries=None,
     *,
-    X_aux=None,
+    X_aux: ArrayLike | None = None,
     k: int = 1,
     threshold=None,
     target_degree=None,
