@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from _cli_fixtures import exit_code
 from textmanifold.collection import read_collection, validate_collection
 from textmanifold.loaders import LoadedDataset
 from textmanifold.loaders._common import write_loaded
@@ -28,11 +29,7 @@ def round_trip(loaded: LoadedDataset, out: Path):
 
 def cli(*args: str) -> int:
     """Run the command line as a user would (no progress bars); return its exit status."""
-    from textmanifold.cli import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args, "--no-progress"])
-    return exit_info.value.code
+    return exit_code(*args, "--no-progress")
 
 
 DAMAGES = ("not an image", "truncated")

@@ -8,19 +8,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from _cli_fixtures import run_cli as cli
 from _index_fixtures import unit_rows
-from textmanifold.cli import main
 from textmanifold.collection import Item, save_embedding, write_collection
 from textmanifold.index import ManifoldIndex
 
 THRESHOLD = "0.3"
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def write_set(root, image_ids, text_ids, seed):

@@ -7,17 +7,11 @@ import pytest
 import scipy.sparse
 from scipy.sparse.csgraph import shortest_path
 
+from _cli_fixtures import exit_code as run
 from _manifold_fixtures import arc_graph, moons, on_sphere, reference_counts, tree_case
 from textmanifold import io
-from textmanifold.cli import main
 from textmanifold.collection import save_embedding
 from textmanifold.evaluate.label_retrieval import label_retrieval_table
-
-
-def run(*args) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    return exit_info.value.code
 
 
 def output(capsys) -> dict:

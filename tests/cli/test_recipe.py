@@ -4,17 +4,10 @@ classes generate -> train joint -> embed -> align -> label-retrieval."""
 import json
 
 import numpy as np
-import pytest
 from scipy.linalg import orthogonal_procrustes
 
-from textmanifold.cli import main
+from _cli_fixtures import exit_code as cli
 from textmanifold.collection import description_rows, load_embedding
-
-
-def cli(*args) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    return exit_info.value.code
 
 
 def test_labelled_dataset_recipe(tmp_path, capsys):

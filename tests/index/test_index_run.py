@@ -165,18 +165,8 @@ def test_composed_query_in_joint_equals_brute_force(shapes, tmp_path):
     check(index.search(text=sentence, k=5, metric="both"), index, *reference(index, q=q_text, k=5))
 
 
-def test_cli_build_and_search_by_image_and_sentence(
-    shapes, joint_run, joint_index, tmp_path, capsys
-):
+def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_index, tmp_path, cli):
     import json
-
-    from textmanifold.cli import main
-
-    def cli(*args):
-        with pytest.raises(SystemExit) as exit_info:
-            main([str(a) for a in args])
-        out = capsys.readouterr()
-        return exit_info.value.code, out.out, out.err
 
     out = tmp_path / "idx"
     code, stdout, _ = cli(

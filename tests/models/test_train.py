@@ -10,8 +10,8 @@ import pytest
 import torch
 import torchvision
 
+from _cli_fixtures import exit_code
 from _models_fixtures import shapes_collection
-from textmanifold.cli import main
 from textmanifold.collection import load_embedding, read_collection
 from textmanifold.errors import InputError, MissingFileError, TextManifoldError
 from textmanifold.models.data import batch_indices
@@ -35,9 +35,7 @@ def text_cache(tmp_path_factory):
 
 
 def cli(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args, "--no-progress"])
-    return exit_info.value.code
+    return exit_code(*args, "--no-progress")
 
 
 # ----------------------------------------------------------------------------- batch order

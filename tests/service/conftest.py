@@ -4,6 +4,7 @@ and a check that no error answer of any test names a file of the server.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,12 @@ def live_server(tiny_index_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def compose_index_dir(tiny_index_dir, tmp_path_factory) -> Path:
+def compose_index_dir(tiny_collection, tiny_settings, tmp_path_factory) -> Path:
     """An index of a TIRG run trained in Joint on the same shapes: answers ``modify``."""
     from textmanifold.index import ManifoldIndex
     from textmanifold.models.runs import train_compose
-    from textmanifold.models.train import TrainSettings
 
-    collection = tiny_index_dir.parent / "shapes"
+    collection = tiny_collection
     root = tmp_path_factory.mktemp("compose")
     train_compose(
         collection,
@@ -33,9 +33,7 @@ def compose_index_dir(tiny_index_dir, tmp_path_factory) -> Path:
         method="tirg",
         in_joint=True,
         dim=8,
-        settings=TrainSettings(
-            steps=60, batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False
-        ),
+        settings=dataclasses.replace(tiny_settings, steps=60),
     )
     # 60 steps and degree 10: enough that composed queries reach the graph (paths to show)
     ManifoldIndex.build(collection, root / "run", target_degree=10).save(root / "index")
