@@ -14,10 +14,12 @@ demo: $(STAMP)
 reproduce: $(STAMP)
 	$(VENV)/bin/textmanifold demo --reproduce --out runs/reproduce --resume
 
-# docs/results/ is a copy of the last `make reproduce` report (README "Results" quotes it).
+# docs/results/ is a copy of the last `make reproduce` report (README "Results" quotes it);
+# docs/results/reruns/ (other runs compared with it) is not make's and stays.
 results:
 	test -f runs/reproduce/report/report.json
-	rm -rf docs/results && cp -r runs/reproduce/report docs/results
+	mkdir -p docs/results && rm -rf docs/results/figures docs/results/report.* docs/results/index.html
+	cp -r runs/reproduce/report/. docs/results/
 
 # lint first (it depends on $(STAMP), so `make test` still bootstraps .venv).
 test: lint
