@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError, TextManifoldError
+from ..errors import InputError
 from ..service.auth import API_KEY_ENV, api_key_from_env, check_api_key
 from ..service.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..validation import check_positive_int, is_finite_number
@@ -76,7 +76,7 @@ def serve(
         check_api_key(api_key)
     try:
         from ..service.server import serve_app
-        from ..service.workers import serve_workers, use_threads
+        from ..service.workers import serve_workers, use_threads, warm_up
     except ImportError as exc:
         raise InputError(
             "serve needs the 'serve' extra: pip install 'textmanifold[serve]'"
@@ -87,7 +87,8 @@ def serve(
     loaded = ManifoldIndex.load(index)  # checked here: a damaged index stops before serving
     _check_bindable(host, port)
     use_threads(blas_threads)
-    _warm_up(loaded)
+    if workers == 1:  # with more, each worker loads its own encoders (service.workers)
+        _warm_up(loaded, warm_up)
     if api_key is None and not _is_loopback(host):
         typer.secho(
             f"warning: {host} is reachable from other machines and no API key is "
@@ -132,17 +133,17 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _warm_up(index) -> None:
-    """Load the run's encoders now, so that the first sentence or image query is not the
-    one that waits for them; a run that cannot load leaves id and vector queries working."""
-    if not (index.manifest.get("model") or {}).get("run"):
+def _warm_up(index, warm_up) -> None:
+    """Load the run's encoders before serving (``service.workers.warm_up``), saying so."""
+    if not index.info.run:
         return
     typer.echo("loading the index's run (text and image encoders)...")
-    try:
-        index.search(text="warm up", k=1, metric="euclidean")
-    except TextManifoldError as exc:
+    problem = warm_up(index)
+    if problem is not None:
         typer.secho(
-            f"warning: text and image queries will fail: {exc}", err=True, fg=typer.colors.YELLOW
+            f"warning: text and image queries will fail: {problem}",
+            err=True,
+            fg=typer.colors.YELLOW,
         )
 
 

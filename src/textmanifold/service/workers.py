@@ -13,10 +13,11 @@ once where one worker queues them behind its index lock.
 from __future__ import annotations
 
 import os
+import sys
 
 from .limits import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 
-__all__ = ["ENVIRONMENT", "app_from_environment", "serve_workers", "use_threads"]
+__all__ = ["ENVIRONMENT", "app_from_environment", "serve_workers", "use_threads", "warm_up"]
 
 # The variables a worker reads (the API key goes through auth.API_KEY_ENV).
 ENVIRONMENT = {
@@ -31,9 +32,9 @@ def use_threads(threads: int) -> None:
     """Limit BLAS and torch's intra-op pool to ``threads`` per search, process-wide.
 
     Concurrent requests each run a BLAS product or a torch forward pass; their own
-    threads on top of the server's oversubscribe the cores. Measured under load on 2
-    cores: one sentence query 25 ms at 1 torch thread, 361 ms at 2
-    (``benchmarks/search.py --text-index``)."""
+    threads on top of the server's oversubscribe the cores. Measured by hand under load
+    on 2 cores: one sentence query on the demo's index took 25 ms at 1 torch thread and
+    361 ms at 2."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads, user_api="blas")
@@ -42,6 +43,21 @@ def use_threads(threads: int) -> None:
     except ImportError:  # an index without a run never needs torch
         return
     torch.set_num_threads(threads)
+
+
+def warm_up(index) -> str | None:
+    """Load the run's encoders now, so that the first sentence or image query is not the
+    one that waits for them. Returns None, or why text and image queries will fail (a
+    run that cannot load leaves id and vector queries working)."""
+    from ..errors import TextManifoldError
+
+    if not index.info.run:
+        return None
+    try:
+        index.search(text="warm up", k=1, metric="euclidean")
+    except TextManifoldError as exc:
+        return str(exc)
+    return None
 
 
 def app_from_environment():
@@ -54,6 +70,9 @@ def app_from_environment():
     HeaderTimeoutProtocol.header_timeout = float(os.environ[ENVIRONMENT["header_timeout"]])
     use_threads(int(os.environ[ENVIRONMENT["threads"]]))
     index = ManifoldIndex.load(os.environ[ENVIRONMENT["index"]], mmap=True)
+    problem = warm_up(index)  # in every worker: each has its own encoders
+    if problem is not None:
+        print(f"warning: text and image queries will fail: {problem}", file=sys.stderr)
     return create_app(
         index,
         body_timeout=float(os.environ[ENVIRONMENT["body_timeout"]]),
