@@ -14,6 +14,12 @@ import pytest
 
 from textmanifold.cli import main
 
+# `train joint|compose` options that make a run tiny enough for a test: two steps of four
+# 32 px examples into an 8-d space, on the CPU.
+TINY_TRAINING = (
+    "--steps", "2", "--batch-size", "4", "--image-size", "32", "--dim", "8", "--device", "cpu",
+)  # fmt: skip
+
 
 class CliResult(NamedTuple):
     code: int

@@ -6,6 +6,7 @@ import json
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
+from _cli_fixtures import TINY_TRAINING
 from _cli_fixtures import exit_code as cli
 from textmanifold.collection import description_rows, load_embedding
 
@@ -37,16 +38,7 @@ def test_labelled_dataset_recipe(tmp_path, capsys):
             data,
             "--out",
             run,
-            "--steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--image-size",
-            "32",
-            "--dim",
-            "8",
-            "--device",
-            "cpu",
+            *TINY_TRAINING,
             "--no-progress",
             "--text-cache",
             tmp_path / "cache",

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision
 
-from _cli_fixtures import exit_code
+from _cli_fixtures import TINY_TRAINING, exit_code
 from _models_fixtures import shapes_collection
 from textmanifold.collection import load_embedding, read_collection
 from textmanifold.errors import InputError, MissingFileError, TextManifoldError
@@ -214,16 +214,7 @@ def test_cli_train_embed_and_the_pretrained_space(shapes, text_cache, tmp_path, 
             str(shapes),
             "--out",
             str(run),
-            "--steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--image-size",
-            "32",
-            "--dim",
-            "8",
-            "--device",
-            "cpu",
+            *TINY_TRAINING,
             "--seed",
             "3",
             "--text-cache",
@@ -278,16 +269,7 @@ def test_cli_train_and_eval_compose(shapes, tmp_path, capsys):
             "--method",
             "tirg",
             "--in-joint",
-            "--steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--image-size",
-            "32",
-            "--dim",
-            "8",
-            "--device",
-            "cpu",
+            *TINY_TRAINING,
         )
         == 0
     )
