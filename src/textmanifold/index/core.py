@@ -5,8 +5,9 @@ self-describing directory (:mod:`.store`), load it memory-mapped, and query it w
 image, a sentence, a vector, an indexed item's id, or an image plus a modification
 sentence; each result can carry the chain of images and sentences that connects it to
 the query. The index holds the arrays, the graph and the manifest (:mod:`.manifest`);
-it hands every query to a :class:`~.searching.Searcher`, which reads only its public
-attributes and methods.
+its look-up (ids, rows, metadata) is :class:`~.lookup.VertexLookup`, adding vertices
+:class:`~.adding.VertexAdding`, and it hands every query to a
+:class:`~.searching.Searcher`, which reads only its public attributes and methods.
 """
 
 from __future__ import annotations
@@ -15,37 +16,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io
-from ..collection import Collection, read_collection
-from ..errors import InputError, MissingFileError
-from ..manifold.graph import build_graph, graph_summary
-from ..validation import check_graph, check_unit_rows
+from ..collection import Collection
+from ..errors import InputError
+from ..manifold.graph import build_graph
+from ..validation import check_graph
 from . import store
-from .extend import extend_graph
+from .adding import VertexAdding
+from .alignment import aligner_from, aligner_state
+from .lookup import UnknownIdError, VertexLookup
 from .manifest import Counts, IndexManifest
 from .results import PathStep, SearchResult
 from .scan import row_norms
 from .searching import METRICS, Attachment, Searcher
-from .vertices import (
-    Vertices,
-    aligner_from,
-    aligner_state,
-    build_inputs,
-    check_no_conflict,
-    collection_records,
-    conflicting_ids,
-    gather,
-    vertex_rows,
-)
+from .vertices import Vertices, build_inputs, vertex_rows
 
 __all__ = ["METRICS", "ManifoldIndex", "UnknownIdError"]
 
 
-class UnknownIdError(InputError):
-    """An id that is not a vertex of the index."""
-
-
-class ManifoldIndex:
+class ManifoldIndex(VertexLookup, VertexAdding):
     """Geodesic image search on a great-circle graph of image and text vertices.
 
     Build with :meth:`build` (or :meth:`from_arrays`), reopen with :meth:`load`.
@@ -226,109 +214,6 @@ class ManifoldIndex:
         index._encoder = encoder
         return index
 
-    def add(
-        self,
-        collection=None,
-        *,
-        image_embeddings=None,
-        text_embeddings=None,
-        progress: bool = False,
-        replace: bool = False,
-    ) -> int:
-        """Insert new images and sentences as vertices, with their edges; no rebuild.
-
-        Existing vertices keep their rows, ids and edges. A row whose id is already in
-        the index is skipped (never embedded again) when it holds the same item (same
-        metadata, and with embedding files the same vector); one that holds another
-        item is a conflict: an :class:`InputError` naming the first ids, or with
-        ``replace`` the old vertex is removed and the new one added. New rows go
-        through the index's stored alignment and edge threshold, so the graph equals the
-        one a build of the union at the same threshold and alignment would give (up to
-        the row order). Parameters as in :meth:`build` (the run is the index's own).
-
-        Returns
-        -------
-        int
-            The number of vertices added (replaced ones included).
-        """
-        coll = (
-            None
-            if collection is None
-            else (collection if isinstance(collection, Collection) else read_collection(collection))
-        )
-        if image_embeddings is not None:
-            given = gather(
-                coll, None, image_embeddings=image_embeddings, text_embeddings=text_embeddings
-            )
-            if given.image.shape[1] != self.dim:
-                raise InputError(
-                    f"image embeddings have dimension {given.image.shape[1]}, the index {self.dim}"
-                )
-            rows = self._aligned_rows(given)
-            records = given.items
-        else:
-            rows, records = None, collection_records(coll)
-        clash = conflicting_ids(records, self._row_of(), self._all_items(), self.vectors, rows)
-        check_no_conflict(clash, replace)
-        if clash:
-            self._remove(clash)
-        known = set(self._ids)
-        if image_embeddings is not None:
-            keep = [i for i, record in enumerate(given.items) if record["id"] not in known]
-            X, new_items = rows[keep], [given.items[i] for i in keep]
-            n_images = sum(1 for r in new_items if r["kind"] == "image")
-        else:
-            new = gather(coll, self.query_encoder(), progress=progress, skip=known)
-            if new.image.shape[1] != self.dim:
-                raise InputError(
-                    f"new rows have dimension {new.image.shape[1]}, the index {self.dim}"
-                )
-            X, new_items, n_images = self._aligned_rows(new), new.items, len(new.image_ids)
-        if not new_items:
-            return 0
-        kinds = np.repeat(
-            np.array([store.IMAGE, store.TEXT], np.uint8), [n_images, len(new_items) - n_images]
-        )
-        self._set_vertices(
-            extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold),
-            np.concatenate([self.vectors, X]),
-            np.concatenate([self.norms, row_norms(X)]),
-            np.concatenate([self.kinds, kinds]),
-            self._all_items() + new_items,
-            self._ids + [record["id"] for record in new_items],
-        )
-        self._count()
-        return len(new_items)
-
-    def _aligned_rows(self, vertices: Vertices) -> np.ndarray:
-        """Image rows through the index's alignment, then text rows; unit float32."""
-        rows = np.concatenate([self.align_images(vertices.image), vertices.text])
-        if rows.shape[1] != self.dim:
-            raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
-        return (
-            check_unit_rows(rows, name="new embeddings") if len(rows) else rows.astype(np.float32)
-        )
-
-    def _remove(self, ids: list[str]) -> None:
-        """Drop vertices and their edges; the other vertices keep their edges."""
-        keep = np.ones(len(self._ids), dtype=bool)
-        keep[[self.row(i) for i in ids]] = False
-        rows = np.flatnonzero(keep)
-        items = self._all_items()
-        self._set_vertices(
-            self.graph[rows][:, rows].tocsr(),
-            np.asarray(self.vectors)[rows],
-            np.asarray(self.norms)[rows],
-            self.kinds[rows],
-            [items[r] for r in rows.tolist()],
-            [self._ids[r] for r in rows.tolist()],
-        )
-
-    def _set_vertices(self, graph, vectors, norms, kinds, items, ids) -> None:
-        self.graph, self.vectors, self.norms, self.kinds = graph, vectors, norms, kinds
-        self.is_image = self.kinds == store.IMAGE
-        self._items, self._ids, self._row = items, ids, None
-
     def _count(self) -> None:
         n_images = int(np.count_nonzero(self.is_image))
         self.info = self.info.with_counts(
@@ -384,74 +269,6 @@ class ManifoldIndex:
             align=arrays["align"],
             directory=root,
         )
-
-    # ------------------------------------------------------------------ lookup
-
-    @property
-    def ids(self) -> list[str]:
-        """Vertex ids in row order (images and text vertices)."""
-        return self._ids
-
-    @property
-    def manifest(self) -> dict:
-        """What ``manifest.json`` holds (:meth:`IndexManifest.to_json`; a fresh copy)."""
-        return self.info.to_json()
-
-    @property
-    def dim(self) -> int:
-        """The vectors' dimension."""
-        return int(self.info.dim)
-
-    @property
-    def n_images(self) -> int:
-        """How many image vertices the index holds."""
-        return int(self.info.counts.images)
-
-    @property
-    def n_texts(self) -> int:
-        """How many text vertices the index holds."""
-        return int(self.info.counts.texts)
-
-    def row(self, id: str) -> int:
-        """Return the vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
-        try:
-            return self._row_of()[str(id)]
-        except KeyError:
-            raise UnknownIdError(f"unknown id {id!r}: not in the index") from None
-
-    def _row_of(self) -> dict[str, int]:
-        if self._row is None:
-            self._row = {v: i for i, v in enumerate(self._ids)}
-        return self._row
-
-    def _all_items(self) -> list[dict]:
-        if self._items is None:
-            path = self.directory / "items.jsonl"
-            self._items = [record for _, record in io.iter_jsonl(path)]
-            if len(self._items) != len(self._ids):
-                raise InputError(f"{path}: {len(self._items)} records for {len(self._ids)} ids")
-        return self._items
-
-    def item(self, id: str) -> dict:
-        """Metadata of a vertex: ``{"id", "kind", "path", "text", "labels"}``."""
-        return self.item_at(self.row(id))
-
-    def item_at(self, row: int) -> dict:
-        """Metadata of the vertex in row ``row`` (a copy), as :meth:`item`."""
-        return dict(self._all_items()[row])
-
-    def image_path(self, id: str) -> Path:
-        """Return the image file of an indexed image vertex."""
-        record = self.item(id)
-        if record["kind"] != "image":
-            raise InputError(f"{id!r} is a text vertex, not an image")
-        if not record.get("path"):
-            raise MissingFileError(f"{id!r}: the index holds no image path for it")
-        return Path(record["path"])
-
-    def stats(self) -> dict:
-        """Graph statistics (:func:`~textmanifold.manifold.graph.graph_summary`)."""
-        return graph_summary(self.graph, self.is_image)
 
     # ------------------------------------------------------------------ queries
 

@@ -3,7 +3,8 @@
 Vertex order is the image rows, then the text rows (an image's description has id
 ``text:<image id>``, see :mod:`textmanifold.collection`). Image rows are mapped by ICP
 onto their descriptions (paper Algorithm 1) unless alignment is switched off; the fitted
-map is kept so that query images and added images go through the same map.
+map is kept so that query images and added images go through the same map
+(:mod:`.alignment`).
 
 Embedding a large collection is resumable: with a ``work_dir`` each block of
 :data:`CHUNK` images is saved as it is done and reused by the next call with the same
@@ -22,7 +23,6 @@ import numpy as np
 from .. import io
 from ..collection import (
     Collection,
-    description_id,
     item_id_of_row,
     load_embedding,
     read_collection,
@@ -31,20 +31,25 @@ from ..collection import (
 from ..errors import InputError
 from ..manifold import ICPAligner
 from ..validation import check_ids, check_unit_rows
+from .alignment import (
+    MIN_ALIGN_PAIRS,
+    aligner_from,
+    aligner_state,
+    check_alignable,
+    described_pairs,
+)
 from .store import IMAGE, TEXT
 
 __all__ = [
     "CHUNK",
-    "MIN_ALIGN_PAIRS",
+    "MIN_ALIGN_PAIRS",  # the alignment names are re-exported from .alignment
     "Vertices",
     "aligner_from",
     "aligner_state",
     "build_inputs",
     "check_alignable",
-    "check_no_conflict",
     "check_work_dir",
     "collection_records",
-    "conflicting_ids",
     "described_pairs",
     "gather",
     "remove_work_dir",
@@ -52,7 +57,6 @@ __all__ = [
 ]
 
 CHUNK = 1024  # images embedded (and saved, with a work_dir) at a time
-MIN_ALIGN_PAIRS = 2
 
 
 @dataclass
@@ -267,43 +271,6 @@ def build_inputs(
     return coll, vertices, model, encoder
 
 
-def conflicting_ids(
-    records: list[dict],
-    row_of: dict[str, int],
-    items: list[dict],
-    vectors: np.ndarray,
-    rows: np.ndarray | None = None,
-) -> list[str]:
-    """Find the ids of ``records`` already indexed with other metadata or another vector.
-
-    ``row_of`` maps an id to its row of ``items`` and ``vectors``; a vector is compared
-    with the new ``rows``.
-    """
-    clash = []
-    for position, record in enumerate(records):
-        row = row_of.get(record["id"])
-        if row is None:
-            continue
-        if items[row] != record or (
-            rows is not None and not np.allclose(vectors[row], rows[position], rtol=0, atol=1e-5)
-        ):
-            clash.append(record["id"])
-    return clash
-
-
-def check_no_conflict(clash: list[str], replace: bool) -> None:
-    """Refuse conflicting ids (:func:`conflicting_ids`) unless they are to be replaced."""
-    if clash and not replace:
-        shown = ", ".join(repr(i) for i in clash[:3]) + (
-            f" and {len(clash) - 3} more" if len(clash) > 3 else ""
-        )
-        raise InputError(
-            f"{len(clash)} ids are already in the index with another item "
-            f"(other image, text, labels or vector): {shown}; pass --replace "
-            "(replace=True) to replace them, or build a new index"
-        )
-
-
 def collection_records(coll: Collection) -> list[dict]:
     """List the vertex records a Collection gives (images, then text rows), without embedding."""
     where = coll.index()
@@ -339,29 +306,6 @@ def _embed(coll: Collection, encoder, work_dir, progress, skip):
     return image, [it.id for it in images], text, text_ids
 
 
-def described_pairs(image_ids: list[str], text_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the images that have a description row, and of those descriptions."""
-    row = {tid: i for i, tid in enumerate(text_ids)}
-    pairs = [
-        (i, row[description_id(image)])
-        for i, image in enumerate(image_ids)
-        if description_id(image) in row
-    ]
-    images = np.array([i for i, _ in pairs], dtype=np.int64)
-    return images, np.array([t for _, t in pairs], dtype=np.int64)
-
-
-def check_alignable(n_pairs: int, n_images: int, where: str) -> None:
-    """ICP needs at least two (image, description) pairs; say so before any embedding."""
-    if n_pairs < MIN_ALIGN_PAIRS:
-        raise InputError(
-            f"{where}: {n_pairs} of {n_images} images have a description; ICP "
-            f"alignment fits on image-description pairs and needs at least "
-            f"{MIN_ALIGN_PAIRS} (caption some images, or build without it: "
-            "--no-align / align=False)"
-        )
-
-
 def fit_alignment(vertices: Vertices) -> ICPAligner:
     """Paired ICP from every described image row onto its description row.
 
@@ -372,29 +316,6 @@ def fit_alignment(vertices: Vertices) -> ICPAligner:
     check_alignable(len(images), len(vertices.image_ids), "alignment")
     aligner = ICPAligner(correspondence="paired").fit(vertices.image[images], vertices.text[texts])
     aligner.n_pairs_ = len(images)
-    return aligner
-
-
-def aligner_state(aligner: ICPAligner | None) -> dict | None:
-    """Return the arrays that :func:`aligner_from` needs (saved as ``align.npz``)."""
-    if aligner is None:
-        return None
-    return {
-        "rotation": aligner.rotation_,
-        "mean_source": aligner.mean_source_,
-        "mean_target": aligner.mean_target_,
-    }
-
-
-def aligner_from(state: dict | None) -> ICPAligner | None:
-    """Rebuild a fitted :class:`ICPAligner` from :func:`aligner_state`'s arrays."""
-    if state is None:
-        return None
-    aligner = ICPAligner(correspondence="paired")
-    aligner.rotation_ = np.asarray(state["rotation"], dtype=np.float64)
-    aligner.mean_source_ = np.asarray(state["mean_source"], dtype=np.float64)
-    aligner.mean_target_ = np.asarray(state["mean_target"], dtype=np.float64)
-    aligner.translation_ = aligner.mean_target_ - aligner.rotation_ @ aligner.mean_source_
     return aligner
 
 
