@@ -9,7 +9,7 @@ patches, threshold for mean degree ~10). Prints, with the load average around ea
 - exact, ``--exact-n`` (100k): ``great_circle_graph`` (numpy and faiss backends) vs raw
   FAISS ``IndexFlatIP.range_search`` over all rows (recall 1 for all; edge counts
   printed);
-- approximate, ``--approx-n`` (1M): ours (``backend="approximate"``) vs FAISS
+- approximate, ``--approx-n`` (1M): ours (``build="approximate"``) vs FAISS
   ``IndexIVFFlat.range_search`` (nlist = 4 sqrt(n); ``nprobe`` the smallest power of 2
   whose recall on the 2000 sampled rows reaches ours) and hnswlib (M = 16,
   ef_construction = 100, ``knn_query`` with k = 32, ``ef`` tuned the same way; pairs
@@ -87,7 +87,7 @@ def exact_part(n: int, rate: float) -> None:
     import faiss
 
     X = planted_points(n)
-    threshold = threshold_for_degree(X, 10.0, backend="approximate")
+    threshold = threshold_for_degree(X, 10.0, build="approximate")
     cos_t = float(np.cos(threshold))
     bound = n * n * 128 / rate
     print(f"\n== exact build, n = {n:,}: FLOP bound n^2 d = {bound:.1f} s, one triangle "
@@ -95,7 +95,7 @@ def exact_part(n: int, rate: float) -> None:
     times = {}
     for backend in ("numpy", "faiss"):
         start = time.perf_counter()
-        g = great_circle_graph(X, threshold=threshold, backend=backend)
+        g = great_circle_graph(X, threshold=threshold, backend=backend, build="exact")
         times[backend] = time.perf_counter() - start
         row(f"ours, exact, backend={backend}", times[backend], 1.0, g.nnz // 2,
             f"{times[backend] / bound:.2f}x bound")
@@ -125,7 +125,7 @@ def approximate_part(n: int, hnsw: bool) -> None:
     import faiss
 
     X = planted_points(n)
-    threshold = threshold_for_degree(X, 10.0, backend="approximate")
+    threshold = threshold_for_degree(X, 10.0, build="approximate")
     cos_t = float(np.cos(threshold))
     print(f"\n== approximate build, n = {n:,} [{load()}] ==", flush=True)
     records = []
@@ -134,7 +134,7 @@ def approximate_part(n: int, hnsw: bool) -> None:
     approx_mod.logger.addHandler(handler)
     approx_mod.logger.setLevel(approx_mod.logging.INFO)
     start = time.perf_counter()
-    ours_g = great_circle_graph(X, threshold=threshold, backend="approximate")
+    ours_g = great_circle_graph(X, threshold=threshold, build="approximate")
     ours = time.perf_counter() - start
     ours_recall = approx_mod.sampled_edge_recall(X, ours_g, threshold)
     row("ours, approximate", ours, ours_recall, ours_g.nnz // 2, str(records[-1].args[0]))

@@ -8,7 +8,7 @@ useful neighbourhoods), threshold set for mean degree ~10 from a sample of rows.
 Per size (100k, 1M, 4M; ``--sizes``) every measurement runs in a fresh child process,
 so its peak resident memory (``ru_maxrss``, the points included) is its own:
 
-- ``approx``: :func:`great_circle_graph` with ``backend="approximate"`` (k-means cells
+- ``approx``: :func:`great_circle_graph` with ``build="approximate"`` (k-means cells
   joined with their nearest cells, then the exact rule): seconds, peak memory, edges,
   ``nprobe``, and edge recall measured exactly on 2000 sampled vertices (their full
   exact neighbour lists, by brute force); then ``nearest_source`` from 1 % labelled
@@ -73,9 +73,9 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
     from textmanifold.manifold.graph import great_circle_graph, threshold_for_degree
 
     X = planted_points(n)
-    # the sample estimate the approximate backend uses, at every size (same threshold
+    # the sample estimate the approximate build uses, at every size (same threshold
     # for both builds)
-    threshold = threshold_for_degree(X, 10.0, backend="approximate")
+    threshold = threshold_for_degree(X, 10.0, build="approximate")
     out = {"n": n, "threshold": threshold, "points_gib": X.nbytes / 2**30}
     if kind == "approx":
         records: list[logging.LogRecord] = []
@@ -84,7 +84,7 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
         approx_mod.logger.addHandler(handler)
         approx_mod.logger.setLevel(logging.INFO)
         start = time.perf_counter()
-        graph = great_circle_graph(X, threshold=threshold, backend="approximate")
+        graph = great_circle_graph(X, threshold=threshold, build="approximate")
         ivf = records[-1].args[0]  # the CellJoinSettings the build logged
         out.update(build_s=time.perf_counter() - start, build_peak_gib=peak_gib(),
                    edges=graph.nnz // 2, mean_degree=graph.nnz / n, nlist=ivf.nlist,
@@ -97,10 +97,10 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
                    reachable=float(np.isfinite(dist).mean()))
     elif exact_full:
         start = time.perf_counter()
-        exact = great_circle_graph(X, threshold=threshold, backend="faiss")
+        exact = great_circle_graph(X, threshold=threshold, backend="faiss", build="exact")
         out.update(build_s=time.perf_counter() - start, build_peak_gib=peak_gib(),
                    edges=exact.nnz // 2, projected=False)
-        approx = great_circle_graph(X, threshold=threshold, backend="approximate")
+        approx = great_circle_graph(X, threshold=threshold, build="approximate")
         out["edge_recall"] = approx_mod.edge_recall(approx, exact)
     else:
         sample = np.random.default_rng(2).choice(n, size=rows, replace=False)

@@ -16,17 +16,11 @@ import pytest
 import scipy.sparse
 from PIL import Image
 
+from _cli_fixtures import exit_code
 from textmanifold import outputs
-from textmanifold.cli import main
 
 UNIT = np.eye(4, 3, dtype=np.float32) + 0.0  # rows 0-2 unit; row 3 fixed below
 UNIT[3] = [0.6, 0.8, 0.0]
-
-
-def run_cli(args) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    return exit_info.value.code
 
 
 def snapshot(root: Path) -> dict:
@@ -188,7 +182,7 @@ def _wrong_kind(world: Path, command: str) -> tuple[Path, Path]:
 
 def check_refused(world: Path, args: list, capsys, names: str) -> None:
     before = snapshot(world)
-    status = run_cli(args)
+    status = exit_code(*args)
     err = capsys.readouterr().err
     assert status == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -404,3 +398,32 @@ def test_every_command_is_in_the_tables():
         "serve",
     }
     assert set(WRITERS) == commands - no_output
+
+
+GRAPH_COMMANDS = {
+    "graph build": lambda p: ["graph", "build", p / "image.npy", "--out", p / "g.npz"],
+    "retrieve": lambda p: [
+        "retrieve",
+        "--embeddings",
+        p / "image.npy",
+        "--items",
+        p / "items.jsonl",
+        "--query",
+        "a",
+    ],
+}
+
+
+@pytest.mark.parametrize("command", sorted(GRAPH_COMMANDS))
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--backend", "numpy", "--build", "approximate"], "build='approximate' runs on FAISS"),
+        (["--backend", "approximate"], "backend='approximate' is now build='approximate'"),
+        (["--build", "ivf"], "build must be one of auto, exact, approximate"),
+    ],
+)
+def test_build_and_backend_refusals(world, command, options, named, capsys):
+    pytest.importorskip("faiss")
+    args = [*GRAPH_COMMANDS[command](world), "--threshold", "0.5", *options]
+    check_refused(world, args, capsys, named)

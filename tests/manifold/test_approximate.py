@@ -41,7 +41,7 @@ def planted():
     X = planted_manifold()
     threshold = threshold_for_degree(X, 10, backend="numpy")
     exact = great_circle_graph(X, threshold=threshold, backend="numpy")
-    approx = great_circle_graph(X, threshold=threshold, backend="approximate")
+    approx = great_circle_graph(X, threshold=threshold, build="approximate")
     return X, threshold, exact, approx
 
 
@@ -83,19 +83,35 @@ def test_too_few_probes_lose_edges_and_calibration_recovers_them(planted):
     assert truth[rows, cols].all() and len(rows) / n_true >= 0.99
 
 
-def test_auto_switches_to_approximate_above_the_size(planted, monkeypatch):
-    X, threshold, _, approx = planted
-    assert graph_module.graph_backend("auto", len(X)) == "faiss"
+def test_auto_build_switches_to_approximate_above_the_size(planted, monkeypatch):
+    X, threshold, exact, approx = planted
+    assert graph_module.graph_build("auto", "auto", len(X)) == "exact"
     monkeypatch.setattr(graph_module, "APPROXIMATE_MIN_N", 1000)
-    assert graph_module.graph_backend("auto", len(X)) == "approximate"
-    assert graph_module.graph_backend("numpy", len(X)) == "numpy"
+    assert graph_module.graph_build("auto", "auto", len(X)) == "approximate"
+    assert graph_module.graph_build("auto", "faiss", len(X)) == "approximate"
+    # numpy cannot run the k-means cells, so "auto" stays exact there
+    assert graph_module.graph_build("auto", "numpy", len(X)) == "exact"
     auto = great_circle_graph(X, threshold=threshold)
     assert (auto != approx).nnz == 0
+    # an explicit exact build above the size is the exact graph (numpy's, edge for edge)
+    forced = great_circle_graph(X, threshold=threshold, backend="faiss", build="exact")
+    assert (forced != exact).nnz == 0
+
+
+def test_build_and_backend_are_checked_apart(planted):
+    X, threshold, _, _ = planted
+    with pytest.raises(InputError, match=r"build='approximate'.*backend='numpy'"):
+        great_circle_graph(X, threshold=threshold, backend="numpy", build="approximate")
+    with pytest.raises(InputError, match="build must be one of"):
+        great_circle_graph(X, threshold=threshold, build="ivf")
+    # the old overloaded spelling names the new one
+    with pytest.raises(InputError, match="now build='approximate'"):
+        great_circle_graph(X, threshold=threshold, backend="approximate")
 
 
 def test_target_degree_on_the_approximate_backend_is_near_the_target(planted):
     X = planted[0]
-    graph = great_circle_graph(X, target_degree=10, backend="approximate")
+    graph = great_circle_graph(X, target_degree=10, build="approximate")
     assert 7 <= graph.nnz / len(X) <= 13
 
 
@@ -109,7 +125,7 @@ def test_bad_settings_are_input_errors(planted):
         edge_recall(scipy.sparse.eye(3), scipy.sparse.eye(4))
 
 
-def test_graph_build_cli_reports_backend_and_sampled_recall(planted, tmp_path, capsys):
+def test_graph_build_cli_reports_build_and_sampled_recall(planted, tmp_path, capsys):
     import json
 
     from textmanifold.cli import main
@@ -126,13 +142,13 @@ def test_graph_build_cli_reports_backend_and_sampled_recall(planted, tmp_path, c
                 str(tmp_path / "g.npz"),
                 "--threshold",
                 repr(threshold),
-                "--backend",
+                "--build",
                 "approximate",
             ]
         )
     assert code.value.code == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["backend"] == "approximate"
+    assert report["build"] == "approximate"
     assert 0.99 <= report["sampled_edge_recall"] <= 1.0
     assert 0.99 * (exact.nnz // 2) <= report["edges"] <= exact.nnz // 2
 
@@ -147,7 +163,7 @@ def test_a_model_fitted_on_the_approximate_graph_answers_queries(planted):
 
     X, threshold, _, _ = planted
     targets, queries = X[:5800], X[5800:5900]
-    model = GeodesicKNNClassifier(threshold=threshold, backend="approximate")
+    model = GeodesicKNNClassifier(threshold=threshold, build="approximate")
     model.fit(targets, np.arange(len(targets)) % 7)
     dist, index = model.kneighbors(queries)
 

@@ -32,6 +32,7 @@ def test_get_set_params_and_repr():
         "threshold": 0.4,
         "target_degree": None,
         "backend": "auto",
+        "build": "auto",
     }
     assert repr(model) == "GeodesicKNNClassifier(n_neighbors=2, threshold=0.4)"
     assert model.set_params(threshold=0.5) is model and model.threshold == 0.5
@@ -39,7 +40,7 @@ def test_get_set_params_and_repr():
     with pytest.raises(
         InputError,
         match="has no parameter 'k'; its parameters are: "
-        "n_neighbors, threshold, target_degree, backend",
+        "n_neighbors, threshold, target_degree, backend, build",
     ):
         model.set_params(k=3)
 

@@ -26,7 +26,13 @@ graph_app = typer.Typer(help="Great-circle graphs on the unit sphere.", no_args_
 paths_app = typer.Typer(help="Smooth shortest paths (CCI).", no_args_is_help=True)
 
 BACKEND = typer.Option(
-    "auto", "--backend", help="Neighbour search: auto, numpy, faiss or approximate (graphs)."
+    "auto", "--backend", help="Exact neighbour search: auto (faiss if installed), numpy or faiss."
+)
+BUILD = typer.Option(
+    "auto",
+    "--build",
+    help="Graph build: exact (every pair), approximate (pairs from nearby k-means cells, "
+    "a subset of the exact edges; FAISS) or auto (approximate from 200,000 vertices).",
 )
 NORMALIZE = typer.Option(False, "--normalize", help="L2-normalise rows first.")
 EDGE_RULE = ("--threshold", "--target-degree")  # what check_edge_rule calls them here
@@ -140,15 +146,20 @@ def graph_build(
     threshold: float = THRESHOLD,
     target_degree: float = DEGREE,
     backend: str = BACKEND,
+    build: str = BUILD,
     normalize: bool = NORMALIZE,
 ) -> None:
-    """Join rows closer than a great-circle threshold; edge weight = distance (radians)."""
+    """Join rows closer than a great-circle threshold; edge weight = distance (radians).
+
+    Prints the graph's size and threshold, the build used and, for an approximate
+    build, its edge recall measured by brute force on a sample of vertices.
+    """
     from ..manifold.approximate import sampled_edge_recall
     from ..manifold.graph import (
         build_graph,
         check_edge_rule,
         check_unit_rows,
-        graph_backend,
+        graph_build,
         mean_degree,
     )
     from ..shards import load_vectors
@@ -156,7 +167,10 @@ def graph_build(
     check_output_file(out, "--out")
     check_edge_rule(threshold, target_degree, EDGE_RULE)
     X = check_unit_rows(load_vectors(embeddings), normalize=normalize, name=str(embeddings))
-    graph, used = build_graph(X, threshold=threshold, target_degree=target_degree, backend=backend)
+    method = graph_build(build, backend, len(X))
+    graph, used = build_graph(
+        X, threshold=threshold, target_degree=target_degree, backend=backend, build=method
+    )
     io.save_sparse(out, graph)
     report = {
         "graph": str(out),
@@ -164,9 +178,9 @@ def graph_build(
         "edges": graph.nnz // 2,
         "mean_degree": mean_degree(graph),
         "threshold": used,
-        "backend": graph_backend(backend, len(X)),
+        "build": method,
     }
-    if report["backend"] == "approximate":  # measured on a sample of vertices, by brute force
+    if method == "approximate":  # measured on a sample of vertices, by brute force
         report["sampled_edge_recall"] = sampled_edge_recall(X, graph, used)
     _echo_json(report)
 
@@ -181,6 +195,7 @@ def retrieve(
     threshold: float = THRESHOLD,
     target_degree: float = DEGREE,
     backend: str = BACKEND,
+    build: str = BUILD,
     normalize: bool = NORMALIZE,
 ) -> None:
     """Geodesic k-NN: each query's nearest labelled targets and their majority label.
@@ -207,6 +222,7 @@ def retrieve(
         threshold=threshold,
         target_degree=target_degree,
         backend=backend,
+        build=build,
         name=str(embeddings),
     )
     _echo_json(found.to_json())
@@ -225,6 +241,7 @@ def paths_count(
     threshold: float = THRESHOLD,
     target_degree: float = DEGREE,
     backend: str = BACKEND,
+    build: str = BUILD,
     normalize: bool = NORMALIZE,
     out: Path = typer.Option(None, "--out", help="Also write per-image counts (JSON)."),
     rule: str = typer.Option(
@@ -266,6 +283,7 @@ def paths_count(
         threshold=threshold,
         target_degree=target_degree,
         backend=backend,
+        build=build,
         rule=rule,
         progress=progress,
         graph_name=str(graph_path),

@@ -57,6 +57,7 @@ def smooth_path_count(
     threshold=None,
     target_degree=None,
     backend: str = "auto",
+    build: str = "auto",
     rule: str = "literal",
     progress: bool = False,
     graph_name: str = "graph",
@@ -80,7 +81,9 @@ def smooth_path_count(
     threshold, target_degree : float
         The edge rule of the build (exactly one); ``threshold`` is only recorded with a
         given ``graph``.
-    backend : {"auto", "numpy", "faiss", "approximate"}
+    backend, build : str
+        The exact search engine and the graph build method
+        (:func:`~textmanifold.manifold.great_circle_graph`), when building.
     rule : {"literal", "merged"}
         :data:`textmanifold.manifold.paths.RULES`.
     progress : bool
@@ -104,7 +107,7 @@ def smooth_path_count(
             )
     else:
         graph, used = build_graph(
-            X, threshold=threshold, target_degree=target_degree, backend=backend
+            X, threshold=threshold, target_degree=target_degree, backend=backend, build=build
         )
     if isinstance(reachable, str | os.PathLike):
         reachable_name, reachable = str(reachable), io.load_sparse(reachable)

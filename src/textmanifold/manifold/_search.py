@@ -4,8 +4,9 @@ Backend choice, Euclidean k-NN, and the inner-product range search behind the sp
 graph (candidates from float32 products, then one canonical float64 score per pair; see
 :mod:`.graph` for the rule). Two backends answer every search here exactly:
 ``"numpy"`` (blockwise BLAS products, bounded memory) and ``"faiss"`` (``IndexFlat*``,
-multi-threaded). ``"auto"`` picks FAISS when it is installed; ``"approximate"`` (a graph
-build option, :mod:`.approximate`) searches here with FAISS.
+multi-threaded). ``"auto"`` picks FAISS when it is installed. How a *graph* is built
+(every pair, or candidates from k-means cells) is a separate choice, ``build``
+(:func:`.graph.graph_build`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from ..validation import check_option, check_positive_int
 
-BACKENDS = ("auto", "numpy", "faiss", "approximate")
+BACKENDS = ("auto", "numpy", "faiss")
 
 #: Rows per block of a blockwise product; a block of distances holds chunk_size**2 floats.
 DEFAULT_CHUNK = 4096
@@ -27,12 +28,21 @@ def resolve_backend(backend: str) -> str:
 
     Parameters
     ----------
-    backend : {"auto", "numpy", "faiss", "approximate"}
-        ``"auto"`` means FAISS when importable, else numpy. ``"approximate"`` selects
-        the approximate *graph build* (:mod:`.approximate`, chosen by
-        :func:`.graph.graph_backend`); it needs FAISS, and every exact search made under
-        it (queries attached to the graph, k-NN) runs on FAISS.
+    backend : {"auto", "numpy", "faiss"}
+        ``"auto"`` means FAISS when importable, else numpy.
+
+    Raises
+    ------
+    InputError
+        Another value, or ``"faiss"`` without the faiss-cpu package. The old spelling
+        ``"approximate"`` (which chose a graph build, not a search) is refused with its
+        new one, ``build="approximate"``.
     """
+    if backend == "approximate":
+        raise InputError(
+            "backend='approximate' is now build='approximate'; backend chooses the exact "
+            "search: one of 'auto', 'numpy', 'faiss'"
+        )
     check_option("backend", backend, BACKENDS)
     if backend == "numpy":
         return "numpy"

@@ -137,9 +137,11 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         ``target_degree``.
     target_degree : float, optional
         Choose the threshold whose mean degree over ``X`` plus ``X_aux`` is closest.
-    backend : {"auto", "numpy", "faiss", "approximate"}, default "auto"
-        Candidate search of :func:`.graph.great_circle_graph`; queries are attached by
-        an exact search (FAISS under "approximate").
+    backend : {"auto", "numpy", "faiss"}, default "auto"
+        Engine of the exact searches (:func:`.graph.great_circle_graph`); queries are
+        always attached by an exact search.
+    build : {"auto", "exact", "approximate"}, default "auto"
+        How the graph is built (:func:`.graph.graph_build`).
 
     Attributes
     ----------
@@ -167,11 +169,13 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
         threshold: float | None = None,
         target_degree: float | None = None,
         backend: str = "auto",
+        build: str = "auto",
     ):
         self.n_neighbors = n_neighbors
         self.threshold = threshold
         self.target_degree = target_degree
         self.backend = backend
+        self.build = build
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, X_aux: ArrayLike | None = None
@@ -194,6 +198,7 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
             threshold=self.threshold,
             target_degree=self.target_degree,
             backend=self.backend,
+            build=self.build,
         )
         # Targets are vertices 0 .. n_targets-1, so source ids are target indices.
         self.vertex_dist_, self.vertex_target_ = k_nearest_sources(graph, np.arange(len(X)), k)

@@ -22,10 +22,12 @@ fell in, or the order of ``i`` and ``j``. The edge rule ``s > cos(threshold)`` (
 is applied to that score. Hence both backends give identical edge sets and weights, and
 the graph is exactly symmetric.
 
-Large graphs: ``backend="approximate"`` (``"auto"`` from
-:data:`.approximate.APPROXIMATE_MIN_N` vertices) takes candidates from k-means cells; kept
-edges pass the same exact rule, a subset of the exact graph's (:mod:`.approximate`). A
-``target_degree`` then picks the threshold from a sample of rows (about that degree).
+Two options say how: ``backend`` is the engine of every exact search (numpy or FAISS),
+``build`` the method of the graph build (:func:`graph_build`). Large graphs:
+``build="approximate"`` (``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N` vertices
+when FAISS is installed) takes candidates from k-means cells; kept edges pass the same
+exact rule, a subset of the exact graph's (:mod:`.approximate`). A ``target_degree``
+then picks the threshold from a sample of rows (about that degree).
 
 Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
 silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
@@ -39,9 +41,18 @@ import scipy.sparse.csgraph
 from numpy.typing import ArrayLike
 
 from ..errors import InputError
-from ..validation import UNIT_NORM_TOL, check_interval, check_unit_rows  # noqa: F401 (re-exported)
+from ..validation import (  # noqa: F401 (UNIT_NORM_TOL re-exported)
+    UNIT_NORM_TOL,
+    check_interval,
+    check_option,
+    check_unit_rows,
+)
 from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above, resolve_backend
 from .approximate import APPROXIMATE_MIN_N, approximate_pairs
+
+#: Graph build methods (:func:`graph_build`): "exact" scores every pair, "approximate"
+#: only pairs from nearby k-means cells (:mod:`.approximate`).
+BUILDS = ("auto", "exact", "approximate")
 
 #: Weight of an edge between coincident points (great-circle distance rounds to 0).
 MIN_WEIGHT = np.finfo(np.float64).tiny
@@ -56,6 +67,7 @@ def great_circle_graph(
     threshold: float | None = None,
     target_degree: float | None = None,
     backend: str = "auto",
+    build: str = "auto",
     normalize: bool = False,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> scipy.sparse.csr_matrix:
@@ -71,10 +83,14 @@ def great_circle_graph(
     target_degree : float, optional
         Pick the threshold whose mean degree is closest to this
         (:func:`threshold_for_degree`).
-    backend : {"auto", "numpy", "faiss", "approximate"}
-        Candidate search; "numpy" and "faiss" give identical exact graphs, "approximate"
-        a subset of their edges (module docstring); "auto" is "faiss" (else "numpy")
-        below :data:`.approximate.APPROXIMATE_MIN_N` vertices, "approximate" from there.
+    backend : {"auto", "numpy", "faiss"}
+        Engine of the exact candidate search; "numpy" and "faiss" give identical graphs
+        (module docstring); "auto" is "faiss" when installed, else "numpy".
+    build : {"auto", "exact", "approximate"}
+        "exact" scores every pair; "approximate" only pairs from nearby k-means cells,
+        a subset of the exact edges (FAISS needed); "auto" is "approximate" from
+        :data:`.approximate.APPROXIMATE_MIN_N` vertices where it can run
+        (:func:`graph_build`).
     normalize : bool, default False
         L2-normalise the rows first.
     chunk_size : int
@@ -91,6 +107,7 @@ def great_circle_graph(
         threshold=threshold,
         target_degree=target_degree,
         backend=backend,
+        build=build,
         chunk_size=chunk_size,
     )
     return graph
@@ -101,6 +118,7 @@ def threshold_for_degree(
     target_degree: float,
     *,
     backend: str = "auto",
+    build: str = "auto",
     normalize: bool = False,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> float:
@@ -124,12 +142,13 @@ def threshold_for_degree(
         Unit vectors.
     target_degree : float
         Desired mean degree, ``0 < target_degree < n - 1``.
-    backend, normalize, chunk_size
-        As in :func:`great_circle_graph`.
+    backend, build, normalize, chunk_size
+        As in :func:`great_circle_graph`; under the approximate build the threshold is
+        estimated from a sample of rows instead (about the target degree).
     """
     X = check_unit_rows(X, normalize=normalize)
     chunk_size = check_chunk_size(chunk_size)
-    if graph_backend(backend, len(X)) == "approximate":
+    if graph_build(build, backend, len(X)) == "approximate":
         return _sampled_threshold(X, target_degree, chunk_size)
     threshold, _ = _select_threshold(X, target_degree, backend, chunk_size)
     return threshold
@@ -141,12 +160,13 @@ def build_graph(
     threshold: float | None,
     target_degree: float | None,
     backend: str = "auto",
+    build: str = "auto",
     chunk_size: int = DEFAULT_CHUNK,
 ) -> tuple[scipy.sparse.csr_matrix, float]:
     """:func:`great_circle_graph` on validated float32 rows; also returns the threshold."""
     chunk_size = check_chunk_size(chunk_size)
     check_edge_rule(threshold, target_degree)
-    if graph_backend(backend, len(X)) == "approximate":
+    if graph_build(build, backend, len(X)) == "approximate":
         if threshold is None:
             threshold = _sampled_threshold(X, target_degree, chunk_size)
         threshold = _check_threshold(threshold)
@@ -245,16 +265,34 @@ def attach_edges(
     return graph
 
 
-def graph_backend(backend: str, n: int) -> str:
-    """Choose the candidate search a graph of ``n`` vertices gets: numpy, faiss or approximate."""
-    exact = resolve_backend(backend)  # refuses "approximate" without FAISS
-    if backend == "approximate":
-        return "approximate"
-    return (
-        "approximate"
-        if backend == "auto" and exact == "faiss" and n >= APPROXIMATE_MIN_N
-        else exact
-    )
+def graph_build(build: str, backend: str, n: int) -> str:
+    """Choose the build method a graph of ``n`` vertices gets: ``"exact"`` or ``"approximate"``.
+
+    Parameters
+    ----------
+    build : {"auto", "exact", "approximate"}
+        ``"auto"`` is ``"approximate"`` from :data:`.approximate.APPROXIMATE_MIN_N`
+        vertices when it can run (FAISS installed, ``backend`` not ``"numpy"``), else
+        ``"exact"``.
+    backend : {"auto", "numpy", "faiss"}
+        The exact search engine (:func:`._search.resolve_backend`).
+    n : int
+        Vertices.
+
+    Raises
+    ------
+    InputError
+        An unknown option, or ``"approximate"`` where it cannot run: its cells are FAISS
+        k-means, so it needs faiss-cpu and a backend other than ``"numpy"``.
+    """
+    check_option("build", build, BUILDS)
+    engine = resolve_backend(backend)
+    if build == "approximate" and engine != "faiss":
+        why = "backend='numpy'" if backend == "numpy" else "the faiss-cpu package is missing"
+        raise InputError(f"build='approximate' runs on FAISS, but {why}")
+    if build == "auto":
+        return "approximate" if engine == "faiss" and n >= APPROXIMATE_MIN_N else "exact"
+    return build
 
 
 def mean_degree(graph) -> float:

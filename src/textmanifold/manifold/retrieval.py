@@ -103,6 +103,7 @@ def retrieve_labelled(
     threshold=None,
     target_degree=None,
     backend: str = "auto",
+    build: str = "auto",
     name: str = "X",
 ) -> Retrieval:
     """Each query's geodesic k nearest labelled rows (module docstring).
@@ -124,7 +125,8 @@ def retrieve_labelled(
         Neighbours per query (distinct targets).
     threshold, target_degree : float
         The edge rule: radians, or the mean degree over all vertices. Exactly one.
-    backend : {"auto", "numpy", "faiss", "approximate"}
+    backend, build : str
+        The exact search engine and the graph build (:class:`GeodesicKNNClassifier`).
     name : str
         What ``X`` is called in errors (its file).
 
@@ -157,7 +159,11 @@ def retrieve_labelled(
         raise InputError("need at least one labelled target and one query")
     passthrough = [X[~is_target]] + ([np.asarray(X_aux)] if X_aux is not None else [])
     model = GeodesicKNNClassifier(
-        n_neighbors=k, threshold=threshold, target_degree=target_degree, backend=backend
+        n_neighbors=k,
+        threshold=threshold,
+        target_degree=target_degree,
+        backend=backend,
+        build=build,
     )
     targets = np.flatnonzero(is_target)
     model.fit(X[targets], [labels[t] for t in targets], X_aux=np.concatenate(passthrough))
