@@ -24,8 +24,8 @@ from torch import nn
 
 from ..errors import DataFormatError, InputError, MissingFileError, TextManifoldError
 from ..validation import check_positive_int
+from .checkpoints import load_torch_file
 from .sentence import SentenceTextEncoder
-from .train import load_torch_file
 
 __all__ = [
     "BACKBONE_DIM",
