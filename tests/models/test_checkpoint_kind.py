@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from textmanifold.errors import DataFormatError
+from textmanifold.models.checkpoints import load_checkpoint, save_checkpoint
 from textmanifold.models.compose import ComposeModel
 from textmanifold.models.joint import JointModel
-from textmanifold.models.runs import _load_weights
-from textmanifold.models.train import _save_checkpoint, load_checkpoint
+from textmanifold.models.loading import _load_weights
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def models():
 def test_the_class_is_recorded_and_the_same_class_loads(models, tmp_path):
     joint, _ = models
     path = tmp_path / "last.pt"
-    _save_checkpoint(path, joint, torch.optim.SGD(joint.parameters(), lr=0.1), None, 3, 2, [])
+    save_checkpoint(path, joint, torch.optim.SGD(joint.parameters(), lr=0.1), None, 3, 2, [])
     state = load_checkpoint(path)
     assert state["model_class"] == "JointModel"
     torch.manual_seed(1)
@@ -32,7 +32,7 @@ def test_the_class_is_recorded_and_the_same_class_loads(models, tmp_path):
 def test_a_checkpoint_of_the_other_kind_is_refused(models, tmp_path):
     joint, compose = models
     path = tmp_path / "last.pt"
-    _save_checkpoint(path, compose, torch.optim.SGD(compose.parameters(), lr=0.1), None, 1, 2, [])
+    save_checkpoint(path, compose, torch.optim.SGD(compose.parameters(), lr=0.1), None, 1, 2, [])
     with pytest.raises(
         DataFormatError,
         match=r"last.pt: holds a ComposeModel checkpoint but "

@@ -14,12 +14,12 @@ importing the package (or :mod:`.curves`) does not import torch.
 - :mod:`.compose`: ``TIRG``, ``Relation``, ``InJoint``, ``ComposeModel`` (Eq. 2).
 - :mod:`.data`, :mod:`.batches`: image decoding, the resumable batch order, batch makers.
 - :mod:`.train`, :mod:`.curves`, :mod:`.validation`: ``TrainSettings``, the loop ``fit``,
-  the held-out curve and its early stop.
+  the held-out curve and its early stop; :mod:`.checkpoints`: the checkpoint file.
 - :mod:`.distributed`: DistributedDataParallel under ``torchrun``.
 - :mod:`.records`, :mod:`.factory`: the typed ``run.json`` (``RunRecord``) and model
   configs (``JointModelConfig``, ``ComposeModelConfig``); ``build_model`` (one factory
   for training and loading).
-- :mod:`.runs`: ``train_joint``, ``train_compose``, ``load_run``.
+- :mod:`.runs`: ``train_joint``, ``train_compose``; :mod:`.loading`: ``load_run``.
 - :mod:`.embed`: ``embed_joint_run``, ``evaluate_compose_run``.
 """
 
@@ -33,9 +33,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "encoders": ("ImageEncoder", "LSTMTextEncoder", "Vocabulary"),
         "factory": ("build_model",),
         "joint": ("JointModel", "Projection", "TextHead"),
+        "loading": ("Run", "load_run", "read_run_record"),
         "loss": ("info_nce", "l2_normalize"),
         "records": ("ComposeModelConfig", "DataRecord", "JointModelConfig", "RunRecord"),
-        "runs": ("Run", "load_run", "read_run_record", "train_compose", "train_joint"),
+        "runs": ("train_compose", "train_joint"),
         "sentence": ("SentenceTextEncoder",),
         "tirg": ("TIRG", "TIRGConv"),
         "train": ("TrainResult", "TrainSettings", "fit"),

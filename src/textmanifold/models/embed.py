@@ -27,8 +27,8 @@ from ..collection import Collection, Item, read_collection, save_embedding, text
 from ..errors import InputError
 from ..ranking import recall_at_k
 from .data import iterate_images, load_image
+from .loading import Run, initial_image_encoder, load_run
 from .loss import l2_normalize
-from .runs import Run, initial_image_encoder, load_run
 from .sentence import SentenceTextEncoder
 from .train import resolve_device
 

@@ -5,7 +5,7 @@ A run directory holds::
     run.json              kind, collection, model shape, training data fingerprint, settings
                           (typed: :class:`~textmanifold.models.records.RunRecord`)
     vocab.json            the LSTM vocabulary (composed-retrieval runs)
-    checkpoints/last.pt   see textmanifold.models.train
+    checkpoints/last.pt   see textmanifold.models.checkpoints
     train_log.json        losses of every step, the last call's images/s, the learning
                           curve on held-out pairs (``curve``: step, R@1, loss), ``converged``
                           and ``stopped_early`` (compose
@@ -13,8 +13,9 @@ A run directory holds::
 
 ``resume=True`` continues a run whose ``run.json`` matches (same kind, model, data and
 the settings that shape the losses); without it, an existing run is never overwritten.
-Training and :func:`load_run` build the model with the one factory,
-:func:`~textmanifold.models.factory.build_model`.
+Training and :func:`~textmanifold.models.loading.load_run` build the model with the one
+factory, :func:`~textmanifold.models.factory.build_model`; the names of :mod:`.loading`
+(``Run``, ``load_run``, ``read_run_record``, ...) are re-exported here.
 """
 
 from __future__ import annotations
@@ -22,24 +23,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from .. import io
 from ..collection import Collection, Item, read_collection
-from ..errors import DataFormatError, InputError, TextManifoldError
+from ..errors import InputError
 from ..validation import check_option
 from . import distributed
 from .batches import ComposeBatches, JointBatches, SideBatches, joint_term_images, pair_table
 from .compose import BALANCED_INIT, METHODS, ComposeModel
 from .data import BatchDataset, check_files
-from .encoders import ImageEncoder, Vocabulary, check_backbone_weights
+from .encoders import Vocabulary, check_backbone_weights
 from .factory import build_model
 from .joint import JointModel
+from .loading import Run, initial_image_encoder, load_run, read_run_config, read_run_record
 from .records import (
     RUN_FORMAT,
     ComposeModelConfig,
@@ -48,21 +48,15 @@ from .records import (
     RunRecord,
 )
 from .sentence import SentenceTextEncoder
-from .train import (
-    TrainResult,
-    TrainSettings,
-    checkpoint_path,
-    fit,
-    load_checkpoint,
-    resolve_device,
-)
+from .train import TrainResult, TrainSettings, fit, resolve_device
 from .validation import compose_validator, held_out_rows, joint_validator
 
 __all__ = [
     "RUN_FORMAT",
-    "Run",
+    "Run",  # Run, initial_image_encoder, load_run, read_run_*: re-exported from .loading
     "initial_image_encoder",
     "load_run",
+    "read_run_config",
     "read_run_record",
     "train_compose",
     "train_joint",
@@ -363,93 +357,3 @@ def train_compose(
             "joint_term_images": side.distinct_images(result.step),
         }
     return _finish(out, result, **extra)
-
-
-# ----------------------------------------------------------------------------- loading
-
-
-@dataclass
-class Run:
-    """A trained run read back: its record, model (eval mode) and vocabulary."""
-
-    root: Path
-    record: RunRecord
-    model: nn.Module
-    vocab: Vocabulary | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.record.kind
-
-    @property
-    def settings(self) -> TrainSettings:
-        return self.record.train
-
-    @property
-    def config(self) -> dict:
-        """The record as ``run.json`` stores it (plain data)."""
-        return self.record.to_json()
-
-
-def read_run_record(run_dir: str | os.PathLike) -> RunRecord:
-    """A run's ``run.json``, checked and typed (:meth:`RunRecord.from_json`)."""
-    path = Path(run_dir) / "run.json"
-    return RunRecord.from_json(io.read_json(path), path)
-
-
-def read_run_config(run_dir: str | os.PathLike) -> dict:
-    """A run's ``run.json`` as plain data, checked like :func:`read_run_record`."""
-    return read_run_record(run_dir).to_json()
-
-
-def load_run(run_dir: str | os.PathLike, device: str = "cpu", *, image_branch: bool = True) -> Run:
-    """Rebuild a run's model from ``run.json`` and load its last checkpoint.
-
-    ``image_branch=False`` (joint runs) leaves the ResNet out: a text query then loads
-    only what embeds sentences.
-    """
-    root = Path(run_dir)
-    record = read_run_record(root)
-    vocab = None
-    config = record.model
-    if isinstance(config, ComposeModelConfig):
-        vocab = Vocabulary(io.read_json(root / "vocab.json"))
-        # the vocabulary file is what the embedding is indexed by
-        config = replace(config, vocab_size=len(vocab))
-    model = build_model(config, image_branch=image_branch, initial_weights=False)
-    path = checkpoint_path(root)
-    if not path.is_file():
-        raise TextManifoldError(f"{path}: the run has no checkpoint yet; train it first")
-    _load_weights(model, load_checkpoint(path), path, record.kind)
-    model.to(device).eval()
-    return Run(root=root, record=record, model=model, vocab=vocab)
-
-
-def _load_weights(model: nn.Module, state: dict, path: Path, kind: str) -> None:
-    """Load a checkpoint's weights, refusing one of another model (the class recorded in
-    the checkpoint, or for older checkpoints weights that do not fit)."""
-    recorded, expected = state.get("model_class"), type(model).__name__
-    if recorded is not None and recorded != expected:
-        raise DataFormatError(
-            f"{path}: holds a {recorded} checkpoint but the run is a {kind} run ({expected})"
-        )
-    try:
-        weights = state["model"]
-        if isinstance(model, JointModel) and model.f_img is None:  # a text-only load
-            weights = {k: v for k, v in weights.items() if not k.startswith("f_img.")}
-        model.load_state_dict(weights)
-    except (RuntimeError, KeyError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataFormatError(
-            f"{path}: its weights do not fit the run's {kind} model ({reason})"
-        ) from None
-
-
-def initial_image_encoder(run: Run) -> ImageEncoder:
-    """The run's image encoder as it was before training (same seed, same weights spec).
-
-    Its pooled backbone features are the paper's "Resnet" (pretrained) space.
-    """
-    torch.manual_seed(run.settings.seed)
-    model = run.record.model
-    return ImageEncoder(model.dim, model.weights).eval()
