@@ -12,7 +12,8 @@ import pytest
 from textmanifold.cli import main
 from textmanifold.collection import read_collection, validate_collection
 from textmanifold.errors import InputError
-from textmanifold.synth.cci import CHILDREN, _take_new, generate_cci, propose, source_scene
+from textmanifold.synth.cci import generate_cci
+from textmanifold.synth.cci_plan import CHILDREN, _take_new, propose, source_scene
 from textmanifold.synth.describe import describe_scene
 from textmanifold.synth.reachability import object_records, reachable_pairs
 from textmanifold.synth.render import is_visible
