@@ -25,8 +25,9 @@ Every stage from train_joint to composed runs once per training seed
 ``resume`` skips done stages, and an interrupted stage continues where its own work
 allows (images on disk are kept, training continues from its checkpoint). The package
 reads one way: :mod:`.config` (settings) <- :mod:`.layout` (the run directory) <-
-:mod:`.tables` (one seed's tables) <- :mod:`.over_seeds` (the tables over seeds) <-
-:mod:`.figures` <- :mod:`.stages` (the ordered stage table) <- :mod:`.runner`.
+:mod:`.tables` (one seed's tables) <- :mod:`.training` (one seed's models) <-
+:mod:`.over_seeds` (the tables over seeds) <- :mod:`.figures` <- :mod:`.stages` (the
+ordered stage table) <- :mod:`.runner`.
 """
 
 from .config import DemoConfig, default_config, full_config, reproduce_config, tiny_config
