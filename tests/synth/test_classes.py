@@ -6,9 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from textmanifold.cli import app
 from textmanifold.collection import read_collection, validate_collection
 from textmanifold.synth.classes import (
     ClassesConfig,
@@ -123,7 +121,7 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
     assert c["scenes.json"] != a["scenes.json"]
 
 
-def test_cli_generate_resume_and_errors(tmp_path):
+def test_cli_generate_resume_and_errors(tmp_path, cli):
     out = tmp_path / "cats"
     args = [
         "classes",
@@ -140,26 +138,24 @@ def test_cli_generate_resume_and_errors(tmp_path):
         "--seed",
         "5",
     ]
-    runner = CliRunner()
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert "2 categories, 4 images, 2 text-only scenes" in result.output
+    code, out_text, err = cli(*args)
+    assert code == 0, err
+    assert "2 categories, 4 images, 2 text-only scenes" in out_text
     png = out / "images" / "img-00000.png"
     stamp = png.stat().st_mtime_ns
-    result = runner.invoke(app, args)  # non-empty, no --resume
-    assert result.exit_code != 0 and "not empty" in str(result.exception)
-    assert runner.invoke(app, [*args, "--resume"]).exit_code == 0
+    code, _, err = cli(*args)  # non-empty, no --resume
+    assert code != 0 and "not empty" in err
+    assert cli(*args, "--resume").code == 0
     assert png.stat().st_mtime_ns == stamp  # kept, not re-rendered
     png.write_bytes(png.read_bytes()[:50])  # truncated: re-rendered on resume
-    assert runner.invoke(app, [*args, "--resume"]).exit_code == 0
+    assert cli(*args, "--resume").code == 0
     assert validate_collection(out) == []
     changed = [a if a != "5" else "6" for a in args]
-    result = runner.invoke(app, [*changed, "--resume"])
-    assert "other settings" in str(result.exception)
+    assert "other settings" in cli(*changed, "--resume").err
     assert json.loads((out / "collection.json").read_text())["config"]["seed"] == 5
     bad = [a if a != "64x48" else "64by48" for a in args]
-    result = runner.invoke(app, [*bad, "--force"])
-    assert "--size must be WIDTHxHEIGHT" in str(result.exception) + result.output
+    code, out_text, err = cli(*bad, "--force")
+    assert "--size must be WIDTHxHEIGHT" in err + out_text
 
 
 @pytest.mark.parametrize(
