@@ -58,7 +58,11 @@ def test_serve_cli_refuses_bad_input(tmp_path, tiny_index_dir, capsys):
     port = str(taken.getsockname()[1])
     cases = [
         ([str(tmp_path / "missing")], "index directory not found"),
-        ([str(tmp_path), "--port", "70000"], "--port: 70000"),
+        (
+            [str(tmp_path), "--port", "70000"],
+            "--port must be in [1, 65535] (a TCP port), got 70000",
+        ),
+        ([str(tmp_path), "--body-timeout", "0"], "--body-timeout must be positive (seconds)"),
         ([str(tmp_path), "--blas-threads", "0"], "--blas-threads must be a positive"),
         ([str(tiny_index_dir), "--port", port], f"cannot listen on 127.0.0.1:{port}"),
     ]

@@ -11,7 +11,7 @@ import typer
 from ..errors import InputError
 from ..service.auth import API_KEY_ENV, api_key_from_env, check_api_key
 from ..service.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_CONNECTIONS
-from ..validation import check_positive_int, is_finite_number
+from ..validation import check_interval, check_positive_int
 
 
 def serve(
@@ -67,10 +67,8 @@ def serve(
     check_positive_int(workers, "--workers")
     check_positive_int(max_connections, "--max-connections")
     for name, value in (("--header-timeout", header_timeout), ("--body-timeout", body_timeout)):
-        if not is_finite_number(value) or value <= 0:
-            raise InputError(f"{name} must be a positive number of seconds, got {value}")
-    if not 1 <= port <= 65535:
-        raise InputError(f"--port: {port} is not a TCP port (1-65535)")
+        check_interval(name, value, 0, None, closed="neither", why="seconds")
+    check_interval("--port", port, 1, 65535, why="a TCP port")
     api_key = api_key or api_key_from_env()
     if api_key is not None:
         check_api_key(api_key)

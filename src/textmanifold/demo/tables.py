@@ -16,6 +16,7 @@ import numpy as np
 from .. import io
 from ..collection import description_rows, load_embedding, read_collection
 from ..errors import InputError
+from ..validation import check_option
 from .layout import Demo, cci_vertex_sets, graph_path, label_texts, space_path
 
 METHOD_NAMES = {"tirg": "TIRG", "tirg-conv": "TIRG-conv", "relation": "Relation"}
@@ -156,8 +157,7 @@ def table3(demo: Demo) -> dict:
     from ..manifold.paths import RULES
 
     rule = demo.config.smooth_rule
-    if rule not in RULES:
-        raise InputError(f"smooth_rule must be one of {', '.join(RULES)}, got {rule!r}")
+    check_option("smooth_rule", rule, RULES)
     sets, thresholds = cci_vertex_sets(demo), demo.results["graphs"]["thresholds"]
     graphs = {
         (kind, i): io.load_sparse(graph_path(demo, kind, i))

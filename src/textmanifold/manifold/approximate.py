@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import InputError
+from ..validation import check_interval
 from ._search import margin, pairs_above, passing_pairs, row_norms
 
 #: ``backend="auto"`` builds graphs of at least this many vertices approximately.
@@ -116,10 +117,8 @@ def approximate_pairs(
 
     n, d = X.shape
     nlist = default_nlist(n) if nlist is None else int(nlist)
-    if not 1 <= nlist <= n:
-        raise InputError(f"nlist must be in [1, n] = [1, {n}], got {nlist}")
-    if not 0.0 < target_recall <= 1.0:
-        raise InputError(f"target_recall must be in (0, 1], got {target_recall}")
+    check_interval("nlist", nlist, 1, n, labels=("1", "n"))
+    check_interval("target_recall", target_recall, 0.0, 1.0, closed="right")
     rng = np.random.default_rng(seed)
     kmeans = faiss.Kmeans(d, nlist, niter=10, seed=seed, spherical=True)
     kmeans.train(X[np.sort(rng.choice(n, size=min(n, 64 * nlist), replace=False))])
@@ -134,8 +133,7 @@ def approximate_pairs(
         nprobe, recall = _calibrate(X, cell, order, cos_t, target_recall, rng)
     else:
         recall = float("nan")
-    if not 1 <= nprobe <= nlist:
-        raise InputError(f"nprobe must be in [1, nlist] = [1, {nlist}], got {nprobe}")
+    check_interval("nprobe", nprobe, 1, nlist, labels=("1", "nlist"))
     blocks = _cell_candidates(X, cell, order[:, :nprobe], float(cos_t - margin(d)), chunk_size)
     rows, cols, scores = passing_pairs(X, X, norms, norms, blocks, cos_t)
     key = rows * n + cols
