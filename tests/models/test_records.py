@@ -33,8 +33,6 @@ from textmanifold.models.train import TrainSettings
 
 torch.set_num_threads(1)
 
-TINY = dict(batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False, threads=1)
-
 # The run.json of a joint and a compose run of runs/demo (written before the records
 # existed), verbatim but for the collection: the on-disk format they must keep reading.
 _TRAIN = {
@@ -290,14 +288,14 @@ def _trained(monkeypatch) -> list:
     return built
 
 
-def test_load_run_reproduces_a_joint_runs_embeddings(shapes, tmp_path, monkeypatch):
+def test_load_run_reproduces_a_joint_runs_embeddings(shapes, tiny_settings, tmp_path, monkeypatch):
     built = _trained(monkeypatch)
     runs.train_joint(
         shapes,
         tmp_path / "run",
         dim=8,
         text_cache=tmp_path / "cache",
-        settings=TrainSettings(steps=3, **TINY),
+        settings=replace(tiny_settings, steps=3),
     )
     monkeypatch.undo()
     trained = built[0].eval()
@@ -321,7 +319,7 @@ def test_load_run_reproduces_a_joint_runs_embeddings(shapes, tmp_path, monkeypat
     np.testing.assert_allclose(exported, expected, atol=1e-6)
 
 
-def test_load_run_reproduces_a_compose_runs_features(shapes, tmp_path, monkeypatch):
+def test_load_run_reproduces_a_compose_runs_features(shapes, tiny_settings, tmp_path, monkeypatch):
     built = _trained(monkeypatch)
     runs.train_compose(
         shapes,
@@ -329,7 +327,7 @@ def test_load_run_reproduces_a_compose_runs_features(shapes, tmp_path, monkeypat
         method="tirg",
         in_joint=True,
         dim=8,
-        settings=TrainSettings(steps=3, **TINY),
+        settings=replace(tiny_settings, steps=3),
     )
     monkeypatch.undo()
     trained = built[0].eval()

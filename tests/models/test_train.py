@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,8 +20,6 @@ from textmanifold.models.runs import load_run, train_compose, train_joint
 from textmanifold.models.train import TrainSettings, checkpoint_path, load_checkpoint
 
 torch.set_num_threads(1)
-
-TINY = dict(batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +66,9 @@ def _states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_joint_resume_continues_with_exactly_the_same_losses(shapes, text_cache, tmp_path):
+def test_joint_resume_continues_with_exactly_the_same_losses(
+    shapes, text_cache, tiny_settings, tmp_path
+):
     def run(out, steps, resume=False):
         return train_joint(
             shapes,
@@ -75,7 +76,7 @@ def test_joint_resume_continues_with_exactly_the_same_losses(shapes, text_cache,
             dim=8,
             text_cache=text_cache,
             resume=resume,
-            settings=TrainSettings(steps=steps, checkpoint_every=2, **TINY),
+            settings=replace(tiny_settings, steps=steps, checkpoint_every=2),
         )
 
     straight = run(tmp_path / "a", 6)
@@ -93,9 +94,9 @@ def test_joint_resume_continues_with_exactly_the_same_losses(shapes, text_cache,
     assert again.to_record()["images_per_second"] is None  # JSON has no NaN
 
 
-def test_compose_resume_in_joint_with_workers(shapes, tmp_path):
+def test_compose_resume_in_joint_with_workers(shapes, tiny_settings, tmp_path):
     def run(out, steps, resume=False, workers=0):
-        settings = TrainSettings(steps=steps, checkpoint_every=3, workers=workers, **TINY)
+        settings = replace(tiny_settings, steps=steps, checkpoint_every=3, workers=workers)
         return train_compose(
             shapes,
             out,
@@ -119,12 +120,12 @@ def test_compose_resume_in_joint_with_workers(shapes, tmp_path):
     )
 
 
-def test_runs_are_never_overwritten_and_resume_checks_settings(shapes, tmp_path):
-    settings = TrainSettings(steps=1, **TINY)
+def test_runs_are_never_overwritten_and_resume_checks_settings(shapes, tiny_settings, tmp_path):
+    settings = replace(tiny_settings, steps=1)
     train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
     with pytest.raises(InputError, match="already holds a run"):
         train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
-    changed = TrainSettings(steps=2, **{**TINY, "lr": 0.1})
+    changed = replace(tiny_settings, steps=2, lr=0.1)
     with pytest.raises(InputError, match=r"lr=0\.01, this call has 0\.1"):
         train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=changed, resume=True)
     with pytest.raises(InputError, match="its model"):
@@ -140,18 +141,18 @@ def test_runs_are_never_overwritten_and_resume_checks_settings(shapes, tmp_path)
 # ----------------------------------------------------------------------------- bad input
 
 
-def test_missing_image_is_named_before_training(shapes, tmp_path):
+def test_missing_image_is_named_before_training(shapes, tiny_settings, tmp_path):
     copy = tmp_path / "coll"
     shutil.copytree(shapes, copy)
     (copy / "images" / "img0007.png").unlink()
     with pytest.raises(MissingFileError, match=r"img0007\.png: image file not found"):
         train_compose(
-            copy, tmp_path / "run", method="tirg", dim=8, settings=TrainSettings(steps=1, **TINY)
+            copy, tmp_path / "run", method="tirg", dim=8, settings=replace(tiny_settings, steps=1)
         )
     assert not (tmp_path / "run").exists()
 
 
-def test_unreadable_image_inside_a_worker_is_one_clear_error(shapes, tmp_path):
+def test_unreadable_image_inside_a_worker_is_one_clear_error(shapes, tiny_settings, tmp_path):
     copy = tmp_path / "coll"
     shutil.copytree(shapes, copy)
     (copy / "images" / "img0003.png").write_bytes(b"\x89PNG broken")
@@ -161,12 +162,12 @@ def test_unreadable_image_inside_a_worker_is_one_clear_error(shapes, tmp_path):
             tmp_path / "run",
             method="tirg",
             dim=8,
-            settings=TrainSettings(steps=20, workers=1, **TINY),
+            settings=replace(tiny_settings, steps=20, workers=1),
         )
 
 
-def test_empty_split_and_small_data_and_text_model(shapes, text_cache, tmp_path):
-    settings = TrainSettings(steps=1, **TINY)
+def test_empty_split_and_small_data_and_text_model(shapes, text_cache, tiny_settings, tmp_path):
+    settings = replace(tiny_settings, steps=1)
     with pytest.raises(InputError, match="no pairs in split 'test'"):
         train_compose(shapes, tmp_path / "a", method="tirg", split="test", settings=settings)
     with pytest.raises(InputError, match=r"split 'test' of .* no image items with a desc"):
@@ -176,7 +177,7 @@ def test_empty_split_and_small_data_and_text_model(shapes, text_cache, tmp_path)
             shapes,
             tmp_path / "c",
             method="tirg",
-            settings=TrainSettings(steps=1, **{**TINY, "batch_size": 50}),
+            settings=replace(tiny_settings, steps=1, batch_size=50),
         )
     with pytest.raises(MissingFileError, match="nowhere: sentence-transformers model"):
         train_joint(

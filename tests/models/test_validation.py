@@ -4,6 +4,7 @@ and that two identical runs give the same bytes (``textmanifold.models.validatio
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,8 +25,6 @@ from textmanifold.models.train import (
 from textmanifold.models.validation import held_out_rows
 
 torch.set_num_threads(1)
-
-TINY = dict(batch_size=4, image_size=32, lr=0.01, device="cpu", progress=False, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +84,8 @@ def _brute_force_r1(run_dir, collection, held: np.ndarray) -> float:
     return hits / len(held)
 
 
-def test_learning_curve_matches_a_brute_force_recall(shapes, tmp_path):
-    settings = TrainSettings(steps=6, validation=8, eval_every=2, **TINY)
+def test_learning_curve_matches_a_brute_force_recall(shapes, tiny_settings, tmp_path):
+    settings = replace(tiny_settings, steps=6, validation=8, eval_every=2, threads=1)
     result = train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
     assert [p["step"] for p in result.curve] == [0, 2, 4, 6]
     assert all(np.isfinite(p["loss"]) and 0 <= p["R@1"] <= 1 for p in result.curve)
@@ -99,10 +98,10 @@ def test_learning_curve_matches_a_brute_force_recall(shapes, tmp_path):
     assert log["curve"] == result.curve and log["converged"] in (True, False)
 
 
-def test_early_stop_and_its_resume(shapes, tmp_path):
+def test_early_stop_and_its_resume(shapes, tiny_settings, tmp_path):
     # no measurement can beat the first by 1.0: the rule stops at the second one
-    settings = TrainSettings(
-        steps=20, validation=8, eval_every=2, patience=1, min_delta=1.0, **TINY
+    settings = replace(
+        tiny_settings, steps=20, validation=8, eval_every=2, patience=1, min_delta=1.0
     )
     result = train_compose(shapes, tmp_path / "run", method="tirg", dim=8, settings=settings)
     assert result.stopped_early and result.converged and result.step == 2
@@ -113,7 +112,7 @@ def test_early_stop_and_its_resume(shapes, tmp_path):
     assert again.step == 2 and again.curve == result.curve and again.stopped_early
 
 
-def test_resumed_curve_equals_an_uninterrupted_one(shapes, tmp_path):
+def test_resumed_curve_equals_an_uninterrupted_one(shapes, tiny_settings, tmp_path):
     def run(out, steps, resume=False):
         return train_compose(
             shapes,
@@ -121,8 +120,8 @@ def test_resumed_curve_equals_an_uninterrupted_one(shapes, tmp_path):
             method="tirg",
             dim=8,
             resume=resume,
-            settings=TrainSettings(
-                steps=steps, validation=8, eval_every=2, checkpoint_every=2, **TINY
+            settings=replace(
+                tiny_settings, steps=steps, validation=8, eval_every=2, checkpoint_every=2
             ),
         )
 
@@ -133,11 +132,11 @@ def test_resumed_curve_equals_an_uninterrupted_one(shapes, tmp_path):
 
 
 @pytest.mark.parametrize("fast", [False, True])
-def test_two_identical_runs_give_the_same_bytes(shapes, tmp_path, fast):
+def test_two_identical_runs_give_the_same_bytes(shapes, tiny_settings, tmp_path, fast):
     """Same seed, same thread count, same machine -> the same weights and losses, bit for
     bit, in float32 and with the bfloat16 + channels-last path."""
     extra = dict(precision="bfloat16", channels_last=True) if fast else {}
-    settings = TrainSettings(steps=4, validation=8, eval_every=2, **TINY, **extra)
+    settings = replace(tiny_settings, steps=4, validation=8, eval_every=2, **extra)
     a = train_compose(shapes, tmp_path / "a", method="tirg", dim=8, settings=settings)
     b = train_compose(shapes, tmp_path / "b", method="tirg", dim=8, settings=settings)
     assert a.losses == b.losses and a.curve == b.curve and np.isfinite(a.losses).all()
