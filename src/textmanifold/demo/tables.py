@@ -47,7 +47,9 @@ def compose_run_name(method: str, in_joint: bool) -> str:
 
 def resnet_name(demo: Demo) -> str:
     """Row B's space: "untrained ResNet-18" unless the joint run loaded weights."""
-    weights = io.read_json(demo.run("joint_classes") / "run.json")["model"].get("weights")
+    from ..models.loading import read_run_record
+
+    weights = read_run_record(demo.run("joint_classes")).model.weights
     return "untrained ResNet-18" if weights is None else f"ResNet-18 ({weights})"
 
 

@@ -92,7 +92,7 @@ class RunEncoder:
         device: str = "cpu",
         text_cache: str | os.PathLike | bool = False,
     ):
-        from ..models.runs import read_run_config
+        from ..models.loading import read_run_record
         from ..models.train import resolve_device
 
         device = str(resolve_device(device))  # "cuda" without a GPU fails here, not later
@@ -105,15 +105,15 @@ class RunEncoder:
         # The model loads on first use, and for sentences only what embeds them: a text
         # query on a joint run never builds the ResNet.
         self._full, self._text_only = None, None
-        self.config = read_run_config(self.root)
-        self.kind = self.config["kind"]
-        model = self.config["model"]
-        if self.kind == "compose" and not model.get("in_joint"):
+        self.record = read_run_record(self.root)
+        self.kind = self.record.kind
+        model = self.record.model
+        if self.kind == "compose" and not model.in_joint:
             raise InputError(
                 f"{self.root} is a compose run trained outside the joint "
                 "space; an index needs a joint run or a compose run --in-joint"
             )
-        self.dim = int(model["dim"])
+        self.dim = model.dim
         self.spec.update(run_kind=self.kind, dim=self.dim)
         self.device = device
         self.text_cache = text_cache
@@ -215,7 +215,7 @@ class RunEncoder:
             from ..models.sentence import SentenceTextEncoder
 
             self._sentences = SentenceTextEncoder(
-                self.config["model"]["text_model"],
+                self.record.model.text_model,
                 cache_dir=self.text_cache,
                 device=self.device,
                 progress=progress,
