@@ -47,8 +47,9 @@ from ..validation import (  # noqa: F401 (UNIT_NORM_TOL re-exported)
     check_option,
     check_unit_rows,
 )
-from ._search import DEFAULT_CHUNK, check_chunk_size, margin, pairs_above, resolve_backend
+from ._search import DEFAULT_CHUNK, check_chunk_size, pairs_above, resolve_backend
 from .approximate import APPROXIMATE_MIN_N, approximate_pairs
+from .degree import exact_degree_threshold, sampled_degree_threshold
 
 #: Graph build methods (:func:`graph_build`): "exact" scores every pair, "approximate"
 #: only pairs from nearby k-means cells (:mod:`.approximate`).
@@ -56,9 +57,6 @@ BUILDS = ("auto", "exact", "approximate")
 
 #: Weight of an edge between coincident points (great-circle distance rounds to 0).
 MIN_WEIGHT = np.finfo(np.float64).tiny
-
-# Rows of X scored at once when estimating a threshold for a target degree.
-_SAMPLE_ROWS = 1024
 
 
 def great_circle_graph(
@@ -149,8 +147,8 @@ def threshold_for_degree(
     X = check_unit_rows(X, normalize=normalize)
     chunk_size = check_chunk_size(chunk_size)
     if graph_build(build, backend, len(X)) == "approximate":
-        return _sampled_threshold(X, target_degree, chunk_size)
-    threshold, _ = _select_threshold(X, target_degree, backend, chunk_size)
+        return sampled_degree_threshold(X, target_degree, chunk_size)
+    threshold, _ = exact_degree_threshold(X, target_degree, backend, chunk_size)
     return threshold
 
 
@@ -168,11 +166,13 @@ def build_graph(
     check_edge_rule(threshold, target_degree)
     if graph_build(build, backend, len(X)) == "approximate":
         if threshold is None:
-            threshold = _sampled_threshold(X, target_degree, chunk_size)
+            threshold = sampled_degree_threshold(X, target_degree, chunk_size)
         threshold = _check_threshold(threshold)
         rows, cols, scores, _ = approximate_pairs(X, np.cos(threshold), chunk_size=chunk_size)
     elif threshold is None:
-        threshold, (rows, cols, scores) = _select_threshold(X, target_degree, backend, chunk_size)
+        threshold, (rows, cols, scores) = exact_degree_threshold(
+            X, target_degree, backend, chunk_size
+        )
     else:
         threshold = _check_threshold(threshold)
         rows, cols, scores = pairs_above(X, X, np.cos(threshold), backend, chunk_size)
@@ -315,91 +315,6 @@ def _check_threshold(threshold) -> float:
 def _arc_length(scores: np.ndarray) -> np.ndarray:
     """Great-circle distance of float64 scores; 0 becomes MIN_WEIGHT (see module doc)."""
     return np.maximum(np.arccos(np.clip(scores, -1.0, 1.0)), MIN_WEIGHT)
-
-
-def _select_threshold(X, target_degree, backend, chunk_size):
-    """Threshold for ``target_degree`` and the scored pairs inside its bracket."""
-    n = len(X)
-    target = _check_target_degree(target_degree, n)
-    wanted = round(target * n / 2)
-    factor = 1.5  # headroom over the sampled estimate; doubled if it falls short
-    while True:
-        floor = _estimate_cos_floor(X, factor * target, chunk_size)
-        rows, cols, scores = pairs_above(X, X, floor, backend, chunk_size)
-        if len(scores) >= wanted or floor <= -1.0:
-            break
-        factor *= 2.0
-    ranked = np.sort(scores)[::-1]
-    # Cut p keeps the p best pairs: needs ranked[p-1] > c >= ranked[p]; pairs outside the
-    # bracket all score <= floor, so "ranked[len]" may be taken as the floor itself.
-    below = np.append(ranked, floor)
-    above = np.insert(ranked, 0, np.inf)
-    for offset in range(len(ranked) + 1):
-        for p in (wanted - offset, wanted + offset):  # nearest cut first, smaller p on ties
-            if 0 <= p <= len(ranked) and above[p] > below[p]:
-                theta = _angle_between(above[p], below[p])
-                if theta is not None:
-                    return theta, (rows, cols, scores)
-    raise InputError("no threshold separates the pair distances of X (all points coincide?)")
-
-
-def _check_target_degree(target_degree, n: int) -> float:
-    try:
-        target = float(target_degree)
-    except (TypeError, ValueError):
-        target = target_degree  # not a number: refused below, named as given
-    return check_interval(
-        "target_degree", target, 0.0, n - 1, closed="neither", labels=("0", "n - 1")
-    )
-
-
-def _sampled_threshold(X: np.ndarray, target_degree, chunk_size: int) -> float:
-    """Estimate a threshold giving about ``target_degree`` on a sample of rows (large graphs)."""
-    target = _check_target_degree(target_degree, len(X))
-    floor = _estimate_cos_floor(X, target, chunk_size) + margin(X.shape[1])
-    return float(np.arccos(np.clip(floor, -1.0, 1.0)))
-
-
-def _estimate_cos_floor(X: np.ndarray, degree: float, chunk_size: int) -> float:
-    """Estimate a score below which a sample of rows has about ``degree`` neighbours on average.
-
-    The sample's mean degree at score ``c`` is (its scores above ``c``) / (rows), so the
-    floor is the ``degree * rows``-th largest of all the sample's scores, kept as a
-    running top list across blocks (degrees on clustered data are far from uniform, so
-    no per-row cap is safe).
-    """
-    sample = np.unique(np.linspace(0, len(X) - 1, min(len(X), _SAMPLE_ROWS)).astype(np.int64))
-    wanted = int(np.ceil(degree * len(sample)))
-    if wanted >= len(sample) * (len(X) - 1):
-        return -1.0
-    best = np.empty(0, dtype=np.float32)  # the wanted + 1 largest scores so far
-    step = max(1, chunk_size * chunk_size // len(X))  # a block holds about chunk_size**2
-    for start in range(0, len(sample), step):
-        idx = sample[start : start + step]
-        scores = X[idx] @ X.T
-        scores[np.arange(len(idx)), idx] = -np.inf  # not its own neighbour
-        scores = scores.ravel()
-        if len(best) > wanted:
-            scores = scores[scores > best.min()]
-        best = np.concatenate([best, scores])
-        if len(best) > wanted + 1:
-            best = np.partition(best, len(best) - wanted - 1)[-(wanted + 1) :]
-    return float(np.min(best)) - margin(X.shape[1])
-
-
-def _angle_between(s_in: float, s_out: float) -> float | None:
-    """Find an angle t with ``s_in > cos(t) >= s_out`` (float64), or None if none is found."""
-    lo = np.arccos(np.clip(s_in, -1.0, 1.0)) if np.isfinite(s_in) else 0.0
-    theta = 0.5 * (lo + np.arccos(np.clip(s_out, -1.0, 1.0)))
-    for _ in range(64):
-        c = np.cos(theta)
-        if c >= s_in:
-            theta = np.nextafter(theta, np.inf)
-        elif c < s_out:
-            theta = np.nextafter(theta, 0.0)
-        else:
-            return float(theta) if 0.0 < theta <= np.pi else None
-    return None
 
 
 def graph_summary(graph: scipy.sparse.csr_matrix, is_image: np.ndarray) -> dict:
