@@ -145,3 +145,14 @@ def test_models_imports_neither_engines_nor_evaluate():
         if unit_of(a) == "models" and unit_of(b) in ("engines", "evaluate")
     ]
     assert wrong == []
+
+
+def test_the_index_is_one_class_not_a_stack_of_mixins():
+    # Its look-up, growth and search are values it holds or functions it calls
+    # (index/lookup.py, adding.py, searching.py), which read it only from outside.
+    from textmanifold.index import ManifoldIndex
+
+    assert ManifoldIndex.__bases__ == (object,)
+    graph = import_graph()
+    for part in ("lookup", "adding", "assembly", "searching"):
+        assert not graph.has_edge(f"textmanifold.index.{part}", "textmanifold.index.core")

@@ -195,7 +195,7 @@ def test_cli_build_and_search_by_image_and_sentence(shapes, joint_run, joint_ind
 
 def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, monkeypatch, capsys):
     from textmanifold.cli import main
-    from textmanifold.index import core
+    from textmanifold.index import assembly
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -213,7 +213,7 @@ def test_cli_build_resumes_after_an_interruption(shapes, joint_run, tmp_path, mo
         "--no-progress",
     ]
     with monkeypatch.context() as patch:
-        patch.setattr(core, "build_graph", interrupted)
+        patch.setattr(assembly, "build_graph", interrupted)
         with pytest.raises(SystemExit) as exit_info:
             main(args)
     assert exit_info.value.code == 130 and not out.exists()

@@ -1,25 +1,30 @@
 """Adding vertices to a built index: new rows, conflicts with indexed ids, replacement.
 
-:class:`VertexAdding` is the growing half of :class:`~textmanifold.index.ManifoldIndex`,
-a mixin on the index's arrays (``vectors``, ``norms``, ``kinds``, ``graph``), ids and
-items: new rows go through the index's stored alignment and edge threshold, the graph
-grows without a rebuild (:func:`.extend.extend_graph`), and an id already indexed with
-another item is a conflict (:func:`conflicting_ids`) unless it is to be replaced.
+:func:`grow` reads an index through its public attributes and returns its next
+:class:`VertexState` (graph, vectors, norms, kinds and vertex table, changed together);
+:meth:`ManifoldIndex.add <textmanifold.index.ManifoldIndex.add>` installs it. New rows go
+through the index's stored alignment and edge threshold, the graph grows without a
+rebuild (:func:`.extend.extend_graph`), and an id already indexed with another item is a
+conflict (:func:`conflicting_ids`) unless it is to be replaced.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import scipy.sparse
 
 from ..collection import Collection, read_collection
 from ..errors import InputError
 from ..validation import check_unit_rows
 from . import store
 from .extend import extend_graph
+from .lookup import VertexTable
 from .scan import row_norms
 from .vertices import Vertices, collection_records, gather
 
-__all__ = ["VertexAdding", "check_no_conflict", "conflicting_ids"]
+__all__ = ["VertexState", "check_no_conflict", "conflicting_ids", "grow"]
 
 
 def conflicting_ids(
@@ -59,112 +64,116 @@ def check_no_conflict(clash: list[str], replace: bool) -> None:
         )
 
 
-class VertexAdding:
-    """:meth:`add` and the removal of replaced vertices (mixed into ``ManifoldIndex``).
+@dataclass(frozen=True)
+class VertexState:
+    """The per-vertex state of an index, which adding and removing change together.
 
-    It relies on the index's look-up (``_ids``, ``_row_of``, ``_all_items``, ``row``),
-    ``dim``, ``threshold``, ``align_images``, ``query_encoder`` and ``_count``.
+    ``graph`` (n, n) radians, ``vectors`` (n, d) float32 unit rows, ``norms`` (n,)
+    float64, ``kinds`` (n,) uint8 (:data:`.store.IMAGE` / :data:`.store.TEXT`) and the
+    vertex ``table`` (ids and metadata), all in row order.
     """
 
-    def add(
-        self,
-        collection=None,
-        *,
-        image_embeddings=None,
-        text_embeddings=None,
-        progress: bool = False,
-        replace: bool = False,
-    ) -> int:
-        """Insert new images and sentences as vertices, with their edges; no rebuild.
+    graph: scipy.sparse.csr_matrix
+    vectors: np.ndarray
+    norms: np.ndarray
+    kinds: np.ndarray
+    table: VertexTable
 
-        Existing vertices keep their rows, ids and edges. A row whose id is already in
-        the index is skipped (never embedded again) when it holds the same item (same
-        metadata, and with embedding files the same vector); one that holds another
-        item is a conflict: an :class:`InputError` naming the first ids, or with
-        ``replace`` the old vertex is removed and the new one added. New rows go
-        through the index's stored alignment and edge threshold, so the graph equals the
-        one a build of the union at the same threshold and alignment would give (up to
-        the row order). Parameters as in :meth:`build` (the run is the index's own).
-
-        Returns
-        -------
-        int
-            The number of vertices added (replaced ones included).
-        """
-        coll = (
-            None
-            if collection is None
-            else (collection if isinstance(collection, Collection) else read_collection(collection))
-        )
-        if image_embeddings is not None:
-            given = gather(
-                coll, None, image_embeddings=image_embeddings, text_embeddings=text_embeddings
-            )
-            if given.image.shape[1] != self.dim:
-                raise InputError(
-                    f"image embeddings have dimension {given.image.shape[1]}, the index {self.dim}"
-                )
-            rows = self._aligned_rows(given)
-            records = given.items
-        else:
-            rows, records = None, collection_records(coll)
-        clash = conflicting_ids(records, self._row_of(), self._all_items(), self.vectors, rows)
-        check_no_conflict(clash, replace)
-        if clash:
-            self._remove(clash)
-        known = set(self._ids)
-        if image_embeddings is not None:
-            keep = [i for i, record in enumerate(given.items) if record["id"] not in known]
-            X, new_items = rows[keep], [given.items[i] for i in keep]
-            n_images = sum(1 for r in new_items if r["kind"] == "image")
-        else:
-            new = gather(coll, self.query_encoder(), progress=progress, skip=known)
-            if new.image.shape[1] != self.dim:
-                raise InputError(
-                    f"new rows have dimension {new.image.shape[1]}, the index {self.dim}"
-                )
-            X, new_items, n_images = self._aligned_rows(new), new.items, len(new.image_ids)
-        if not new_items:
-            return 0
-        kinds = np.repeat(
-            np.array([store.IMAGE, store.TEXT], np.uint8), [n_images, len(new_items) - n_images]
-        )
-        self._set_vertices(
-            extend_graph(self.graph, np.asarray(self.vectors), X, self.threshold),
-            np.concatenate([self.vectors, X]),
-            np.concatenate([self.norms, row_norms(X)]),
-            np.concatenate([self.kinds, kinds]),
-            self._all_items() + new_items,
-            self._ids + [record["id"] for record in new_items],
-        )
-        self._count()
-        return len(new_items)
-
-    def _aligned_rows(self, vertices: Vertices) -> np.ndarray:
-        """Image rows through the index's alignment, then text rows; unit float32."""
-        rows = np.concatenate([self.align_images(vertices.image), vertices.text])
-        if rows.shape[1] != self.dim:
-            raise InputError(f"new rows have dimension {rows.shape[1]}, the index {self.dim}")
-        return (
-            check_unit_rows(rows, name="new embeddings") if len(rows) else rows.astype(np.float32)
-        )
-
-    def _remove(self, ids: list[str]) -> None:
+    def without(self, ids: list[str]) -> VertexState:
         """Drop vertices and their edges; the other vertices keep their edges."""
-        keep = np.ones(len(self._ids), dtype=bool)
-        keep[[self.row(i) for i in ids]] = False
+        keep = np.ones(len(self.table), dtype=bool)
+        keep[[self.table.row(i) for i in ids]] = False
         rows = np.flatnonzero(keep)
-        items = self._all_items()
-        self._set_vertices(
+        return VertexState(
             self.graph[rows][:, rows].tocsr(),
             np.asarray(self.vectors)[rows],
             np.asarray(self.norms)[rows],
             self.kinds[rows],
-            [items[r] for r in rows.tolist()],
-            [self._ids[r] for r in rows.tolist()],
+            self.table.taken(rows.tolist()),
         )
 
-    def _set_vertices(self, graph, vectors, norms, kinds, items, ids) -> None:
-        self.graph, self.vectors, self.norms, self.kinds = graph, vectors, norms, kinds
-        self.is_image = self.kinds == store.IMAGE
-        self._items, self._ids, self._row = items, ids, None
+    def extended(self, X: np.ndarray, n_images: int, records: list[dict], threshold: float):
+        """Append unit rows ``X`` (images first, ``n_images`` of them) with their edges."""
+        kinds = np.repeat(
+            np.array([store.IMAGE, store.TEXT], np.uint8), [n_images, len(records) - n_images]
+        )
+        return VertexState(
+            extend_graph(self.graph, np.asarray(self.vectors), X, threshold),
+            np.concatenate([self.vectors, X]),
+            np.concatenate([self.norms, row_norms(X)]),
+            np.concatenate([self.kinds, kinds]),
+            self.table.extended(records),
+        )
+
+
+def grow(
+    index,
+    collection=None,
+    *,
+    image_embeddings=None,
+    text_embeddings=None,
+    progress: bool = False,
+    replace: bool = False,
+) -> tuple[VertexState, int]:
+    """Compute the state of ``index`` with new images and sentences as vertices, and edges.
+
+    Existing vertices keep their rows, ids and edges. A row whose id is already in the
+    index is skipped (never embedded again) when it holds the same item (same metadata,
+    and with embedding files the same vector); one that holds another item is a
+    conflict: an :class:`InputError` naming the first ids, or with ``replace`` the old
+    vertex is removed and the new one added. New rows go through the index's stored
+    alignment and edge threshold, so the graph equals the one a build of the union at
+    the same threshold and alignment would give (up to the row order). Parameters as in
+    :meth:`ManifoldIndex.build <textmanifold.index.ManifoldIndex.build>` (the run is the
+    index's own).
+
+    ``index`` is read through its public ``state``, ``dim``, ``threshold``,
+    ``align_images`` and ``query_encoder``; it is not changed.
+
+    Returns
+    -------
+    (VertexState, int)
+        The next state, and the number of vertices added (replaced ones included).
+    """
+    state = index.state
+    coll = (
+        None
+        if collection is None
+        else (collection if isinstance(collection, Collection) else read_collection(collection))
+    )
+    if image_embeddings is not None:
+        given = gather(
+            coll, None, image_embeddings=image_embeddings, text_embeddings=text_embeddings
+        )
+        if given.image.shape[1] != index.dim:
+            raise InputError(
+                f"image embeddings have dimension {given.image.shape[1]}, the index {index.dim}"
+            )
+        rows, records = _aligned_rows(index, given), given.items
+    else:
+        rows, records = None, collection_records(coll)
+    clash = conflicting_ids(records, state.table.row_of(), state.table.items(), state.vectors, rows)
+    check_no_conflict(clash, replace)
+    if clash:
+        state = state.without(clash)
+    known = set(state.table.ids)
+    if image_embeddings is not None:
+        keep = [i for i, record in enumerate(given.items) if record["id"] not in known]
+        X, new_items = rows[keep], [given.items[i] for i in keep]
+        n_images = sum(1 for r in new_items if r["kind"] == "image")
+    else:
+        new = gather(coll, index.query_encoder(), progress=progress, skip=known)
+        if new.image.shape[1] != index.dim:
+            raise InputError(f"new rows have dimension {new.image.shape[1]}, the index {index.dim}")
+        X, new_items, n_images = _aligned_rows(index, new), new.items, len(new.image_ids)
+    if not new_items:
+        return state, 0
+    return state.extended(X, n_images, new_items, index.threshold), len(new_items)
+
+
+def _aligned_rows(index, vertices: Vertices) -> np.ndarray:
+    """Image rows through the index's alignment, then text rows; unit float32."""
+    rows = np.concatenate([index.align_images(vertices.image), vertices.text])
+    if rows.shape[1] != index.dim:
+        raise InputError(f"new rows have dimension {rows.shape[1]}, the index {index.dim}")
+    return check_unit_rows(rows, name="new embeddings") if len(rows) else rows.astype(np.float32)

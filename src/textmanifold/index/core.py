@@ -5,9 +5,10 @@ self-describing directory (:mod:`.store`), load it memory-mapped, and query it w
 image, a sentence, a vector, an indexed item's id, or an image plus a modification
 sentence; each result can carry the chain of images and sentences that connects it to
 the query. The index holds the arrays, the graph and the manifest (:mod:`.manifest`);
-its look-up (ids, rows, metadata) is :class:`~.lookup.VertexLookup`, adding vertices
-:class:`~.adding.VertexAdding`, and it hands every query to a
-:class:`~.searching.Searcher`, which reads only its public attributes and methods.
+its ids and metadata are a :class:`~.lookup.VertexTable`; adding vertices computes its
+next :class:`~.adding.VertexState` (:func:`~.adding.grow`), and every query goes to a
+:class:`~.searching.Searcher`. Both read the index only through its public attributes
+and methods, and neither is a base class: the index is this one class.
 """
 
 from __future__ import annotations
@@ -16,24 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..collection import Collection
-from ..errors import InputError
-from ..manifold.graph import build_graph
-from ..validation import check_graph
+from ..manifold.graph import graph_summary
 from . import store
-from .adding import VertexAdding
-from .alignment import aligner_from, aligner_state
-from .lookup import UnknownIdError, VertexLookup
+from .adding import VertexState, grow
+from .alignment import aligner_from
+from .assembly import assemble
+from .lookup import UnknownIdError, VertexTable
 from .manifest import Counts, IndexManifest
 from .results import PathStep, SearchResult
-from .scan import row_norms
 from .searching import METRICS, Attachment, Searcher
-from .vertices import Vertices, build_inputs, vertex_rows
+from .vertices import Vertices, build_inputs
 
 __all__ = ["METRICS", "ManifoldIndex", "UnknownIdError"]
 
 
-class ManifoldIndex(VertexLookup, VertexAdding):
+class ManifoldIndex:
     """Geodesic image search on a great-circle graph of image and text vertices.
 
     Build with :meth:`build` (or :meth:`from_arrays`), reopen with :meth:`load`.
@@ -49,30 +47,21 @@ class ManifoldIndex(VertexLookup, VertexAdding):
     info : IndexManifest
         What ``manifest.json`` holds, typed (:mod:`.manifest`); :attr:`manifest` is its
         JSON object.
+    table : VertexTable
+        Vertex ids in row order and their metadata.
     """
 
-    def __init__(
-        self,
-        *,
-        vectors,
-        norms,
-        kinds,
-        ids,
-        graph,
-        info: IndexManifest,
-        items=None,
-        align=None,
-        directory=None,
-    ):
-        self.vectors, self.norms = vectors, norms
-        self.kinds = np.asarray(kinds)
-        self.is_image = self.kinds == store.IMAGE
-        self.graph = graph
+    def __init__(self, state: VertexState, info: IndexManifest, *, align=None, directory=None):
+        """Hold ``state`` (rows, graph, table) and ``info``; use :meth:`build` or :meth:`load`.
+
+        ``align`` is the ICP map's saved state (None without one); ``directory`` the
+        index directory it was loaded from (item metadata are read there on first use).
+        """
+        self.directory = None if directory is None else Path(directory)
+        self._install(state)
         self.info = info
         self.threshold = float(info.threshold)
-        self._ids, self._row, self._items = list(ids), None, items
         self._align_state, self._aligner = align, aligner_from(align)
-        self.directory = None if directory is None else Path(directory)
         self._encoder = None
         self._searcher = Searcher(self)
 
@@ -111,33 +100,18 @@ class ManifoldIndex(VertexLookup, VertexAdding):
             Or the pretrained encoder that embeds them: its ``spec``
             (:mod:`.pretrained`), recorded as the manifest's ``"encoder"``.
         """
-        aligner, X, ids, kinds = vertex_rows(vertices, align)
-        if graph is None:
-            graph, threshold = build_graph(X, threshold=threshold, target_degree=target_degree)
-        else:
-            graph = check_graph(graph)
-            if graph.shape != (len(X), len(X)) or threshold is None:
-                raise InputError("a prebuilt graph must be (n, n) on the rows, with threshold")
-        info = IndexManifest.for_build(
-            dim=X.shape[1],
+        state, info, align_state = assemble(
+            vertices,
             threshold=threshold,
             target_degree=target_degree,
+            align=align,
+            graph=graph,
             model=model,
             encoder=encoder,
+            collection=collection,
             seed=seed,
-            aligner=aligner,
-            collection=collection.root if isinstance(collection, Collection) else collection,
         )
-        index = cls(
-            vectors=X,
-            norms=row_norms(X),
-            kinds=kinds,
-            ids=ids,
-            graph=graph,
-            info=info,
-            items=vertices.items,
-            align=aligner_state(aligner),
-        )
+        index = cls(state, info, align=align_state)
         index._count()
         return index
 
@@ -215,10 +189,93 @@ class ManifoldIndex(VertexLookup, VertexAdding):
         return index
 
     def _count(self) -> None:
-        n_images = int(np.count_nonzero(self.is_image))
+        n, n_images = len(self.table), int(np.count_nonzero(self.is_image))
         self.info = self.info.with_counts(
-            Counts(len(self._ids), n_images, len(self._ids) - n_images, int(self.graph.nnz // 2))
+            Counts(n, n_images, n - n_images, int(self.graph.nnz // 2))
         )
+
+    # ------------------------------------------------------------------ vertices
+
+    @property
+    def state(self) -> VertexState:
+        """Graph, vectors, norms, kinds and vertex table, as one value (:mod:`.adding`)."""
+        return VertexState(self.graph, self.vectors, self.norms, self.kinds, self.table)
+
+    def _install(self, state: VertexState) -> None:
+        self.graph, self.vectors, self.norms = state.graph, state.vectors, state.norms
+        self.kinds, self.table = state.kinds, state.table
+        self.is_image = self.kinds == store.IMAGE
+
+    def add(
+        self,
+        collection=None,
+        *,
+        image_embeddings=None,
+        text_embeddings=None,
+        progress: bool = False,
+        replace: bool = False,
+    ) -> int:
+        """Insert new images and sentences as vertices, with their edges; no rebuild.
+
+        :func:`.adding.grow` documents the rules (skipped, conflicting and replaced ids;
+        the graph equals a rebuild's). Returns the number of vertices added.
+        """
+        state, added = grow(
+            self,
+            collection,
+            image_embeddings=image_embeddings,
+            text_embeddings=text_embeddings,
+            progress=progress,
+            replace=replace,
+        )
+        self._install(state)
+        self._count()
+        return added
+
+    @property
+    def ids(self) -> list[str]:
+        """Vertex ids in row order (images and text vertices)."""
+        return self.table.ids
+
+    def row(self, id: str) -> int:
+        """Return the vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
+        return self.table.row(id)
+
+    def item(self, id: str) -> dict:
+        """Metadata of a vertex: ``{"id", "kind", "path", "text", "labels"}``."""
+        return self.table.item_at(self.table.row(id))
+
+    def item_at(self, row: int) -> dict:
+        """Metadata of the vertex in row ``row`` (a copy), as :meth:`item`."""
+        return self.table.item_at(row)
+
+    def image_path(self, id: str) -> Path:
+        """Return the image file of an indexed image vertex."""
+        return self.table.image_path(id)
+
+    @property
+    def manifest(self) -> dict:
+        """What ``manifest.json`` holds (:meth:`IndexManifest.to_json`; a fresh copy)."""
+        return self.info.to_json()
+
+    @property
+    def dim(self) -> int:
+        """The vectors' dimension."""
+        return int(self.info.dim)
+
+    @property
+    def n_images(self) -> int:
+        """How many image vertices the index holds."""
+        return int(self.info.counts.images)
+
+    @property
+    def n_texts(self) -> int:
+        """How many text vertices the index holds."""
+        return int(self.info.counts.texts)
+
+    def stats(self) -> dict:
+        """Graph statistics (:func:`~textmanifold.manifold.graph.graph_summary`)."""
+        return graph_summary(self.graph, self.is_image)
 
     # ------------------------------------------------------------------ persistence
 
@@ -238,9 +295,9 @@ class ManifoldIndex(VertexLookup, VertexAdding):
                 vectors=self.vectors,
                 norms=self.norms,
                 kinds=self.kinds,
-                ids=self._ids,
+                ids=self.table.ids,
                 graph=self.graph,
-                items=self._all_items(),
+                items=self.table.items(),
                 align=self._align_state,
                 manifest=self.info,
             ),
@@ -259,16 +316,11 @@ class ManifoldIndex(VertexLookup, VertexAdding):
         root = Path(directory)
         info = store.read_manifest(root)
         arrays = store.read_arrays(root, info, mmap)
-        return cls(
-            vectors=arrays["vectors"],
-            norms=arrays["norms"],
-            kinds=arrays["kinds"],
-            ids=arrays["ids"],
-            graph=arrays["graph"],
-            info=info,
-            align=arrays["align"],
-            directory=root,
+        table = VertexTable(arrays["ids"], items_file=root / "items.jsonl")
+        state = VertexState(
+            arrays["graph"], arrays["vectors"], arrays["norms"], np.asarray(arrays["kinds"]), table
         )
+        return cls(state, info, align=arrays["align"], directory=root)
 
     # ------------------------------------------------------------------ queries
 

@@ -1,10 +1,8 @@
-"""Looking up an index's vertices: ids, rows, metadata, counts and graph statistics.
+"""An index's vertex table: ids in row order, the id -> row map, and each vertex's metadata.
 
-:class:`VertexLookup` is the look-up half of :class:`~textmanifold.index.ManifoldIndex`,
-a mixin on the state the index's constructor sets: ``_ids`` (vertex ids in row order),
-``_row`` (the id -> row map, made on first use), ``_items`` (vertex metadata, read from
-``items.jsonl`` in ``directory`` on first use), ``info`` (the manifest), ``graph`` and
-``is_image``.
+:class:`VertexTable` is a value the index holds (not a base class): it knows nothing of
+vectors or graphs. Metadata are read from ``items.jsonl`` on first use when the index
+was loaded from disk; the id -> row map is made on first use.
 """
 
 from __future__ import annotations
@@ -13,80 +11,81 @@ from pathlib import Path
 
 from .. import io
 from ..errors import InputError, MissingFileError
-from ..manifold.graph import graph_summary
 
-__all__ = ["UnknownIdError", "VertexLookup"]
+__all__ = ["UnknownIdError", "VertexTable"]
 
 
 class UnknownIdError(InputError):
     """An id that is not a vertex of the index."""
 
 
-class VertexLookup:
-    """Ids, rows and metadata of an index's vertices (mixed into ``ManifoldIndex``)."""
+class VertexTable:
+    """Ids and metadata of an index's vertices, in row order.
 
-    @property
-    def ids(self) -> list[str]:
-        """Vertex ids in row order (images and text vertices)."""
-        return self._ids
+    Parameters
+    ----------
+    ids : sequence of str
+        Vertex ids, row order.
+    items : list of dict, optional
+        Their metadata (``{"id", "kind", "path", "text", "labels"}``), one per id.
+    items_file : path-like, optional
+        Where to read them on first use instead (an index's ``items.jsonl``).
+    """
 
-    @property
-    def manifest(self) -> dict:
-        """What ``manifest.json`` holds (:meth:`IndexManifest.to_json`; a fresh copy)."""
-        return self.info.to_json()
+    def __init__(self, ids, items: list[dict] | None = None, items_file=None):
+        self.ids = list(ids)
+        self._items = items
+        self._items_file = None if items_file is None else Path(items_file)
+        self._row: dict[str, int] | None = None
 
-    @property
-    def dim(self) -> int:
-        """The vectors' dimension."""
-        return int(self.info.dim)
+    def __len__(self) -> int:
+        """Count the vertices."""
+        return len(self.ids)
 
-    @property
-    def n_images(self) -> int:
-        """How many image vertices the index holds."""
-        return int(self.info.counts.images)
-
-    @property
-    def n_texts(self) -> int:
-        """How many text vertices the index holds."""
-        return int(self.info.counts.texts)
+    def row_of(self) -> dict[str, int]:
+        """Return the id -> row map (made once, then shared; do not change it)."""
+        if self._row is None:
+            self._row = {v: i for i, v in enumerate(self.ids)}
+        return self._row
 
     def row(self, id: str) -> int:
-        """Return the vertex row of an id; :class:`UnknownIdError` if it is not indexed."""
+        """Return the row of an id; :class:`UnknownIdError` if it is not a vertex."""
         try:
-            return self._row_of()[str(id)]
+            return self.row_of()[str(id)]
         except KeyError:
             raise UnknownIdError(f"unknown id {id!r}: not in the index") from None
 
-    def _row_of(self) -> dict[str, int]:
-        if self._row is None:
-            self._row = {v: i for i, v in enumerate(self._ids)}
-        return self._row
-
-    def _all_items(self) -> list[dict]:
+    def items(self) -> list[dict]:
+        """Every vertex's metadata in row order (read from ``items_file`` on first use)."""
         if self._items is None:
-            path = self.directory / "items.jsonl"
+            if self._items_file is None:
+                raise InputError("this index holds no item metadata")
+            path = self._items_file
             self._items = [record for _, record in io.iter_jsonl(path)]
-            if len(self._items) != len(self._ids):
-                raise InputError(f"{path}: {len(self._items)} records for {len(self._ids)} ids")
+            if len(self._items) != len(self.ids):
+                raise InputError(f"{path}: {len(self._items)} records for {len(self.ids)} ids")
         return self._items
 
-    def item(self, id: str) -> dict:
-        """Metadata of a vertex: ``{"id", "kind", "path", "text", "labels"}``."""
-        return self.item_at(self.row(id))
-
     def item_at(self, row: int) -> dict:
-        """Metadata of the vertex in row ``row`` (a copy), as :meth:`item`."""
-        return dict(self._all_items()[row])
+        """Metadata of the vertex in row ``row`` (a copy)."""
+        return dict(self.items()[row])
 
     def image_path(self, id: str) -> Path:
-        """Return the image file of an indexed image vertex."""
-        record = self.item(id)
+        """Return the image file of an image vertex."""
+        record = self.item_at(self.row(id))
         if record["kind"] != "image":
             raise InputError(f"{id!r} is a text vertex, not an image")
         if not record.get("path"):
             raise MissingFileError(f"{id!r}: the index holds no image path for it")
         return Path(record["path"])
 
-    def stats(self) -> dict:
-        """Graph statistics (:func:`~textmanifold.manifold.graph.graph_summary`)."""
-        return graph_summary(self.graph, self.is_image)
+    def taken(self, rows: list[int]) -> VertexTable:
+        """Make a table of the vertices in ``rows``, in that order."""
+        items = self.items()
+        return VertexTable([self.ids[r] for r in rows], [items[r] for r in rows])
+
+    def extended(self, records: list[dict]) -> VertexTable:
+        """Make a table with the vertices of ``records`` (each with an ``"id"``) after these."""
+        return VertexTable(
+            self.ids + [record["id"] for record in records], self.items() + list(records)
+        )
