@@ -1,7 +1,7 @@
 """Approximate candidates for large sphere graphs: k-means cells joined by BLAS blocks.
 
 The exact graph needs every pair's inner product, O(n^2 d) time. For large ``n``
-(:data:`APPROXIMATE_MIN_N` and up under ``backend="auto"``) the rows are split into
+(:data:`APPROXIMATE_MIN_N` and up under ``build="auto"``) the rows are split into
 ``nlist`` spherical k-means cells (FAISS ``Kmeans``) and each cell is joined only with
 the ``nprobe`` cells whose centroids are nearest to its own (itself first): one float32
 matrix product per block of the cell's rows against the probed cells' rows, thresholded
@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..validation import check_interval
 from ._search import margin, pairs_above, passing_pairs, row_norms
 
-#: ``backend="auto"`` builds graphs of at least this many vertices approximately.
+#: ``build="auto"`` builds graphs of at least this many vertices approximately.
 APPROXIMATE_MIN_N = 200_000
 
 #: Sample edge recall that the automatic ``nprobe`` must reach.
