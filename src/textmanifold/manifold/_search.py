@@ -141,6 +141,16 @@ def row_norms(A: NDArray[np.floating]) -> NDArray[np.float64]:
     """Compute float64 norms of float32 rows by :func:`ordered_row_sums`.
 
     In blocks of rows, so the float64 temporaries stay small.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, d)
+        Rows (float32 as stored; any float dtype is cast).
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        Each row's Euclidean norm, summed over dimensions in a fixed order.
     """
     out = np.empty(len(A))
     for start in range(0, len(A), 65_536):
@@ -162,6 +172,20 @@ def exact_inner(
     Products of float32 values are exact in float64; adding them one dimension at a time
     fixes the rounding whatever the batch, so both backends and both orders of a pair
     agree to the last bit.
+
+    Parameters
+    ----------
+    A, B : ndarray of shape (n_a, d), (n_b, d)
+        float32 rows.
+    norm_a, norm_b : ndarray of shape (n_a,), (n_b,), float64
+        Their norms (:func:`row_norms`).
+    rows, cols : ndarray of shape (m,), int
+        The pairs to score: ``A[rows[i]]`` with ``B[cols[i]]``.
+
+    Returns
+    -------
+    ndarray of shape (m,), float64
+        The pairs' cosines (the edge rule compares them with ``cos(threshold)``).
     """
     products = A[rows].astype(np.float64) * B[cols].astype(np.float64)
     return ordered_row_sums(products) / (norm_a[rows] * norm_b[cols])
@@ -185,7 +209,20 @@ def passing_pairs(A, B, norm_a, norm_b, blocks, cos_t: float):
 
 
 def margin(d: int) -> float:
-    """Bound on |float32 BLAS score - canonical score| for unit rows of dimension d."""
+    """Bound on |float32 BLAS score - canonical score| for unit rows of dimension d.
+
+    Parameters
+    ----------
+    d : int
+        The rows' dimension.
+
+    Returns
+    -------
+    float
+        ``d * 2**-23 + 2**-20``: more than twice the worst-case float32 rounding of a
+        ``d``-term dot product of unit vectors, so candidates found with the bound
+        loosened by it miss no pair that passes the exact rule.
+    """
     return d * 2.0**-23 + 2.0**-20
 
 

@@ -107,9 +107,20 @@ def k_nearest_sources(
 
 
 def shortest_path(graph, a: int, b: int) -> list[int]:
-    """Vertices of a shortest path from ``a`` to ``b``, both included.
+    """Find the vertices of a shortest path from ``a`` to ``b``, both included.
 
-    Returns ``[a]`` when ``a == b`` and ``[]`` when ``b`` is unreachable from ``a``.
+    Parameters
+    ----------
+    graph : sparse or dense matrix of shape (n, n)
+        Edge lengths (:func:`~textmanifold.validation.check_graph`), read as directed.
+    a, b : int
+        Vertex ids in ``[0, n)``.
+
+    Returns
+    -------
+    list of int
+        ``a`` first and ``b`` last; ``[a]`` when ``a == b`` and ``[]`` when ``b`` is
+        unreachable from ``a``.
     """
     graph = check_graph(graph)
     a, b = (int(v) for v in _check_sources([a, b], graph.shape[0], unique=False))

@@ -296,7 +296,17 @@ def graph_build(build: str, backend: str, n: int) -> str:
 
 
 def mean_degree(graph) -> float:
-    """Mean number of stored edges per vertex (``2|E| / |V|`` for a symmetric graph)."""
+    """Compute the mean number of stored edges per vertex.
+
+    Parameters
+    ----------
+    graph : scipy sparse matrix of shape (n, n), n > 0
+
+    Returns
+    -------
+    float
+        ``nnz / n``: ``2|E| / |V|`` for a symmetric graph.
+    """
     if not scipy.sparse.issparse(graph) or graph.shape[0] == 0:
         raise InputError("mean_degree needs a non-empty scipy sparse graph")
     return graph.nnz / graph.shape[0]
