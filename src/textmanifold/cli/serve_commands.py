@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from pathlib import Path
 
 import typer
@@ -73,89 +71,27 @@ def serve(
     if api_key is not None:
         check_api_key(api_key)
     try:
-        from ..service.server import serve_app
-        from ..service.workers import serve_workers, use_threads, warm_up
+        from ..service.launch import ServeOptions, serve_index
     except ImportError as exc:
         raise InputError(
             "serve needs the 'serve' extra: pip install 'textmanifold[serve]'"
         ) from exc
-    from ..index import ManifoldIndex
-    from ..service import create_app
-
-    loaded = ManifoldIndex.load(index)  # checked here: a damaged index stops before serving
-    _check_bindable(host, port)
-    use_threads(blas_threads)
-    if workers == 1:  # with more, each worker loads its own encoders (service.workers)
-        _warm_up(loaded, warm_up)
-    if api_key is None and not _is_loopback(host):
-        typer.secho(
-            f"warning: {host} is reachable from other machines and no API key is "
-            f"set (--api-key or ${API_KEY_ENV})",
-            err=True,
-            fg=typer.colors.YELLOW,
-        )
-    typer.echo(
-        f"serving {index} at http://{host}:{port}/ with {workers} worker"
-        f"{'s' if workers > 1 else ''}  (Ctrl-C stops)"
-    )
-    if workers > 1:
-        del loaded  # each worker opens the index itself (memory-mapped, pages shared)
-        serve_workers(
-            index,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level=log_level,
-            body_timeout=body_timeout,
-            header_timeout=header_timeout,
-            max_connections=max_connections,
-            threads=blas_threads,
-            api_key=api_key,
-        )
-        return
-    app = create_app(loaded, body_timeout=body_timeout, api_key=api_key)
-    serve_app(
-        app,
+    options = ServeOptions(
         host=host,
         port=port,
         log_level=log_level,
+        blas_threads=blas_threads,
+        workers=workers,
         header_timeout=header_timeout,
+        body_timeout=body_timeout,
         max_connections=max_connections,
+        api_key=api_key,
     )
+    serve_index(index, options, say=typer.echo, warn=_warn)
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def _warm_up(index, warm_up) -> None:
-    """Load the run's encoders before serving (``service.workers.warm_up``), saying so."""
-    if not index.info.run:
-        return
-    typer.echo("loading the index's run (text and image encoders)...")
-    problem = warm_up(index)
-    if problem is not None:
-        typer.secho(
-            f"warning: text and image queries will fail: {problem}",
-            err=True,
-            fg=typer.colors.YELLOW,
-        )
-
-
-def _check_bindable(host: str, port: int) -> None:
-    """One clear line when the address is taken or not this machine's (not a traceback)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise InputError(
-                f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}"
-            ) from None
+def _warn(message: str) -> None:
+    typer.secho(message, err=True, fg=typer.colors.YELLOW)
 
 
 def register(app: typer.Typer) -> None:
