@@ -23,6 +23,8 @@ except ImportError:  # pragma: no cover - Typer on the click package
 
 from ..errors import TextManifoldError
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="textmanifold",
     help="Image retrieval on a text-augmented manifold (Using Text to Teach Image Retrieval).",
