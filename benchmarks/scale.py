@@ -13,6 +13,9 @@ so its peak resident memory (``ru_maxrss``, the points included) is its own:
   ``nprobe``, and edge recall measured exactly on 2000 sampled vertices (their full
   exact neighbour lists, by brute force); then ``nearest_source`` from 1 % labelled
   vertices (every vertex's geodesic 1-NN): seconds and peak memory.
+- ``forest``: :func:`.forest.forest_pairs` (random-projection trees, neighbours of
+  neighbours, calibrated to the same sample recall; not yet a ``build`` option):
+  seconds, peak memory, edges, trees, rounds and the same sampled edge recall.
 - ``exact``: the exact FAISS build, in full up to ``--exact-max`` vertices (and then
   the full-graph edge recall of the approximate graph); above it only ``--exact-rows``
   query rows are searched against all n and the full time is **projected** as
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import subprocess
 import sys
@@ -95,6 +99,19 @@ def child(kind: str, n: int, rows: int, exact_full: bool) -> dict:
         dist, _ = nearest_source(graph, sources)
         out.update(search_s=time.perf_counter() - start, search_peak_gib=peak_gib(),
                    reachable=float(np.isfinite(dist).mean()))
+    elif kind == "forest":
+        import scipy.sparse
+
+        from textmanifold.manifold.forest import forest_pairs
+
+        start = time.perf_counter()
+        rows_, cols, _, settings = forest_pairs(X, float(np.cos(threshold)))
+        out.update(build_s=time.perf_counter() - start, build_peak_gib=peak_gib(),
+                   edges=len(rows_), mean_degree=2 * len(rows_) / n, trees=settings.trees,
+                   rounds=settings.rounds, calibration_recall=settings.sample_recall)
+        both = (np.concatenate([rows_, cols]), np.concatenate([cols, rows_]))
+        graph = scipy.sparse.csr_matrix((np.ones(2 * len(rows_)), both), shape=(n, n))
+        out["sampled_edge_recall"] = approx_mod.sampled_edge_recall(X, graph, threshold)
     elif exact_full:
         start = time.perf_counter()
         exact = great_circle_graph(X, threshold=threshold, backend="faiss", build="exact")
@@ -120,6 +137,7 @@ def run_child(kind: str, n: int, args) -> dict:
     if done.returncode:
         raise SystemExit(f"child {kind} {n} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load_avg_1min_after"] = os.getloadavg()[0]
     print(json.dumps({"kind": kind, **result}), flush=True)
     return result
 
@@ -182,6 +200,9 @@ def main() -> None:
     parser.add_argument("--exact-fit", type=int, nargs="*", default=[25_000, 50_000],
                         help="extra n with a full exact build, for its growth exponent")
     parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--builds", nargs="+", default=["exact", "approx", "forest"],
+                        choices=["exact", "approx", "forest"],
+                        help="which builds to measure at each size")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -191,20 +212,27 @@ def main() -> None:
     embedding = embedding_throughput(args.images) if args.images else None
     print(json.dumps({"embedding": embedding}), flush=True)
     table = {}
-    for n in sorted(set(args.sizes) | {m for m in args.exact_fit if m <= args.exact_max}):
-        exact = run_child("exact", n, args)
-        approx = run_child("approx", n, args) if n in args.sizes else None
-        table[n] = {"exact": exact, "approx": approx}
-    measured_exact = [(n, r["exact"]["build_s"]) for n, r in table.items()
-                      if not r["exact"]["projected"]]
-    measured_approx = [(n, r["approx"]["build_s"]) for n, r in table.items() if r["approx"]]
-    search = [(n, r["approx"]["search_s"]) for n, r in table.items() if r["approx"]]
+    fit = {m for m in args.exact_fit if m <= args.exact_max} if "exact" in args.builds else set()
+    for n in sorted(set(args.sizes) | fit):
+        table[n] = {kind: run_child(kind, n, args) if n in args.sizes or kind == "exact" else None
+                    for kind in args.builds}
+
+    def measured(kind, key="build_s"):
+        return [(n, r[kind][key]) for n, r in table.items()
+                if r.get(kind) and not r[kind].get("projected")]
+
     summary = {
-        "exponent_exact_build": growth(measured_exact),
-        "exponent_approx_build": growth(measured_approx),
-        "exponent_geodesic_search": growth(search),
+        "exponent_exact_build": growth(measured("exact")) if "exact" in args.builds else None,
+        "exponent_approx_build": growth(measured("approx")) if "approx" in args.builds else None,
+        "exponent_forest_build": growth(measured("forest")) if "forest" in args.builds else None,
+        "exponent_geodesic_search": (growth(measured("approx", "search_s"))
+                                     if "approx" in args.builds else None),
         "speedup_approx_over_exact": {n: r["exact"]["build_s"] / r["approx"]["build_s"]
-                                      for n, r in table.items() if r["approx"]},
+                                      for n, r in table.items()
+                                      if r.get("exact") and r.get("approx")},
+        "speedup_forest_over_approx": {n: r["approx"]["build_s"] / r["forest"]["build_s"]
+                                       for n, r in table.items()
+                                       if r.get("approx") and r.get("forest")},
         "embedding": embedding,
     }
     print(json.dumps({"summary": summary}, indent=2))

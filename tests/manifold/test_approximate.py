@@ -1,4 +1,4 @@
-"""The approximate (IVF) sphere graph against the exact graph and brute-force arccos."""
+"""The sampled builds (k-means cells, forest) against the exact graph and brute-force arccos."""
 
 import numpy as np
 import pytest
@@ -45,8 +45,16 @@ def planted():
     return X, threshold, exact, approx
 
 
-def test_approximate_edges_are_exact_edges_with_high_recall(planted):
+@pytest.fixture(scope="module")
+def forest(planted):
+    X, threshold, _, _ = planted
+    return great_circle_graph(X, threshold=threshold, build="forest")
+
+
+@pytest.mark.parametrize("build", ["approximate", "forest"])
+def test_sampled_builds_give_exact_edges_with_high_recall(planted, forest, build):
     X, threshold, exact, approx = planted
+    approx = approx if build == "approximate" else forest
     truth, dist = brute_force_edges(X, threshold)
     a = approx.tocoo()
     # Every approximate edge is a true edge, with the true great-circle weight.
@@ -83,16 +91,17 @@ def test_too_few_probes_lose_edges_and_calibration_recovers_them(planted):
     assert truth[rows, cols].all() and len(rows) / n_true >= 0.99
 
 
-def test_auto_build_switches_to_approximate_above_the_size(planted, monkeypatch):
-    X, threshold, exact, approx = planted
+def test_auto_build_switches_to_the_forest_above_the_size(planted, forest, monkeypatch):
+    X, threshold, exact, _ = planted
     assert graph_module.graph_build("auto", "auto", len(X)) == "exact"
     monkeypatch.setattr(graph_module, "APPROXIMATE_MIN_N", 1000)
-    assert graph_module.graph_build("auto", "auto", len(X)) == "approximate"
-    assert graph_module.graph_build("auto", "faiss", len(X)) == "approximate"
-    # numpy cannot run the k-means cells, so "auto" stays exact there
-    assert graph_module.graph_build("auto", "numpy", len(X)) == "exact"
+    # the forest needs no FAISS, so every backend gets it
+    for backend in ("auto", "faiss", "numpy"):
+        assert graph_module.graph_build("auto", backend, len(X)) == "forest"
     auto = great_circle_graph(X, threshold=threshold)
-    assert (auto != approx).nnz == 0
+    assert (auto != forest).nnz == 0
+    on_numpy = great_circle_graph(X, threshold=threshold, backend="numpy", build="forest")
+    assert (on_numpy != forest).nnz == 0
     # an explicit exact build above the size is the exact graph (numpy's, edge for edge)
     forced = great_circle_graph(X, threshold=threshold, backend="faiss", build="exact")
     assert (forced != exact).nnz == 0
@@ -109,9 +118,10 @@ def test_build_and_backend_are_checked_apart(planted):
         great_circle_graph(X, threshold=threshold, backend="approximate")
 
 
-def test_target_degree_on_the_approximate_backend_is_near_the_target(planted):
+@pytest.mark.parametrize("build", ["approximate", "forest"])
+def test_target_degree_on_a_sampled_build_is_near_the_target(planted, build):
     X = planted[0]
-    graph = great_circle_graph(X, target_degree=10, build="approximate")
+    graph = great_circle_graph(X, target_degree=10, build=build)
     assert 7 <= graph.nnz / len(X) <= 13
 
 
@@ -125,7 +135,8 @@ def test_bad_settings_are_input_errors(planted):
         edge_recall(scipy.sparse.eye(3), scipy.sparse.eye(4))
 
 
-def test_graph_build_cli_reports_build_and_sampled_recall(planted, tmp_path, capsys):
+@pytest.mark.parametrize("build", ["approximate", "forest"])
+def test_graph_build_cli_reports_build_and_sampled_recall(planted, tmp_path, capsys, build):
     import json
 
     from textmanifold.cli import main
@@ -143,12 +154,12 @@ def test_graph_build_cli_reports_build_and_sampled_recall(planted, tmp_path, cap
                 "--threshold",
                 repr(threshold),
                 "--build",
-                "approximate",
+                build,
             ]
         )
     assert code.value.code == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["build"] == "approximate"
+    assert report["build"] == build
     assert 0.99 <= report["sampled_edge_recall"] <= 1.0
     assert 0.99 * (exact.nnz // 2) <= report["edges"] <= exact.nnz // 2
 

@@ -5,7 +5,6 @@ import pytest
 
 from textmanifold.manifold import forest
 from textmanifold.manifold._refine import (
-    canonical_scores,
     edge_csr,
     rp_tree,
     two_hop_candidates,
@@ -56,14 +55,26 @@ def test_refinement_recovers_dropped_edges_as_exact_edges(planted):
     np.testing.assert_array_equal(s, exact_inner(X, X, norms, norms, r, c))
 
 
-def test_canonical_scores_equal_exact_inner_to_the_bit():
+def test_exact_inner_is_the_ordered_float64_sum_to_the_bit(tmp_path):
+    # Reference: float64 products of the float32 coordinates, added column by column in
+    # numpy (the order the compiled kernel must keep), divided by the two norms.
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 37)).astype(np.float32)
-    norms = row_norms(X)
-    rows, cols = rng.integers(300, size=(2, 5000))
-    np.testing.assert_array_equal(
-        canonical_scores(X, norms, rows, cols), exact_inner(X, X, norms, norms, rows, cols)
-    )
+    Y = rng.normal(size=(50, 37)).astype(np.float32)
+    norms, norms_y = row_norms(X), row_norms(Y)
+    rows, cols = rng.integers(300, size=5000), rng.integers(50, size=5000)
+    products = X[rows].astype(np.float64) * Y[cols].astype(np.float64)
+    sums = products[:, 0].copy()
+    for k in range(1, X.shape[1]):
+        sums += products[:, k]
+    reference = sums / (norms[rows] * norms_y[cols])
+    np.testing.assert_array_equal(exact_inner(X, Y, norms, norms_y, rows, cols), reference)
+    # a memory map and int32 pairs give the same bits
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    same = exact_inner(mapped, Y, norms, norms_y, rows.astype(np.int32), cols.astype(np.int32))
+    np.testing.assert_array_equal(same, reference)
+    assert exact_inner(X, Y, norms, norms_y, rows[:0], cols[:0]).shape == (0,)
 
 
 def test_rp_tree_leaves_partition_the_rows():

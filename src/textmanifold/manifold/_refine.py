@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["canonical_scores", "edge_csr", "rp_tree", "two_hop_candidates"]
+__all__ = ["edge_csr", "rp_tree", "two_hop_candidates"]
 
 
 def rp_tree(X: np.ndarray, leaf_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -215,22 +215,3 @@ def _two_hop(indptr, indices, n_new, X, loose, start, stop, stamp, rows, cols):
                     cols[count] = w
                     count += 1
     return count, stop
-
-
-@njit(cache=True, nogil=True)
-def canonical_scores(X, norms, rows, cols):
-    """:func:`._search.exact_inner` of ``X`` with itself, pair by pair, to the last bit.
-
-    The float32 products are exact in float64 and are added one dimension at a time, in
-    order (no ``fastmath``: no reassociation), then divided by the product of the norms,
-    exactly as :func:`._search.ordered_row_sums` and :func:`._search.exact_inner` do.
-    """
-    out = np.empty(len(rows))
-    d = X.shape[1]
-    for p in range(len(rows)):
-        a, b = rows[p], cols[p]
-        s = np.float64(X[a, 0]) * np.float64(X[b, 0])
-        for k in range(1, d):
-            s += np.float64(X[a, k]) * np.float64(X[b, k])
-        out[p] = s / (norms[a] * norms[b])
-    return out

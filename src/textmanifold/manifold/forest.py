@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_interval, check_positive_int
-from ._refine import canonical_scores, edge_csr, rp_tree, two_hop_candidates
-from ._search import margin, row_norms
+from ._refine import edge_csr, rp_tree, two_hop_candidates
+from ._search import exact_inner, margin, row_norms
 
 #: Rows per tree leaf at most (leaves hold between half of it and all of it).
 LEAF_ROWS = 1024
@@ -202,8 +202,8 @@ def _isin_sorted(keys: np.ndarray, held: np.ndarray) -> np.ndarray:
 
 
 def _passing(X, norms, rows, cols, cos_t):
-    """Keep the candidates whose canonical score (:func:`.canonical_scores`) is ``> cos_t``."""
-    scores = canonical_scores(X, norms, rows, cols)
+    """Keep the candidates whose canonical score (:func:`._search.exact_inner`) is ``> cos_t``."""
+    scores = exact_inner(X, X, norms, norms, rows, cols)
     keep = scores > cos_t
     return rows[keep], cols[keep], scores[keep]
 

@@ -151,7 +151,7 @@ class GeodesicKNNClassifier(NeighborLabelClassifier):
     backend : {"auto", "numpy", "faiss"}, default "auto"
         Engine of the exact searches (:func:`.graph.great_circle_graph`); queries are
         always attached by an exact search.
-    build : {"auto", "exact", "approximate"}, default "auto"
+    build : {"auto", "exact", "forest", "approximate"}, default "auto"
         How the graph is built (:func:`.graph.graph_build`).
 
     Attributes

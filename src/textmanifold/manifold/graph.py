@@ -24,10 +24,12 @@ the graph is exactly symmetric.
 
 Two options say how: ``backend`` is the engine of every exact search (numpy or FAISS),
 ``build`` the method of the graph build (:func:`graph_build`). Large graphs:
-``build="approximate"`` (``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N` vertices
-when FAISS is installed) takes candidates from k-means cells; kept edges pass the same
-exact rule, a subset of the exact graph's (:mod:`.approximate`). A ``target_degree``
-then picks the threshold from a sample of rows (about that degree).
+``build="forest"`` (``"auto"`` from :data:`.approximate.APPROXIMATE_MIN_N` vertices)
+takes candidates from random-projection tree leaves and neighbours of neighbours
+(:mod:`.forest`), ``build="approximate"`` from nearby k-means cells (:mod:`.approximate`,
+FAISS); either way the kept edges pass the same exact rule, a subset of the exact
+graph's. A ``target_degree`` then picks the threshold from a sample of rows (about that
+degree). docs/decisions/linear-approximate-build.md compares the two.
 
 Coincident points (score rounding to 1) would get weight 0, which sparse arithmetic
 silently drops; such edges get the smallest positive float instead (:data:`MIN_WEIGHT`).
@@ -51,9 +53,24 @@ from ._search import DEFAULT_CHUNK, check_chunk_size, pairs_above, resolve_backe
 from .approximate import APPROXIMATE_MIN_N, approximate_pairs
 from .degree import exact_degree_threshold, sampled_degree_threshold
 
-#: Graph build methods (:func:`graph_build`): "exact" scores every pair, "approximate"
-#: only pairs from nearby k-means cells (:mod:`.approximate`).
-BUILDS = ("auto", "exact", "approximate")
+#: Graph build methods (:func:`graph_build`): "exact" scores every pair, "forest" only
+#: pairs from tree leaves and two hops (:mod:`.forest`), "approximate" only pairs from
+#: nearby k-means cells (:mod:`.approximate`).
+BUILDS = ("auto", "exact", "forest", "approximate")
+
+#: The builds that score only some pairs: their threshold for a degree is estimated from
+#: a sample of rows, and their edge recall is measured on one.
+SAMPLED_BUILDS = ("forest", "approximate")
+
+
+def _sampled_pairs(method: str, X: np.ndarray, cos_t: float, chunk_size: int):
+    """Find the candidate pairs of a sampled build (``rows, cols, scores, settings``)."""
+    if method == "approximate":
+        return approximate_pairs(X, cos_t, chunk_size=chunk_size)
+    from .forest import forest_pairs  # numba loads with it (~0.2 s), so only when asked
+
+    return forest_pairs(X, cos_t)
+
 
 #: Weight of an edge between coincident points (great-circle distance rounds to 0).
 MIN_WEIGHT = np.finfo(np.float64).tiny
@@ -84,11 +101,12 @@ def great_circle_graph(
     backend : {"auto", "numpy", "faiss"}
         Engine of the exact candidate search; "numpy" and "faiss" give identical graphs
         (module docstring); "auto" is "faiss" when installed, else "numpy".
-    build : {"auto", "exact", "approximate"}
-        "exact" scores every pair; "approximate" only pairs from nearby k-means cells,
-        a subset of the exact edges (FAISS needed); "auto" is "approximate" from
-        :data:`.approximate.APPROXIMATE_MIN_N` vertices where it can run
-        (:func:`graph_build`).
+    build : {"auto", "exact", "forest", "approximate"}
+        "exact" scores every pair; "forest" only pairs from random-projection tree
+        leaves and their neighbours of neighbours, "approximate" only pairs from nearby
+        k-means cells (FAISS needed), both a subset of the exact edges (recall >= 0.995
+        on a calibration sample); "auto" is "forest" from
+        :data:`.approximate.APPROXIMATE_MIN_N` vertices (:func:`graph_build`).
     normalize : bool, default False
         L2-normalise the rows first.
     chunk_size : int
@@ -146,7 +164,7 @@ def threshold_for_degree(
     """
     X = check_unit_rows(X, normalize=normalize)
     chunk_size = check_chunk_size(chunk_size)
-    if graph_build(build, backend, len(X)) == "approximate":
+    if graph_build(build, backend, len(X)) in SAMPLED_BUILDS:
         return sampled_degree_threshold(X, target_degree, chunk_size)
     threshold, _ = exact_degree_threshold(X, target_degree, backend, chunk_size)
     return threshold
@@ -164,11 +182,12 @@ def build_graph(
     """:func:`great_circle_graph` on validated float32 rows; also returns the threshold."""
     chunk_size = check_chunk_size(chunk_size)
     check_edge_rule(threshold, target_degree)
-    if graph_build(build, backend, len(X)) == "approximate":
+    method = graph_build(build, backend, len(X))
+    if method in SAMPLED_BUILDS:
         if threshold is None:
             threshold = sampled_degree_threshold(X, target_degree, chunk_size)
         threshold = _check_threshold(threshold)
-        rows, cols, scores, _ = approximate_pairs(X, np.cos(threshold), chunk_size=chunk_size)
+        rows, cols, scores, _ = _sampled_pairs(method, X, np.cos(threshold), chunk_size)
     elif threshold is None:
         threshold, (rows, cols, scores) = exact_degree_threshold(
             X, target_degree, backend, chunk_size
@@ -266,14 +285,15 @@ def attach_edges(
 
 
 def graph_build(build: str, backend: str, n: int) -> str:
-    """Choose the build method a graph of ``n`` vertices gets: ``"exact"`` or ``"approximate"``.
+    """Choose the build method a graph of ``n`` vertices gets (one of :data:`BUILDS` but "auto").
 
     Parameters
     ----------
-    build : {"auto", "exact", "approximate"}
-        ``"auto"`` is ``"approximate"`` from :data:`.approximate.APPROXIMATE_MIN_N`
-        vertices when it can run (FAISS installed, ``backend`` not ``"numpy"``), else
-        ``"exact"``.
+    build : {"auto", "exact", "forest", "approximate"}
+        ``"auto"`` is ``"forest"`` from :data:`.approximate.APPROXIMATE_MIN_N` vertices,
+        else ``"exact"``: the forest build is the fastest from there (3.5x the k-means
+        cells at 4M vertices; docs/decisions/linear-approximate-build.md) and needs
+        nothing beyond numpy and numba.
     backend : {"auto", "numpy", "faiss"}
         The exact search engine (:func:`._search.resolve_backend`).
     n : int
@@ -291,7 +311,7 @@ def graph_build(build: str, backend: str, n: int) -> str:
         why = "backend='numpy'" if backend == "numpy" else "the faiss-cpu package is missing"
         raise InputError(f"build='approximate' runs on FAISS, but {why}")
     if build == "auto":
-        return "approximate" if engine == "faiss" and n >= APPROXIMATE_MIN_N else "exact"
+        return "forest" if n >= APPROXIMATE_MIN_N else "exact"
     return build
 
 
