@@ -420,7 +420,7 @@ GRAPH_COMMANDS = {
     [
         (["--backend", "numpy", "--build", "approximate"], "build='approximate' runs on FAISS"),
         (["--backend", "approximate"], "backend='approximate' is now build='approximate'"),
-        (["--build", "ivf"], "build must be one of auto, exact, approximate"),
+        (["--build", "ivf"], "build must be one of auto, exact, forest, approximate"),
     ],
 )
 def test_build_and_backend_refusals(world, command, options, named, capsys):
