@@ -1,7 +1,8 @@
 """Approximate candidates for large sphere graphs: k-means cells joined by BLAS blocks.
 
 The exact graph needs every pair's inner product, O(n^2 d) time. For large ``n``
-(:data:`APPROXIMATE_MIN_N` and up under ``build="auto"``) the rows are split into
+(``build="approximate"``; from :data:`APPROXIMATE_MIN_N` rows ``build="auto"`` runs the
+faster forest build of :mod:`.forest` instead) the rows are split into
 ``nlist`` spherical k-means cells (FAISS ``Kmeans``) and each cell is joined only with
 the ``nprobe`` cells whose centroids are nearest to its own (itself first): one float32
 matrix product per block of the cell's rows against the probed cells' rows, thresholded
