@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 from textmanifold.manifold import forest
+from textmanifold.manifold._canonical import canonical_cosines
 from textmanifold.manifold._refine import (
     edge_csr,
     rp_tree,
     two_hop_candidates,
 )
-from textmanifold.manifold._search import exact_inner, margin, row_norms
+from textmanifold.manifold._search import COMPILED_FROM_PAIRS, exact_inner, margin, row_norms
 from textmanifold.manifold.forest import forest_pairs
 
 from .test_approximate import brute_force_edges, planted_manifold
@@ -55,14 +56,16 @@ def test_refinement_recovers_dropped_edges_as_exact_edges(planted):
     np.testing.assert_array_equal(s, exact_inner(X, X, norms, norms, r, c))
 
 
-def test_exact_inner_is_the_ordered_float64_sum_to_the_bit(tmp_path):
+@pytest.mark.parametrize("pairs", [5000, COMPILED_FROM_PAIRS + 1000])
+def test_exact_inner_is_the_ordered_float64_sum_to_the_bit(tmp_path, pairs):
     # Reference: float64 products of the float32 coordinates, added column by column in
-    # numpy (the order the compiled kernel must keep), divided by the two norms.
+    # numpy (the order the compiled kernel must keep), divided by the two norms. Both
+    # sizes: short lists are scored in numpy, long ones by the kernel.
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 37)).astype(np.float32)
     Y = rng.normal(size=(50, 37)).astype(np.float32)
     norms, norms_y = row_norms(X), row_norms(Y)
-    rows, cols = rng.integers(300, size=5000), rng.integers(50, size=5000)
+    rows, cols = rng.integers(300, size=pairs), rng.integers(50, size=pairs)
     products = X[rows].astype(np.float64) * Y[cols].astype(np.float64)
     sums = products[:, 0].copy()
     for k in range(1, X.shape[1]):
@@ -75,6 +78,8 @@ def test_exact_inner_is_the_ordered_float64_sum_to_the_bit(tmp_path):
     same = exact_inner(mapped, Y, norms, norms_y, rows.astype(np.int32), cols.astype(np.int32))
     np.testing.assert_array_equal(same, reference)
     assert exact_inner(X, Y, norms, norms_y, rows[:0], cols[:0]).shape == (0,)
+    kernel = canonical_cosines(X, Y, norms, norms_y, rows, cols)
+    np.testing.assert_array_equal(kernel, reference)
 
 
 def test_rp_tree_leaves_partition_the_rows():

@@ -159,6 +159,12 @@ def row_norms(A: NDArray[np.floating]) -> NDArray[np.float64]:
     return out
 
 
+#: From this many pairs :func:`exact_inner` runs the compiled kernel: below it numpy's
+#: float64 temporaries stay under 16 MiB at d = 128, and a process that only scores a
+#: few pairs (a one-shot query) does not pay numba's ~0.7 s first load.
+COMPILED_FROM_PAIRS = 16_384
+
+
 def exact_inner(
     A: NDArray[np.floating],
     B: NDArray[np.floating],
@@ -171,7 +177,8 @@ def exact_inner(
 
     Products of float32 values are exact in float64; adding them one dimension at a time
     fixes the rounding whatever the batch, so both backends and both orders of a pair
-    agree to the last bit (the compiled kernel :func:`._canonical.canonical_cosines`).
+    agree to the last bit. Long pair lists run the compiled kernel
+    :func:`._canonical.canonical_cosines`, short ones the same sum in numpy.
 
     Parameters
     ----------
@@ -187,11 +194,16 @@ def exact_inner(
     ndarray of shape (m,), float64
         The pairs' cosines (the edge rule compares them with ``cos(threshold)``).
     """
-    from ._canonical import canonical_cosines  # numba loads on the first score (~0.2 s)
-
-    A, B = np.asarray(A), np.asarray(B)  # a memory map is read in place
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"rows of dimension {A.shape[1]} and {B.shape[1]} cannot be scored")
+    if len(rows) < COMPILED_FROM_PAIRS:
+        # the same sum in numpy: for a query's few candidates, loading the kernel would
+        # cost more than scoring (tested bit-equal to the kernel)
+        products = A[rows].astype(np.float64) * B[cols].astype(np.float64)
+        return ordered_row_sums(products) / (norm_a[rows] * norm_b[cols])
+    from ._canonical import canonical_cosines
+
+    A, B = np.asarray(A), np.asarray(B)  # a memory map is read in place
     return canonical_cosines(
         A,
         B,
