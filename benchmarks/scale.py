@@ -14,7 +14,8 @@ so its peak resident memory (``ru_maxrss``, the points included) is its own:
   exact neighbour lists, by brute force); then ``nearest_source`` from 1 % labelled
   vertices (every vertex's geodesic 1-NN): seconds and peak memory.
 - ``forest``: :func:`.forest.forest_pairs` (random-projection trees, neighbours of
-  neighbours, calibrated to the same sample recall; not yet a ``build`` option):
+  neighbours, calibrated to the same sample recall; ``build="forest"``, what
+  ``"auto"`` runs from 200k vertices):
   seconds, peak memory, edges, trees, rounds and the same sampled edge recall.
 - ``exact``: the exact FAISS build, in full up to ``--exact-max`` vertices (and then
   the full-graph edge recall of the approximate graph); above it only ``--exact-rows``
